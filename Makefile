@@ -1,0 +1,76 @@
+# The two commands: `make chat` (talk to the shop assistant) and `make test` (every test).
+# Everything else here is what those two need; `make help` lists it.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.8
+# uv on PATH, else a private copy installed with pip into .tools/.
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+
+# Rasa 3.6 needs Python 3.10: on PATH, else under pyenv (its shim may be inactive), else uv's.
+define find_python
+$(firstword $(foreach p,$(1),$(shell $(p) -c 'import sys; sys.exit(sys.version_info[:2] < $(2))' 2>/dev/null && $(p) -c 'import sys; print(sys.executable)')))
+endef
+PY310 := $(call find_python,python3.10 $(wildcard $(HOME)/.pyenv/versions/3.10.*/bin/python3.10),(3,10))
+PY311 := $(call find_python,python3 python3.13 python3.12 python3.11 $(wildcard $(HOME)/.pyenv/versions/3.1[1-9].*/bin/python3),(3,11))
+
+ACTIONS_VENV := .venv
+RASA_VENV := .venv-rasa
+
+.PHONY: help chat test envs lint format migrate seed lock clean
+
+help:
+	@echo "make chat   start PostgreSQL, Redis, the action server and talk to the bot in rasa shell"
+	@echo "make test   run every test (ruff, rasa data validate, pytest in both environments)"
+	@echo "make envs   create or update the two Python environments from the lock files"
+	@echo "make format format the code with ruff"
+	@echo "make migrate / make seed   migrate the database / reload the demo shop's catalog"
+	@echo "make lock   re-resolve requirements/*.in into the lock files"
+	@echo "make clean  remove environments, local data and models"
+
+$(UV):
+	@echo "==> Installing uv $(UV_VERSION) into .tools/"
+	@python3 -m venv .tools && .tools/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+$(ACTIONS_VENV)/.installed: requirements/actions.lock | $(UV)
+	@test -n "$(PY311)" || { echo "Python 3.11 or newer is needed for the action server (python3 on PATH)"; exit 1; }
+	@echo "==> Creating $(ACTIONS_VENV) (Python $$($(PY311) -V | cut -d' ' -f2)) from requirements/actions.lock"
+	@$(UV) venv --quiet --allow-existing --python "$(PY311)" $(ACTIONS_VENV)
+	@$(UV) pip sync --quiet --python $(ACTIONS_VENV)/bin/python requirements/actions.lock
+	@touch $@
+
+$(RASA_VENV)/.installed: requirements/rasa.lock | $(UV)
+	@echo "==> Creating $(RASA_VENV) (Python 3.10, Rasa 3.6) from requirements/rasa.lock"
+	@$(UV) venv --quiet --allow-existing --python "$(or $(PY310),3.10)" $(RASA_VENV) || { \
+	  echo "Python 3.10 not found: install it (e.g. pyenv install 3.10) or put python3.10 on PATH"; exit 1; }
+	@$(UV) pip sync --quiet --python $(RASA_VENV)/bin/python requirements/rasa.lock
+	@touch $@
+
+envs: $(ACTIONS_VENV)/.installed $(RASA_VENV)/.installed
+
+chat: envs
+	@$(ACTIONS_VENV)/bin/python -m devstack.chat
+
+test: envs
+	@$(ACTIONS_VENV)/bin/python -m devstack.test
+
+lint: $(ACTIONS_VENV)/.installed
+	@$(ACTIONS_VENV)/bin/ruff check . && $(ACTIONS_VENV)/bin/ruff format --check .
+
+format: $(ACTIONS_VENV)/.installed
+	@$(ACTIONS_VENV)/bin/ruff check --fix . && $(ACTIONS_VENV)/bin/ruff format .
+
+migrate: $(ACTIONS_VENV)/.installed
+	@$(ACTIONS_VENV)/bin/python -m devstack.run alembic upgrade head
+
+seed: $(ACTIONS_VENV)/.installed
+	@$(ACTIONS_VENV)/bin/python -m devstack.run python -m actions.cli import-catalog seed/demo-shop.csv \
+	  --tenant demo-shop --name "Demo Shop" --currency KES
+
+lock: | $(UV)
+	$(UV) pip compile --quiet --generate-hashes --python "$(PY311)" requirements/actions.in -o requirements/actions.lock
+	$(UV) pip compile --quiet --generate-hashes --python "$(or $(PY310),3.10)" requirements/rasa.in -o requirements/rasa.lock
+
+clean:
+	rm -rf .tools $(ACTIONS_VENV) $(RASA_VENV) .data models/*.tar.gz .ruff_cache .pytest_cache

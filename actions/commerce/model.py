@@ -1,0 +1,152 @@
+"""What the shop is made of, as plain values."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from actions.commerce.money import Money, total
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: int
+    slug: str
+    name: str
+    currency: str
+
+
+@dataclass(frozen=True)
+class CustomerRef:
+    """Who is talking: one customer of one merchant (on WhatsApp, the sender's id)."""
+
+    tenant: str
+    external_id: str
+
+
+@dataclass(frozen=True)
+class Category:
+    slug: str
+    name: str
+    products: int = 0
+
+
+@dataclass(frozen=True)
+class Product:
+    id: int
+    sku: str
+    name: str
+    category: str
+    price: Money
+    stock: int
+    description: str = ""
+    image_url: str | None = None
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
+
+
+@dataclass(frozen=True)
+class CartLine:
+    product: Product
+    quantity: int
+
+    @property
+    def line_total(self) -> Money:
+        return self.product.price * self.quantity
+
+
+@dataclass(frozen=True)
+class Cart:
+    lines: tuple[CartLine, ...]
+    currency: str
+
+    @property
+    def total(self) -> Money:
+        return total([line.line_total for line in self.lines], self.currency)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.lines
+
+    def quantity_of(self, product_id: int) -> int:
+        return sum(line.quantity for line in self.lines if line.product.id == product_id)
+
+
+@dataclass(frozen=True)
+class CartUpdate:
+    """The product a change was about (as the customer named it, resolved) and the cart after it."""
+
+    product: Product
+    cart: Cart
+
+
+class OrderStatus(StrEnum):
+    PENDING_PAYMENT = "pending_payment"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    FULFILLED = "fulfilled"
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    product_id: int
+    sku: str
+    name: str
+    unit_price: Money
+    quantity: int
+
+    @property
+    def line_total(self) -> Money:
+        return self.unit_price * self.quantity
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    tenant_id: int
+    customer_id: int
+    number: str
+    lines: tuple[OrderLine, ...]
+    currency: str
+    delivery_location: str | None = None
+
+    @property
+    def total(self) -> Money:
+        return total([line.line_total for line in self.lines], self.currency)
+
+
+@dataclass(frozen=True)
+class Order:
+    id: int
+    number: str
+    status: OrderStatus
+    total: Money
+    lines: tuple[OrderLine, ...]
+    delivery_location: str | None
+    created_at: datetime
+
+    @property
+    def can_be_cancelled(self) -> bool:
+        return self.status == OrderStatus.PENDING_PAYMENT
+
+
+MAX_QUANTITY = 99
+
+# No 0/O or 1/I: customers read order numbers off a small screen and type them back.
+_ORDER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def new_order_number() -> str:
+    return "".join(secrets.choice(_ORDER_ALPHABET) for _ in range(6))
+
+
+def order_from_cart(tenant_id: int, customer_id: int, cart: Cart, location: str | None) -> NewOrder:
+    lines = tuple(
+        OrderLine(line.product.id, line.product.sku, line.product.name, line.product.price, line.quantity)
+        for line in cart.lines
+    )
+    return NewOrder(tenant_id, customer_id, new_order_number(), lines, cart.currency, location)

@@ -1,0 +1,78 @@
+"""What the use cases need from storage. `actions.db` implements it over PostgreSQL."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, Self
+
+from actions.commerce.model import (
+    Cart,
+    Category,
+    NewOrder,
+    Order,
+    OrderStatus,
+    Product,
+    Tenant,
+)
+
+
+class Tenants(Protocol):
+    async def by_slug(self, slug: str) -> Tenant | None: ...
+
+
+class Customers(Protocol):
+    async def get_or_create(self, tenant_id: int, external_id: str) -> int: ...
+
+
+class Catalog(Protocol):
+    async def categories(self, tenant_id: int) -> list[Category]: ...
+
+    async def products(self, tenant_id: int, category: str | None, limit: int) -> list[Product]: ...
+
+    async def search(self, tenant_id: int, text: str, limit: int) -> list[Product]: ...
+
+    async def by_sku(self, tenant_id: int, sku: str) -> Product | None: ...
+
+    async def reserve(self, product_id: int, quantity: int) -> bool:
+        """Take `quantity` from stock if that much is there; atomic against other orders."""
+        ...
+
+    async def release(self, product_id: int, quantity: int) -> None: ...
+
+
+class Carts(Protocol):
+    async def get(self, tenant: Tenant, customer_id: int) -> Cart: ...
+
+    async def set_quantity(self, tenant_id: int, customer_id: int, product_id: int, quantity: int) -> None:
+        """Quantity 0 removes the line."""
+        ...
+
+    async def clear(self, customer_id: int) -> None: ...
+
+
+class Orders(Protocol):
+    async def add(self, order: NewOrder) -> Order: ...
+
+    async def for_customer(self, customer_id: int, limit: int) -> list[Order]: ...
+
+    async def by_number(self, customer_id: int, number: str, *, for_update: bool = False) -> Order | None: ...
+
+    async def set_status(self, order_id: int, status: OrderStatus) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Leaving the block without `commit()` rolls everything back."""
+
+    tenants: Tenants
+    customers: Customers
+    catalog: Catalog
+    carts: Carts
+    orders: Orders
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    async def commit(self) -> None: ...

@@ -1,0 +1,29 @@
+"""What every action needs from a tracker, and how results become chat text."""
+
+from __future__ import annotations
+
+from rasa_sdk import Tracker
+
+from actions import runtime
+from actions.commerce.model import Cart, CustomerRef, Product
+
+TENANT_SLOT = "tenant"
+
+
+def customer(tracker: Tracker) -> CustomerRef:
+    """The merchant (set at session start, else the default shop) and this conversation's customer."""
+    tenant = tracker.get_slot(TENANT_SLOT) or runtime.current().settings.default_tenant
+    return CustomerRef(tenant=tenant, external_id=tracker.sender_id)
+
+
+def entity(tracker: Tracker, name: str) -> str | None:
+    return next(tracker.get_latest_entity_values(name), None)
+
+
+def product_line(product: Product) -> str:
+    stock = "" if product.in_stock else " (out of stock)"
+    return f"• {product.name} ({product.sku}) — {product.price}{stock}"
+
+
+def cart_lines(cart: Cart) -> str:
+    return "\n".join(f"• {line.quantity} × {line.product.name} — {line.line_total}" for line in cart.lines)

@@ -1,0 +1,241 @@
+"""The commerce ports over an AsyncSession: SQL in, plain domain values out."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from actions.commerce import model
+from actions.commerce.money import Money
+from actions.db import tables as t
+
+
+class Tenants:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_slug(self, slug: str) -> model.Tenant | None:
+        row = await self.session.scalar(select(t.Tenant).where(t.Tenant.slug == slug))
+        return model.Tenant(row.id, row.slug, row.name, row.currency) if row else None
+
+
+class Customers:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get_or_create(self, tenant_id: int, external_id: str) -> int:
+        inserted = await self.session.scalar(
+            insert(t.Customer)
+            .values(tenant_id=tenant_id, external_id=external_id)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "external_id"])
+            .returning(t.Customer.id)
+        )
+        if inserted is not None:
+            return inserted
+        return await self.session.scalar(
+            select(t.Customer.id).where(t.Customer.tenant_id == tenant_id, t.Customer.external_id == external_id)
+        )
+
+
+def _product(row: t.Product) -> model.Product:
+    return model.Product(
+        id=row.id,
+        sku=row.sku,
+        name=row.name,
+        category=row.category.slug,
+        price=Money(row.price_minor, row.currency),
+        stock=row.stock,
+        description=row.description,
+        image_url=row.image_url,
+    )
+
+
+class Catalog:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _products(self, tenant_id: int):
+        return (
+            select(t.Product)
+            .options(selectinload(t.Product.category))
+            .where(t.Product.tenant_id == tenant_id, t.Product.active)
+            .order_by(t.Product.name)
+        )
+
+    async def categories(self, tenant_id: int) -> list[model.Category]:
+        rows = await self.session.execute(
+            select(t.Category.slug, t.Category.name, func.count(t.Product.id))
+            .join(t.Product, (t.Product.category_id == t.Category.id) & t.Product.active, isouter=True)
+            .where(t.Category.tenant_id == tenant_id)
+            .group_by(t.Category.id)
+            .order_by(t.Category.name)
+        )
+        return [model.Category(slug, name, count) for slug, name, count in rows]
+
+    async def products(self, tenant_id: int, category: str | None, limit: int) -> list[model.Product]:
+        query = self._products(tenant_id).limit(limit)
+        if category:
+            wanted = category.strip().lower()
+            query = query.join(t.Category).where(or_(t.Category.slug == wanted, func.lower(t.Category.name) == wanted))
+        return [_product(row) for row in await self.session.scalars(query)]
+
+    async def search(self, tenant_id: int, text: str, limit: int) -> list[model.Product]:
+        words = [w for w in text.lower().split() if w]
+        if not words:
+            return []
+        query = self._products(tenant_id).join(t.Category).limit(limit)
+        for word in words:
+            pattern = f"%{_escape_like(word)}%"
+            query = query.where(
+                or_(
+                    func.lower(t.Product.name).like(pattern, escape="\\"),
+                    func.lower(t.Category.name).like(pattern, escape="\\"),
+                    func.lower(t.Product.sku) == word,
+                )
+            )
+        return [_product(row) for row in await self.session.scalars(query)]
+
+    async def by_sku(self, tenant_id: int, sku: str) -> model.Product | None:
+        row = await self.session.scalar(self._products(tenant_id).where(t.Product.sku == sku))
+        return _product(row) if row else None
+
+    async def reserve(self, product_id: int, quantity: int) -> bool:
+        # A conditional UPDATE: under READ COMMITTED a competing order waits for our row lock,
+        # then re-checks `stock >= quantity` against the committed value.
+        taken = await self.session.scalar(
+            update(t.Product)
+            .where(t.Product.id == product_id, t.Product.stock >= quantity)
+            .values(stock=t.Product.stock - quantity, updated_at=func.now())
+            .returning(t.Product.id)
+        )
+        return taken is not None
+
+    async def release(self, product_id: int, quantity: int) -> None:
+        await self.session.execute(
+            update(t.Product)
+            .where(t.Product.id == product_id)
+            .values(stock=t.Product.stock + quantity, updated_at=func.now())
+        )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class Carts:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, tenant: model.Tenant, customer_id: int) -> model.Cart:
+        rows = await self.session.execute(
+            select(t.CartItem.quantity, t.Product)
+            .join(t.Cart, t.Cart.id == t.CartItem.cart_id)
+            .join(t.Product, t.Product.id == t.CartItem.product_id)
+            .options(selectinload(t.Product.category))
+            .where(t.Cart.customer_id == customer_id)
+            .order_by(t.Product.name)
+        )
+        lines = tuple(model.CartLine(_product(product), quantity) for quantity, product in rows)
+        return model.Cart(lines, tenant.currency)
+
+    async def set_quantity(self, tenant_id: int, customer_id: int, product_id: int, quantity: int) -> None:
+        cart_id = await self._cart_id(tenant_id, customer_id)
+        if quantity <= 0:
+            await self.session.execute(
+                delete(t.CartItem).where(t.CartItem.cart_id == cart_id, t.CartItem.product_id == product_id)
+            )
+            return
+        await self.session.execute(
+            insert(t.CartItem)
+            .values(cart_id=cart_id, product_id=product_id, quantity=quantity)
+            .on_conflict_do_update(index_elements=["cart_id", "product_id"], set_={"quantity": quantity})
+        )
+
+    async def clear(self, customer_id: int) -> None:
+        cart_ids = select(t.Cart.id).where(t.Cart.customer_id == customer_id).scalar_subquery()
+        await self.session.execute(delete(t.CartItem).where(t.CartItem.cart_id == cart_ids))
+
+    async def _cart_id(self, tenant_id: int, customer_id: int) -> int:
+        return await self.session.scalar(
+            insert(t.Cart)
+            .values(tenant_id=tenant_id, customer_id=customer_id)
+            .on_conflict_do_update(index_elements=["customer_id"], set_={"updated_at": func.now()})
+            .returning(t.Cart.id)
+        )
+
+
+def _order(row: t.Order) -> model.Order:
+    lines = tuple(
+        model.OrderLine(i.product_id, i.sku, i.name, Money(i.unit_price_minor, i.currency), i.quantity)
+        for i in row.items
+    )
+    return model.Order(
+        id=row.id,
+        number=row.number,
+        status=model.OrderStatus(row.status),
+        total=Money(row.total_minor, row.currency),
+        lines=lines,
+        delivery_location=row.delivery_location,
+        created_at=row.created_at,
+    )
+
+
+class Orders:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, order: model.NewOrder) -> model.Order:
+        row = t.Order(
+            tenant_id=order.tenant_id,
+            customer_id=order.customer_id,
+            number=order.number,
+            status=model.OrderStatus.PENDING_PAYMENT.value,
+            total_minor=order.total.minor,
+            currency=order.currency,
+            delivery_location=order.delivery_location,
+            items=[
+                t.OrderItem(
+                    product_id=line.product_id,
+                    sku=line.sku,
+                    name=line.name,
+                    unit_price_minor=line.unit_price.minor,
+                    currency=line.unit_price.currency,
+                    quantity=line.quantity,
+                )
+                for line in order.lines
+            ],
+        )
+        self.session.add(row)
+        await self.session.flush()
+        await self.session.refresh(row, ["created_at"])
+        return _order(row)
+
+    async def for_customer(self, customer_id: int, limit: int) -> list[model.Order]:
+        rows = await self.session.scalars(
+            select(t.Order)
+            .options(selectinload(t.Order.items))
+            .where(t.Order.customer_id == customer_id)
+            .order_by(t.Order.created_at.desc(), t.Order.id.desc())
+            .limit(limit)
+        )
+        return [_order(row) for row in rows]
+
+    async def by_number(self, customer_id: int, number: str, *, for_update: bool = False) -> model.Order | None:
+        query = (
+            select(t.Order)
+            .options(selectinload(t.Order.items))
+            .where(t.Order.customer_id == customer_id, t.Order.number == number)
+        )
+        if for_update:
+            query = query.with_for_update(of=t.Order)
+        row = await self.session.scalar(query)
+        return _order(row) if row else None
+
+    async def set_status(self, order_id: int, status: model.OrderStatus) -> None:
+        await self.session.execute(
+            update(t.Order)
+            .where(t.Order.id == order_id)
+            .values(status=status.value, version=t.Order.version + 1, updated_at=func.now())
+        )

@@ -1,0 +1,44 @@
+"""The unit of work over one AsyncSession: one transaction per `async with`."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from actions.db import repositories
+
+
+class SqlUnitOfWork:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._session: AsyncSession | None = None
+
+    async def __aenter__(self) -> Self:
+        self._session = self._sessions()
+        self.tenants = repositories.Tenants(self._session)
+        self.customers = repositories.Customers(self._session)
+        self.catalog = repositories.Catalog(self._session)
+        self.carts = repositories.Carts(self._session)
+        self.orders = repositories.Orders(self._session)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        assert self._session is not None
+        try:
+            await self._session.rollback()  # a no-op after commit()
+        finally:
+            await self._session.close()
+            self._session = None
+
+    async def commit(self) -> None:
+        assert self._session is not None
+        await self._session.commit()
+
+    @property
+    def session(self) -> AsyncSession:
+        assert self._session is not None, "use the unit of work inside `async with`"
+        return self._session

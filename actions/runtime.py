@@ -1,0 +1,46 @@
+"""The process's shared resources: created when a server starts, closed when it stops."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from actions.db.engine import create_engine, session_factory
+from actions.db.uow import SqlUnitOfWork
+from actions.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.sessions)
+
+
+_current: Runtime | None = None
+
+
+async def start(settings: Settings | None = None) -> Runtime:
+    global _current
+    if _current is None:
+        settings = settings or Settings.from_env()
+        engine = create_engine(settings)
+        _current = Runtime(settings, engine, session_factory(engine))
+    return _current
+
+
+async def stop() -> None:
+    global _current
+    if _current is not None:
+        await _current.engine.dispose()
+        _current = None
+
+
+def current() -> Runtime:
+    if _current is None:
+        raise RuntimeError("the runtime is not started: run the action server with `python -m actions.server`")
+    return _current

@@ -1,0 +1,45 @@
+"""`make test`: every check of both environments, against real PostgreSQL and Redis.
+
+Uses DATABASE_URL / REDIS_URL when set (CI), else embedded servers under .data/test/.
+Each step runs even when an earlier one failed; the exit code is non-zero if any failed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from devstack.paths import ACTIONS_VENV, RASA_VENV, ROOT
+from devstack.services import ensure_services
+
+STEPS = [
+    ("ruff check", [ACTIONS_VENV / "bin/ruff", "check", "."]),
+    ("ruff format --check", [ACTIONS_VENV / "bin/ruff", "format", "--check", "."]),
+    ("rasa data validate", [RASA_VENV / "bin/rasa", "data", "validate", "--domain", "domain.yml", "--data", "data"]),
+    ("pytest (action server, sidecar, end to end)", [ACTIONS_VENV / "bin/pytest"]),
+    ("pytest (bot/, Rasa environment)", [RASA_VENV / "bin/pytest", "-c", "tests/bot/pytest.ini", "tests/bot"]),
+]
+
+
+def main() -> int:
+    services = ensure_services("test")
+    env = {**os.environ, "DATABASE_URL": services.database_url, "REDIS_URL": services.redis_url}
+    failed = []
+    try:
+        for name, command in STEPS:
+            print(f"\n==> {name}", flush=True)
+            started = time.monotonic()
+            code = subprocess.run([str(part) for part in command], cwd=ROOT, env=env).returncode
+            print(f"==> {name}: {'ok' if code == 0 else f'FAILED (exit {code})'} in {time.monotonic() - started:.0f} s")
+            if code != 0:
+                failed.append(name)
+    finally:
+        services.stop()
+    print("\n" + (f"FAILED: {', '.join(failed)}" if failed else "All checks passed."))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Fixtures of the action-side tests: a fresh migrated database per run, the demo shop, Redis.
+
+The servers come from DATABASE_URL / REDIS_URL (set by `make test`, or by you), else embedded
+ones are started. Each run works in its own database and Redis key prefix and removes them after.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from actions import runtime
+from actions.commerce.catalog_csv import parse_catalog
+from actions.db.catalog_import import import_catalog
+from actions.db.tables import SCHEMA, metadata
+from actions.settings import Settings
+from devstack.paths import ACTIONS_VENV, DEMO_CATALOG, ROOT
+from devstack.services import Services, ensure_services
+
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def services() -> Iterator[Services]:
+    started = ensure_services("test")
+    yield started
+    started.stop()
+
+
+def with_database(url: str, name: str) -> str:
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def create_database(server_url: str, name: str) -> str:
+    with psycopg.connect(with_database(server_url, "postgres"), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return with_database(server_url, name)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    with psycopg.connect(with_database(server_url, "postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def alembic(database_url: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(ACTIONS_VENV / "bin/alembic"), *args],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def database_url(services: Services) -> Iterator[str]:
+    """A new database for this run, migrated to head by Alembic, dropped at the end."""
+    name = f"shop_test_{RUN_ID}"
+    url = create_database(services.database_url, name)
+    alembic(url, "upgrade", "head")
+    yield url
+    drop_database(services.database_url, name)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, services: Services) -> Settings:
+    os.environ["DATABASE_URL"] = database_url  # for code that reads Settings.from_env()
+    return Settings.from_env()
+
+
+@pytest.fixture(scope="session")
+async def rt(settings: Settings) -> AsyncIterator[runtime.Runtime]:
+    started = await runtime.start(settings)
+    yield started
+    await runtime.stop()
+
+
+async def truncate_all(rt: runtime.Runtime) -> None:
+    tables = ", ".join(f"{SCHEMA}.{table.name}" for table in metadata.sorted_tables)
+    async with rt.engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def db(rt: runtime.Runtime) -> runtime.Runtime:
+    """An empty commerce schema."""
+    await truncate_all(rt)
+    return rt
+
+
+@pytest.fixture
+async def shop(db: runtime.Runtime) -> runtime.Runtime:
+    """The demo shop, freshly loaded from seed/demo-shop.csv."""
+    rows = parse_catalog(DEMO_CATALOG.read_text(), "KES")
+    await import_catalog(db.sessions, "demo-shop", "Demo Shop", "KES", rows)
+    return db
+
+
+@pytest.fixture(scope="session")
+def redis_key_prefix() -> str:
+    return f"t{RUN_ID}"  # Rasa accepts only alphanumeric prefixes

@@ -1,0 +1,82 @@
+"""Alembic owns the schema: the models match it, there is one head, and it goes down and up with data."""
+
+import uuid
+
+import psycopg
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine
+
+from actions.db.tables import SCHEMA, metadata
+from devstack.paths import ROOT
+from tests.conftest import alembic, create_database, drop_database
+
+
+def sync_url(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def test_there_is_exactly_one_head():
+    assert len(ScriptDirectory.from_config(Config(str(ROOT / "alembic.ini"))).get_heads()) == 1
+
+
+def test_the_models_match_the_migrated_schema(database_url):
+    engine = create_engine(sync_url(database_url))
+    with engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn,
+            opts={
+                "include_schemas": True,
+                "version_table_schema": SCHEMA,
+                "include_name": lambda name, type_, _: name == SCHEMA if type_ == "schema" else True,
+                "compare_type": True,
+                "compare_server_default": True,
+            },
+        )
+        assert compare_metadata(context, metadata) == []
+    engine.dispose()
+
+
+@pytest.fixture
+def scratch_database(services):
+    name = f"shop_migrations_{uuid.uuid4().hex[:8]}"
+    url = create_database(services.database_url, name)
+    yield url
+    drop_database(services.database_url, name)
+
+
+def test_downgrade_to_base_and_upgrade_again_on_a_database_with_data(scratch_database):
+    alembic(scratch_database, "upgrade", "head")
+    with psycopg.connect(scratch_database) as conn:
+        conn.execute("INSERT INTO commerce.tenants (slug, name, currency) VALUES ('s', 'S', 'KES')")
+        conn.execute(
+            "INSERT INTO commerce.categories (tenant_id, slug, name) SELECT id, 'c', 'C' FROM commerce.tenants"
+        )
+        conn.execute(
+            "INSERT INTO commerce.products (tenant_id, category_id, sku, name, price_minor, currency, stock)"
+            " SELECT tenant_id, id, 'P', 'P', 100, 'KES', 1 FROM commerce.categories"
+        )
+    alembic(scratch_database, "downgrade", "base")
+    with psycopg.connect(scratch_database) as conn:
+        assert conn.execute("SELECT to_regclass('commerce.products')").fetchone() == (None,)
+    alembic(scratch_database, "upgrade", "head")
+    with psycopg.connect(scratch_database) as conn:
+        assert conn.execute("SELECT count(*) FROM commerce.products").fetchone() == (0,)
+        assert conn.execute("SELECT version_num FROM commerce.alembic_version").fetchone() == ("0001",)
+
+
+def test_payment_events_are_append_only(database_url):
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO commerce.payment_events (provider, event_key, kind, payload)"
+            " VALUES ('mpesa', 'k-append-only', 'callback', '{}')"
+        )
+        conn.commit()
+        with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+            conn.execute("UPDATE commerce.payment_events SET kind = 'x' WHERE event_key = 'k-append-only'")
+        conn.rollback()
+        with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+            conn.execute("DELETE FROM commerce.payment_events WHERE event_key = 'k-append-only'")
