@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 
+from devstack.dotenv import load_dotenv
 from devstack.model import ensure_model
 from devstack.paths import ACTIONS_PYTHON, DATA_DIR, DEMO_CATALOG, RASA_BIN, ROOT
 from devstack.processes import action_environment, rasa_environment, start_action_server
@@ -48,6 +49,7 @@ def main() -> int:
         help="the same id each time keeps your cart and context across restarts",
     )
     args = parser.parse_args()
+    load_dotenv()
 
     t = step("Starting PostgreSQL and Redis (embedded unless DATABASE_URL / REDIS_URL are set)")
     services = ensure_services("dev")

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+from devstack.dotenv import load_dotenv
 from devstack.paths import ACTIONS_VENV, ROOT
 from devstack.processes import action_environment
 from devstack.services import ensure_services
@@ -15,6 +16,7 @@ def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__, file=sys.stderr)
         return 2
+    load_dotenv()
     services = ensure_services("dev")
     env = {**os.environ, **action_environment(services), "PATH": f"{ACTIONS_VENV / 'bin'}:{os.environ['PATH']}"}
     try:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+from devstack.dotenv import load_dotenv
 from devstack.paths import ACTIONS_VENV, RASA_VENV, ROOT
 from devstack.services import ensure_services
 
@@ -24,6 +25,7 @@ STEPS = [
 
 
 def main() -> int:
+    load_dotenv()
     services = ensure_services("test")
     env = {**os.environ, "DATABASE_URL": services.database_url, "REDIS_URL": services.redis_url}
     failed = []

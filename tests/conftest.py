@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import psycopg
 import pytest
+import redis
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -105,5 +106,11 @@ async def shop(db: runtime.Runtime) -> runtime.Runtime:
 
 
 @pytest.fixture(scope="session")
-def redis_key_prefix() -> str:
-    return f"t{RUN_ID}"  # Rasa accepts only alphanumeric prefixes
+def redis_key_prefix(services: Services) -> Iterator[str]:
+    """This run's Redis keys (Rasa accepts only alphanumeric prefixes); removed at the end."""
+    prefix = f"t{RUN_ID}"
+    yield prefix
+    client = redis.Redis.from_url(services.redis_url)
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)
+    client.close()

@@ -1,0 +1,28 @@
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+TRACKERS = Path(__file__).parent / "trackers"
+
+
+@pytest.fixture
+def tracker():
+    """Build a Tracker from a JSON fixture, optionally replacing the latest message's entities."""
+
+    def build(name: str, entities: list[dict] | None = None, **overrides) -> Tracker:
+        state = json.loads((TRACKERS / f"{name}.json").read_text())
+        if entities is not None:
+            state["latest_message"]["entities"] = copy.deepcopy(entities)
+        state.update(overrides)
+        return Tracker.from_dict(state)
+
+    return build
+
+
+@pytest.fixture
+def dispatcher() -> CollectingDispatcher:
+    return CollectingDispatcher()

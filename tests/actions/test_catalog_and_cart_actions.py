@@ -1,0 +1,65 @@
+"""Actions are data in, data out: a tracker from a fixture, the real database, the responses asserted."""
+
+from actions.cart import ActionAddToCart, ActionShowCart
+from actions.catalog import ActionSearchProducts, ActionShowCatalog
+
+
+async def test_the_catalog_lists_products_with_prices_in_kes(shop, tracker, dispatcher):
+    events = await ActionShowCatalog().run(dispatcher, tracker("show_products"), {})
+    assert events == []
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_catalog"
+    catalog = message["catalog"]
+    assert "*Bakery*" in catalog and "*Dairy & Eggs*" in catalog
+    assert "White Bread 400g (BREAD-400G) — KES 65" in catalog
+
+
+async def test_a_category_shows_only_its_products(shop, tracker, dispatcher):
+    show_dairy = tracker("show_products", entities=[{"entity": "category", "value": "dairy & eggs"}])
+    await ActionShowCatalog().run(dispatcher, show_dairy, {})
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_category_products"
+    assert "Fresh Milk 500ml" in message["products"] and "Bread" not in message["products"]
+
+
+async def test_adding_to_the_cart_uses_the_quantity_and_reports_the_total(shop, tracker, dispatcher):
+    await ActionAddToCart().run(dispatcher, tracker("add_two_sugar"), {})
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_added_to_cart"
+    assert (message["quantity"], message["product"], message["total"]) == (2, "Sugar 1kg", "KES 360")
+
+    shown = type(dispatcher)()
+    await ActionShowCart().run(shown, tracker("add_two_sugar"), {})
+    assert shown.messages[0]["response"] == "utter_cart"
+    assert "2 × Sugar 1kg — KES 360" in shown.messages[0]["lines"]
+
+
+async def test_quantity_words_in_swahili_are_understood(shop, tracker, dispatcher):
+    mbili = [{"entity": "quantity", "value": "mbili"}, {"entity": "product", "value": "SUGAR-2KG"}]
+    await ActionAddToCart().run(dispatcher, tracker("add_two_sugar", entities=mbili), {})
+    assert dispatcher.messages[0]["total"] == "KES 700"
+
+
+async def test_an_ambiguous_product_asks_which_one(shop, tracker, dispatcher):
+    sugar = [{"entity": "product", "value": "sugar"}]
+    await ActionAddToCart().run(dispatcher, tracker("add_two_sugar", entities=sugar), {})
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_product_ambiguous"
+    assert "SUGAR-1KG" in message["options"] and "SUGAR-2KG" in message["options"]
+
+
+async def test_an_unknown_product_says_so_and_changes_nothing(shop, tracker, dispatcher):
+    caviar = [{"entity": "product", "value": "caviar"}]
+    await ActionAddToCart().run(dispatcher, tracker("add_two_sugar", entities=caviar), {})
+    assert dispatcher.messages[0]["response"] == "utter_product_not_found"
+    shown = type(dispatcher)()
+    await ActionShowCart().run(shown, tracker("add_two_sugar"), {})
+    assert shown.messages[0]["response"] == "utter_cart_empty"
+
+
+async def test_search_finds_products_by_name(shop, tracker, dispatcher):
+    rice = [{"entity": "product", "value": "rice"}]
+    await ActionSearchProducts().run(dispatcher, tracker("show_products", entities=rice), {})
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_search_results"
+    assert "Pishori Rice 1kg" in message["products"] and "Long Grain Rice 2kg" in message["products"]
