@@ -37,14 +37,14 @@ $(ACTIONS_VENV)/.installed: requirements/actions.lock | $(UV)
 	@test -n "$(PY311)" || { echo "Python 3.11 or newer is needed for the action server (python3 on PATH)"; exit 1; }
 	@echo "==> Creating $(ACTIONS_VENV) (Python $$($(PY311) -V | cut -d' ' -f2)) from requirements/actions.lock"
 	@$(UV) venv --quiet --allow-existing --python "$(PY311)" $(ACTIONS_VENV)
-	@$(UV) pip sync --quiet --python $(ACTIONS_VENV)/bin/python requirements/actions.lock
+	@$(UV) pip sync --python $(ACTIONS_VENV)/bin/python requirements/actions.lock
 	@touch $@
 
 $(RASA_VENV)/.installed: requirements/rasa.lock | $(UV)
 	@echo "==> Creating $(RASA_VENV) (Python 3.10, Rasa 3.6) from requirements/rasa.lock"
 	@$(UV) venv --quiet --allow-existing --python "$(or $(PY310),3.10)" $(RASA_VENV) || { \
 	  echo "Python 3.10 not found: install it (e.g. pyenv install 3.10) or put python3.10 on PATH"; exit 1; }
-	@$(UV) pip sync --quiet --python $(RASA_VENV)/bin/python requirements/rasa.lock
+	@$(UV) pip sync --python $(RASA_VENV)/bin/python requirements/rasa.lock
 	@touch $@
 
 envs: $(ACTIONS_VENV)/.installed $(RASA_VENV)/.installed

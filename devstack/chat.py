@@ -66,7 +66,8 @@ def main() -> int:
         actions = start_action_server(services, DATA_DIR / "logs")
         done(t)
         step(f"Starting rasa shell (conversation {args.conversation_id}); type /stop or press Ctrl-C to leave")
-        env = {**os.environ, **rasa_environment(services, f"{actions.url}/webhook")}
+        # Rasa's dependencies print pages of deprecation warnings that say nothing to a designer.
+        env = {**os.environ, "PYTHONWARNINGS": "ignore", **rasa_environment(services, f"{actions.url}/webhook")}
         command = [
             str(RASA_BIN), "shell", "--model", str(model), "--endpoints", "endpoints.yml",
             "--credentials", "credentials.yml", "--port", str(free_port()),

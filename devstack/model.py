@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from devstack.paths import MODELS_DIR, RASA_BIN, ROOT
@@ -43,11 +44,17 @@ def ensure_model(quiet: bool = False) -> Path:
     ]  # fmt: skip
     log = ROOT / ".data" / "train.log"
     log.parent.mkdir(exist_ok=True)
+    started = time.monotonic()
     with log.open("w") as out:
-        result = subprocess.run(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    if result.returncode != 0 or not target.exists():
+        training = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        while training.poll() is None:
+            time.sleep(1)
+            elapsed = int(time.monotonic() - started)
+            if not quiet and elapsed % 10 == 0:
+                print(f"    training… {elapsed} s (log: {log.relative_to(ROOT)})", flush=True)
+    if training.returncode != 0 or not target.exists():
         sys.stderr.write(log.read_text()[-4000:])
-        raise RuntimeError(f"rasa train failed (exit {result.returncode}); full log in {log}")
+        raise RuntimeError(f"rasa train failed (exit {training.returncode}); full log in {log}")
     print(f"Trained {target.relative_to(ROOT)}", flush=True)
     return target
 

@@ -77,8 +77,11 @@ class Catalog:
     async def products(self, tenant_id: int, category: str | None, limit: int) -> list[model.Product]:
         query = self._products(tenant_id).limit(limit)
         if category:
-            wanted = category.strip().lower()
-            query = query.join(t.Category).where(or_(t.Category.slug == wanted, func.lower(t.Category.name) == wanted))
+            # "dairy" finds "Dairy & Eggs": customers name a category by its first word.
+            wanted = _escape_like(category.strip().lower()) + "%"
+            query = query.join(t.Category).where(
+                or_(t.Category.slug.like(wanted, escape="\\"), func.lower(t.Category.name).like(wanted, escape="\\"))
+            )
         return [_product(row) for row in await self.session.scalars(query)]
 
     async def search(self, tenant_id: int, text: str, limit: int) -> list[model.Product]:

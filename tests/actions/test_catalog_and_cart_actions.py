@@ -63,3 +63,11 @@ async def test_search_finds_products_by_name(shop, tracker, dispatcher):
     [message] = dispatcher.messages
     assert message["response"] == "utter_search_results"
     assert "Pishori Rice 1kg" in message["products"] and "Long Grain Rice 2kg" in message["products"]
+
+
+async def test_a_category_can_be_named_by_its_first_word(shop, tracker, dispatcher):
+    await ActionShowCatalog().run(
+        dispatcher, tracker("show_products", entities=[{"entity": "category", "value": "Dairy"}]), {}
+    )
+    assert dispatcher.messages[0]["response"] == "utter_category_products"
+    assert "Butter 250g" in dispatcher.messages[0]["products"]
