@@ -4,37 +4,68 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from actions.commerce import cart
+from actions.commerce import cart, catalog
 from actions.commerce.errors import AmbiguousProduct, InvalidQuantity, OutOfStock, ProductNotFound
+from actions.commerce.model import MAX_QUANTITY
 from actions.commerce.quantities import parse_quantity
-from actions.conversation import cart_lines, customer, entity, product_line
+from actions.conversation import cart_lines, customer, entity, product_buttons, product_lines
+
+
+class ValidateAddItemForm(FormValidationAction):
+    """The product must be one we sell (one of them, if the name fits several); the quantity 1-99."""
+
+    def name(self) -> str:
+        return "validate_add_item_form"
+
+    async def validate_product(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        try:
+            product = await catalog.describe(runtime.current().uow(), customer(tracker).tenant, str(value))
+        except ProductNotFound:
+            dispatcher.utter_message(response="utter_product_not_found", product=str(value))
+            return {"product": None}
+        except AmbiguousProduct as e:
+            dispatcher.utter_message(
+                response="utter_product_ambiguous",
+                options=product_lines(tracker, e.candidates),
+                buttons=product_buttons(e.candidates),
+            )
+            return {"product": None}
+        return {"product": product.sku}
+
+    async def validate_quantity(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        quantity = parse_quantity(str(value))
+        if quantity is None or not 1 <= quantity <= MAX_QUANTITY:
+            dispatcher.utter_message(response="utter_invalid_quantity")
+            return {"quantity": None}
+        return {"quantity": str(quantity)}
 
 
 class ActionAddToCart(Action):
+    """Runs when add_item_form is complete: product and quantity are validated."""
+
     def name(self) -> str:
         return "action_add_to_cart"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
-        product = entity(tracker, "product")
-        if not product:
-            dispatcher.utter_message(response="utter_ask_what_product")
-            return []
-        quantity = parse_quantity(entity(tracker, "quantity")) or 1
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        product = tracker.get_slot("product")
+        quantity = parse_quantity(tracker.get_slot("quantity")) or 1
         try:
             updated = await cart.add(runtime.current().uow(), customer(tracker), product, quantity)
-        except ProductNotFound:
-            dispatcher.utter_message(response="utter_product_not_found", product=product)
-        except AmbiguousProduct as e:
-            options = "\n".join(product_line(p) for p in e.candidates)
-            dispatcher.utter_message(response="utter_product_ambiguous", product=product, options=options)
         except OutOfStock as e:
             dispatcher.utter_message(response="utter_out_of_stock", product=e.product.name, available=e.available)
-        except InvalidQuantity as e:
-            dispatcher.utter_message(response="utter_invalid_quantity", quantity=e.quantity)
+        except InvalidQuantity:
+            dispatcher.utter_message(response="utter_invalid_quantity")
+        except (ProductNotFound, AmbiguousProduct):
+            dispatcher.utter_message(response="utter_product_not_found", product=product)
         else:
             dispatcher.utter_message(
                 response="utter_added_to_cart",
@@ -42,17 +73,56 @@ class ActionAddToCart(Action):
                 product=updated.product.name,
                 total=str(updated.cart.total),
             )
-        return []
+        return [SlotSet("product", None), SlotSet("quantity", None)]
+
+
+class ActionRemoveFromCart(Action):
+    def name(self) -> str:
+        return "action_remove_from_cart"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        query = entity(tracker, "product")
+        if not query:
+            await ActionShowCart().run(dispatcher, tracker, domain)
+            dispatcher.utter_message(response="utter_ask_product")
+            return []
+        who = customer(tracker)
+        current = await cart.view(runtime.current().uow(), who)
+        in_cart = [line.product for line in current.lines]
+        matches = [p for p in in_cart if query.casefold() in p.name.casefold() or query.upper() == p.sku]
+        if len(matches) != 1:
+            response = "utter_not_in_cart" if not matches else "utter_product_ambiguous"
+            dispatcher.utter_message(response=response, product=query, options=product_lines(tracker, matches))
+            return []
+        updated = await cart.remove(runtime.current().uow(), who, matches[0].sku)
+        dispatcher.utter_message(response="utter_removed_from_cart", product=updated.product.name)
+        if updated.cart.is_empty:
+            dispatcher.utter_message(response="utter_cart_empty")
+        else:
+            dispatcher.utter_message(
+                response="utter_cart", lines=cart_lines(updated.cart), total=str(updated.cart.total)
+            )
+        return [SlotSet("product", None)]
 
 
 class ActionShowCart(Action):
     def name(self) -> str:
         return "action_show_cart"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         current = await cart.view(runtime.current().uow(), customer(tracker))
         if current.is_empty:
             dispatcher.utter_message(response="utter_cart_empty")
         else:
             dispatcher.utter_message(response="utter_cart", lines=cart_lines(current), total=str(current.total))
+        return []
+
+
+class ActionClearCart(Action):
+    def name(self) -> str:
+        return "action_clear_cart"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        await cart.clear(runtime.current().uow(), customer(tracker))
+        dispatcher.utter_message(response="utter_cart_cleared")
         return []

@@ -1,4 +1,4 @@
-"""Browsing and searching the shop."""
+"""Browsing, searching and asking about products."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.commerce import catalog
-from actions.conversation import customer, entity, product_line
+from actions.commerce.errors import AmbiguousProduct, ProductNotFound
+from actions.conversation import customer, entity, product_lines
+from actions.phrases import phrase
 
 PER_CATEGORY = 4
 
@@ -25,14 +27,15 @@ class ActionShowCatalog(Action):
         if category:
             products = await catalog.browse(uow, shop, category, limit=catalog.PAGE_SIZE)
             if products:
-                text = "\n".join(product_line(p) for p in products)
-                dispatcher.utter_message(response="utter_category_products", category=category, products=text)
+                lines = product_lines(tracker, products)
+                dispatcher.utter_message(response="utter_category_products", category=category, products=lines)
                 return []
         sections = []
         for cat in await catalog.categories(uow, shop):
             products = await catalog.browse(uow, shop, cat.slug, limit=PER_CATEGORY)
-            more = f"\n  …and {cat.products - len(products)} more" if cat.products > len(products) else ""
-            sections.append(f"*{cat.name}*\n" + "\n".join(product_line(p) for p in products) + more)
+            hidden = cat.products - len(products)
+            more = "\n  " + phrase(tracker, "more", count=hidden) if hidden > 0 else ""
+            sections.append(f"*{cat.name}*\n{product_lines(tracker, products)}{more}")
         dispatcher.utter_message(response="utter_catalog", catalog="\n\n".join(sections))
         return []
 
@@ -44,12 +47,44 @@ class ActionSearchProducts(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
         query = entity(tracker, "product") or entity(tracker, "category")
         if not query:
-            dispatcher.utter_message(response="utter_ask_what_product")
+            dispatcher.utter_message(response="utter_ask_product")
             return []
         products = await catalog.search(runtime.current().uow(), customer(tracker).tenant, query)
         if not products:
             dispatcher.utter_message(response="utter_product_not_found", product=query)
             return []
-        text = "\n".join(product_line(p) for p in products)
-        dispatcher.utter_message(response="utter_search_results", product=query, products=text)
+        lines = product_lines(tracker, products)
+        dispatcher.utter_message(response="utter_search_results", product=query, products=lines)
+        return []
+
+
+class ActionProductDetails(Action):
+    def name(self) -> str:
+        return "action_product_details"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+        query = entity(tracker, "product") or tracker.get_slot("product")
+        if not query:
+            dispatcher.utter_message(response="utter_ask_product")
+            return []
+        try:
+            product = await catalog.describe(runtime.current().uow(), customer(tracker).tenant, query)
+        except ProductNotFound:
+            dispatcher.utter_message(response="utter_product_not_found", product=query)
+            return []
+        except AmbiguousProduct as e:
+            options = product_lines(tracker, e.candidates)
+            dispatcher.utter_message(response="utter_product_ambiguous", options=options)
+            return []
+        availability = (
+            f"{phrase(tracker, 'in_stock')}: {product.stock}" if product.in_stock else phrase(tracker, "out_of_stock")
+        )
+        dispatcher.utter_message(
+            response="utter_product_details",
+            name=product.name,
+            sku=product.sku,
+            price=str(product.price),
+            description=product.description or "",
+            availability=availability,
+        )
         return []

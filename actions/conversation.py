@@ -5,7 +5,8 @@ from __future__ import annotations
 from rasa_sdk import Tracker
 
 from actions import runtime
-from actions.commerce.model import Cart, CustomerRef, Product
+from actions.commerce.model import Cart, CustomerRef, Order, Product
+from actions.phrases import phrase
 
 TENANT_SLOT = "tenant"
 
@@ -20,10 +21,23 @@ def entity(tracker: Tracker, name: str) -> str | None:
     return next(tracker.get_latest_entity_values(name), None)
 
 
-def product_line(product: Product) -> str:
-    stock = "" if product.in_stock else " (out of stock)"
+def product_line(tracker: Tracker, product: Product) -> str:
+    stock = "" if product.in_stock else f" ({phrase(tracker, 'out_of_stock')})"
     return f"• {product.name} ({product.sku}) — {product.price}{stock}"
+
+
+def product_lines(tracker: Tracker, products: list[Product]) -> str:
+    return "\n".join(product_line(tracker, p) for p in products)
+
+
+def product_buttons(products: list[Product]) -> list[dict]:
+    """One choice per product; on WhatsApp they become list rows, in rasa shell numbered choices."""
+    return [{"title": p.name[:24], "payload": f'/inform{{"product": "{p.sku}"}}'} for p in products[:10]]
 
 
 def cart_lines(cart: Cart) -> str:
     return "\n".join(f"• {line.quantity} × {line.product.name} — {line.line_total}" for line in cart.lines)
+
+
+def order_line(tracker: Tracker, order: Order) -> str:
+    return f"• {order.number} — {order.total} — {phrase(tracker, order.status.value)}"

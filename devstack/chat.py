@@ -48,6 +48,9 @@ def main() -> int:
         default=os.environ.get("CHAT_CONVERSATION_ID") or f"shell-{getpass.getuser()}",
         help="the same id each time keeps your cart and context across restarts",
     )
+    parser.add_argument(
+        "--interactive", action="store_true", help="run `rasa interactive` (correct the bot, save stories) instead"
+    )
     args = parser.parse_args()
     load_dotenv()
 
@@ -65,14 +68,25 @@ def main() -> int:
         t = step("Starting the action server")
         actions = start_action_server(services, DATA_DIR / "logs")
         done(t)
+        rasa_port = int(os.environ.get("RASA_PORT") or 0) or free_port()
         step(f"Starting rasa shell (conversation {args.conversation_id}); type /stop or press Ctrl-C to leave")
+        print(
+            f'    Rasa\'s API is on http://127.0.0.1:{rasa_port}; after "talk to a person", hand the chat back with\n'
+            f"    .venv/bin/python -m actions.cli handback {args.conversation_id} --rasa-url http://127.0.0.1:{rasa_port}",
+            flush=True,
+        )
         # Rasa's dependencies print pages of deprecation warnings that say nothing to a designer.
         env = {**os.environ, "PYTHONWARNINGS": "ignore", **rasa_environment(services, f"{actions.url}/webhook")}
         command = [
             str(RASA_BIN), "shell", "--model", str(model), "--endpoints", "endpoints.yml",
-            "--credentials", "credentials.yml", "--port", str(free_port()),
+            "--credentials", "credentials.yml", "--port", str(rasa_port), "--enable-api",
             "--conversation-id", args.conversation_id,
         ]  # fmt: skip
+        if args.interactive:
+            command = [
+                str(RASA_BIN), "interactive", "--model", str(model), "--endpoints", "endpoints.yml",
+                "--port", str(rasa_port), "--conversation-id", f"{args.conversation_id}-interactive",
+            ]  # fmt: skip
         return subprocess.run(command, cwd=ROOT, env=env).returncode
     except KeyboardInterrupt:
         return 0

@@ -47,11 +47,13 @@ def ensure_model(quiet: bool = False) -> Path:
     started = time.monotonic()
     with log.open("w") as out:
         training = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        next_report = 10
         while training.poll() is None:
             time.sleep(1)
-            elapsed = int(time.monotonic() - started)
-            if not quiet and elapsed % 10 == 0:
-                print(f"    training… {elapsed} s (log: {log.relative_to(ROOT)})", flush=True)
+            elapsed = time.monotonic() - started
+            if not quiet and elapsed >= next_report:
+                print(f"    training… {elapsed:.0f} s (log: {log.relative_to(ROOT)})", flush=True)
+                next_report += 10
     if training.returncode != 0 or not target.exists():
         sys.stderr.write(log.read_text()[-4000:])
         raise RuntimeError(f"rasa train failed (exit {training.returncode}); full log in {log}")

@@ -28,6 +28,12 @@ async def search(uow: UnitOfWork, tenant: str, text: str, limit: int = PAGE_SIZE
         return await uow.catalog.search(shop.id, text, limit)
 
 
+async def describe(uow: UnitOfWork, tenant: str, query: str) -> Product:
+    async with uow:
+        shop = await tenant_of(uow, tenant)
+        return await find_one(uow, shop.id, query)
+
+
 async def find_one(uow: UnitOfWork, tenant_id: int, query: str) -> Product:
     """The product a customer means: an exact SKU, else the only product whose name matches."""
     product = await uow.catalog.by_sku(tenant_id, query.strip().upper())

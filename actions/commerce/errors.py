@@ -52,6 +52,11 @@ class OrderNotFound(CommerceError):
         self.number = number
 
 
+class NothingToCancel(CommerceError):
+    def __init__(self) -> None:
+        super().__init__("no unpaid order to cancel")
+
+
 class OrderNotCancellable(CommerceError):
     def __init__(self, number: str, status: OrderStatus) -> None:
         super().__init__(f"order {number} is {status.value} and can no longer be cancelled")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from actions.commerce.errors import EmptyCart, OrderNotCancellable, OrderNotFound, OutOfStock
+from actions.commerce.errors import EmptyCart, NothingToCancel, OrderNotCancellable, OrderNotFound, OutOfStock
 from actions.commerce.model import CustomerRef, Order, OrderStatus, order_from_cart
 from actions.commerce.ports import UnitOfWork
 from actions.commerce.shoppers import identify
@@ -44,10 +44,15 @@ async def find(uow: UnitOfWork, who: CustomerRef, number: str) -> Order:
         return order
 
 
-async def cancel(uow: UnitOfWork, who: CustomerRef, number: str) -> Order:
-    """Cancel an unpaid order of this customer's and put its stock back."""
+async def cancel(uow: UnitOfWork, who: CustomerRef, number: str | None = None) -> Order:
+    """Cancel an unpaid order of this customer's (the latest when no number is given); put its stock back."""
     async with uow:
         _, customer_id = await identify(uow, who)
+        if number is None:
+            pending = [o for o in await uow.orders.for_customer(customer_id, 20) if o.can_be_cancelled]
+            if not pending:
+                raise NothingToCancel()
+            number = pending[0].number
         order = await uow.orders.by_number(customer_id, number.strip().upper(), for_update=True)
         if order is None:
             raise OrderNotFound(number)

@@ -14,6 +14,19 @@ async def tenant_of(uow: UnitOfWork, slug: str) -> Tenant:
     return tenant
 
 
+async def tenant_for_conversation(
+    uow: UnitOfWork, default_slug: str, *, whatsapp_number: str | None = None, slug: str | None = None
+) -> Tenant:
+    """The merchant a new conversation belongs to: by the WhatsApp number it came to, else the default shop."""
+    async with uow:
+        if whatsapp_number:
+            tenant = await uow.tenants.by_whatsapp_number(whatsapp_number)
+            if tenant is None:
+                raise UnknownTenant(f"whatsapp:{whatsapp_number}")
+            return tenant
+        return await tenant_of(uow, slug or default_slug)
+
+
 async def identify(uow: UnitOfWork, who: CustomerRef) -> tuple[Tenant, int]:
     """The merchant and our id for this customer of theirs, created on first contact."""
     tenant = await tenant_of(uow, who.tenant)

@@ -20,6 +20,10 @@ class Tenants:
         row = await self.session.scalar(select(t.Tenant).where(t.Tenant.slug == slug))
         return model.Tenant(row.id, row.slug, row.name, row.currency) if row else None
 
+    async def by_whatsapp_number(self, phone_number_id: str) -> model.Tenant | None:
+        row = await self.session.scalar(select(t.Tenant).where(t.Tenant.whatsapp_phone_number_id == phone_number_id))
+        return model.Tenant(row.id, row.slug, row.name, row.currency) if row else None
+
 
 class Customers:
     def __init__(self, session: AsyncSession) -> None:

@@ -19,12 +19,22 @@ class Bot:
     rasa: Process
     actions: Process
 
-    async def say(self, sender: str, text: str) -> str:
+    async def say(self, sender: str, text: str, metadata: dict | None = None) -> str:
         """Send one message through the REST channel; return the replies joined by newlines."""
+        body = {"sender": sender, "message": text, **({"metadata": metadata} if metadata else {})}
         async with httpx.AsyncClient(base_url=self.rasa.url, timeout=60) as client:
-            response = await client.post("/webhooks/rest/webhook", json={"sender": sender, "message": text})
+            response = await client.post("/webhooks/rest/webhook", json=body)
         response.raise_for_status()
         return "\n".join(message.get("text", "") for message in response.json())
+
+    async def tracker(self, sender: str) -> dict:
+        async with httpx.AsyncClient(base_url=self.rasa.url, timeout=30) as client:
+            response = await client.get(f"/conversations/{sender}/tracker")
+        response.raise_for_status()
+        return response.json()
+
+    async def slot(self, sender: str, name: str):
+        return (await self.tracker(sender))["slots"].get(name)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,156 @@
+"""Checkout: confirm the cart, collect delivery and payment details, confirm, place the order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import runtime
+from actions.commerce import cart, orders
+from actions.commerce.errors import EmptyCart, OutOfStock
+from actions.commerce.phones import InvalidPhone, normalise_msisdn
+from actions.conversation import cart_lines, customer
+from actions.phrases import phrase
+
+MAX_FAILED_ATTEMPTS = 3
+PAYMENT_INTENTS = {"pay_mpesa", "pay_card"}
+
+
+class ActionStartCheckout(Action):
+    def name(self) -> str:
+        return "action_start_checkout"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        current = await cart.view(runtime.current().uow(), customer(tracker))
+        if current.is_empty:
+            dispatcher.utter_message(response="utter_checkout_cart_empty")
+            return [SlotSet("checkout_ready", False)]
+        dispatcher.utter_message(response="utter_checkout_summary", lines=cart_lines(current), total=str(current.total))
+        events = [
+            SlotSet("checkout_ready", True),
+            SlotSet("delivery_location", None),
+            SlotSet("order_confirmed", None),
+            SlotSet("failed_attempts", 0),
+        ]
+        if tracker.get_intent_of_latest_message() not in PAYMENT_INTENTS:
+            events.append(SlotSet("payment_method", None))  # "lipa na mpesa" starts checkout with M-Pesa chosen
+        return events
+
+
+class ValidateCheckoutForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_checkout_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[str]:
+        if tracker.get_slot("payment_method") == "card":
+            return [slot for slot in domain_slots if slot != "mpesa_phone"]
+        return domain_slots
+
+    def _failed(self, slot: str, response: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict:
+        """Say what was wrong; after three wrong answers in a row, offer help or a person instead."""
+        failures = int(tracker.get_slot("failed_attempts") or 0) + 1
+        if failures >= MAX_FAILED_ATTEMPTS:
+            dispatcher.utter_message(response="utter_too_many_attempts")
+            failures = 0
+        else:
+            dispatcher.utter_message(response=response)
+        return {slot: None, "failed_attempts": failures}
+
+    async def validate_delivery_location(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if value is None:  # cleared by action_start_checkout, not an answer
+            return {}
+        text = " ".join(str(value or "").split())
+        if len(text) < 3 or len(text) > 300 or not any(ch.isalpha() for ch in text):
+            return self._failed("delivery_location", "utter_invalid_location", dispatcher, tracker)
+        return {"delivery_location": text, "failed_attempts": 0}
+
+    async def validate_payment_method(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if value not in ("mpesa", "card"):
+            return self._failed("payment_method", "utter_invalid_payment_method", dispatcher, tracker)
+        return {"payment_method": value, "failed_attempts": 0}
+
+    async def validate_mpesa_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if value is None:
+            return {}
+        try:
+            return {"mpesa_phone": normalise_msisdn(str(value or "")), "failed_attempts": 0}
+        except InvalidPhone:
+            return self._failed("mpesa_phone", "utter_invalid_phone", dispatcher, tracker)
+
+
+class ActionAskOrderConfirmed(Action):
+    """The last question before anything is charged: the whole order, then yes or no."""
+
+    def name(self) -> str:
+        return "action_ask_order_confirmed"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        current = await cart.view(runtime.current().uow(), customer(tracker))
+        method = tracker.get_slot("payment_method")
+        payment = (
+            phrase(tracker, "mpesa", phone=tracker.get_slot("mpesa_phone"))
+            if method == "mpesa"
+            else phrase(tracker, "card")
+        )
+        dispatcher.utter_message(
+            response="utter_ask_order_confirmed",
+            lines=cart_lines(current),
+            total=str(current.total),
+            location=tracker.get_slot("delivery_location"),
+            payment=payment,
+            buttons=[
+                {"title": "Ndio" if tracker.get_slot("language") == "sw" else "Yes", "payload": "/affirm"},
+                {"title": "Hapana" if tracker.get_slot("language") == "sw" else "No", "payload": "/deny"},
+            ],
+        )
+        return []
+
+
+class ActionPlaceOrder(Action):
+    """Runs when checkout_form is complete. Until payments land, the order waits for payment."""
+
+    def name(self) -> str:
+        return "action_place_order"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        reset = [SlotSet("order_confirmed", None), SlotSet("checkout_ready", None), SlotSet("failed_attempts", 0)]
+        if not tracker.get_slot("order_confirmed"):
+            dispatcher.utter_message(response="utter_order_not_confirmed")
+            return reset
+        try:
+            order = await orders.place(
+                runtime.current().uow(), customer(tracker), tracker.get_slot("delivery_location")
+            )
+        except EmptyCart:
+            dispatcher.utter_message(response="utter_checkout_cart_empty")
+            return reset
+        except OutOfStock as e:
+            dispatcher.utter_message(response="utter_order_failed_stock", product=e.product.name, available=e.available)
+            return reset
+        if tracker.get_slot("payment_method") == "mpesa":
+            dispatcher.utter_message(
+                response="utter_order_placed_mpesa",
+                number=order.number,
+                total=str(order.total),
+                phone=tracker.get_slot("mpesa_phone"),
+            )
+        else:
+            dispatcher.utter_message(response="utter_order_placed_card", number=order.number, total=str(order.total))
+        return [*reset, SlotSet("order_number", order.number)]

@@ -1,0 +1,83 @@
+"""A customer's own orders: where they are, cancelling an unpaid one, whether the payment arrived."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import runtime
+from actions.commerce import orders
+from actions.commerce.errors import NothingToCancel, OrderNotCancellable, OrderNotFound
+from actions.conversation import customer, entity, order_line
+from actions.phrases import phrase
+
+
+class ActionOrderStatus(Action):
+    def name(self) -> str:
+        return "action_order_status"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        uow, who = runtime.current().uow(), customer(tracker)
+        number = entity(tracker, "order_number")
+        if number:
+            try:
+                found = [await orders.find(uow, who, number)]
+            except OrderNotFound:
+                dispatcher.utter_message(response="utter_order_not_found", number=number.upper())
+                return []
+        else:
+            found = await orders.mine(uow, who, limit=3)
+        if not found:
+            dispatcher.utter_message(response="utter_no_orders")
+            return []
+        dispatcher.utter_message(response="utter_orders", orders="\n".join(order_line(tracker, o) for o in found))
+        return []
+
+
+class ActionCancelOrder(Action):
+    def name(self) -> str:
+        return "action_cancel_order"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        number = entity(tracker, "order_number")
+        try:
+            order = await orders.cancel(runtime.current().uow(), customer(tracker), number)
+        except NothingToCancel:
+            dispatcher.utter_message(response="utter_nothing_to_cancel")
+        except OrderNotFound:
+            dispatcher.utter_message(response="utter_order_not_found", number=(number or "").upper())
+        except OrderNotCancellable as e:
+            status = phrase(tracker, e.status.value)
+            dispatcher.utter_message(response="utter_order_not_cancellable", number=e.number, status=status)
+        else:
+            dispatcher.utter_message(response="utter_order_cancelled", number=order.number)
+        return []
+
+
+class ActionPaymentStatus(Action):
+    """Until payments land, an order's payment state is its status."""
+
+    def name(self) -> str:
+        return "action_payment_status"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        uow, who = runtime.current().uow(), customer(tracker)
+        number = entity(tracker, "order_number") or tracker.get_slot("order_number")
+        try:
+            found = [await orders.find(uow, who, number)] if number else await orders.mine(uow, who, limit=1)
+        except OrderNotFound:
+            found = await orders.mine(uow, who, limit=1)
+        if not found:
+            dispatcher.utter_message(response="utter_no_orders")
+            return []
+        order = found[0]
+        dispatcher.utter_message(
+            response="utter_payment_state",
+            number=order.number,
+            total=str(order.total),
+            status=phrase(tracker, order.status.value),
+        )
+        return []

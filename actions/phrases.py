@@ -1,0 +1,43 @@
+"""Small pieces of text that actions build into lists (a status, "out of stock"), per language.
+
+Whole replies live in domain.yml; these are only the fragments inside generated lists.
+"""
+
+from __future__ import annotations
+
+from rasa_sdk import Tracker
+
+PHRASES = {
+    "en": {
+        "out_of_stock": "out of stock",
+        "in_stock": "in stock",
+        "more": "…and {count} more",
+        "mpesa": "M-Pesa ({phone})",
+        "card": "card",
+        "pending_payment": "waiting for payment",
+        "paid": "paid",
+        "cancelled": "cancelled",
+        "expired": "expired (not paid in time)",
+        "fulfilled": "delivered",
+    },
+    "sw": {
+        "out_of_stock": "imeisha",
+        "in_stock": "ipo",
+        "more": "…na {count} zaidi",
+        "mpesa": "M-Pesa ({phone})",
+        "card": "kadi",
+        "pending_payment": "inasubiri malipo",
+        "paid": "imelipwa",
+        "cancelled": "imeghairiwa",
+        "expired": "imepitwa na muda (haikulipwa)",
+        "fulfilled": "imefikishwa",
+    },
+}
+
+
+def language(tracker: Tracker) -> str:
+    return tracker.get_slot("language") if tracker.get_slot("language") in PHRASES else "en"
+
+
+def phrase(tracker: Tracker, key: str, **values: object) -> str:
+    return PHRASES[language(tracker)][key].format(**values)

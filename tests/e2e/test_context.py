@@ -1,0 +1,98 @@
+"""Context that survives: a restart of every process, an expired session, and the merchant a chat belongs to."""
+
+import json
+
+import pytest
+import redis.asyncio as redis
+from sqlalchemy import update
+
+from actions.commerce.catalog_csv import parse_catalog
+from actions.db import tables as t
+from actions.db.catalog_import import import_catalog
+from devstack.model import ensure_model
+from devstack.processes import rasa_environment, start_action_server, start_rasa_server
+from devstack.services import Services, start_redis, stop_redis
+from tests.e2e.conftest import Bot
+
+
+async def test_the_cart_and_language_survive_a_restart_of_every_process(shop, services, database_url, tmp_path, sender):
+    """Own Redis, action server and Rasa server, all stopped and started again between two messages."""
+    model = ensure_model(quiet=True)
+
+    def start_all() -> tuple[Bot, Services]:
+        redis_url, _ = start_redis(tmp_path / "redis")
+        stack = Services(database_url, redis_url)
+        actions = start_action_server(stack, tmp_path / "logs")
+        rasa = start_rasa_server(model, rasa_environment(stack, f"{actions.url}/webhook", "restart"), tmp_path / "logs")
+        return Bot(rasa, actions), stack
+
+    def stop_all(bot: Bot) -> None:
+        bot.rasa.stop()
+        bot.actions.stop()
+        stop_redis(tmp_path / "redis")
+
+    first, _ = start_all()
+    try:
+        await first.say(sender, "habari")
+        assert "Nimeongeza 2 × Sugar 1kg" in await first.say(sender, "nataka mbili SUGAR-1KG")
+    finally:
+        stop_all(first)
+
+    second, _ = start_all()
+    try:
+        assert await second.slot(sender, "language") == "sw"
+        reply = await second.say(sender, "kikapu changu")
+        assert "Kikapu chako" in reply and "2 × Sugar 1kg" in reply
+    finally:
+        stop_all(second)
+
+
+async def age_conversation(redis_url: str, key: str, hours: float) -> None:
+    """Make every event of a stored conversation `hours` older, as if the customer went quiet."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        dialogue = json.loads(await client.get(key))
+        for event in dialogue["events"]:
+            event["timestamp"] -= hours * 3600
+        await client.set(key, json.dumps(dialogue))
+    finally:
+        await client.aclose()
+
+
+async def test_a_new_session_after_an_hour_keeps_the_language_and_the_cart(
+    shop, bot, services, redis_key_prefix, sender
+):
+    await bot.say(sender, "habari")
+    await bot.say(sender, "nataka mbili SUGAR-1KG")
+    await age_conversation(services.redis_url, f"{redis_key_prefix}:tracker:{sender}", hours=2)
+
+    reply = await bot.say(sender, "kikapu changu")
+    assert "Kikapu chako" in reply and "2 × Sugar 1kg" in reply
+    events = (await bot.tracker(sender))["events"]
+    assert sum(e["event"] == "session_started" for e in events) == 2
+    assert await bot.slot(sender, "language") == "sw"
+    assert await bot.slot(sender, "tenant") == "demo-shop"
+
+
+@pytest.fixture
+async def second_shop(shop):
+    rows = parse_catalog("sku,name,category,price,stock\nSUKUMA-1,Sukuma Wiki bunch,Vegetables,30,50\n", "KES")
+    await import_catalog(shop.sessions, "mama-mboga", "Mama Mboga", "KES", rows)
+    async with shop.sessions() as session, session.begin():
+        await session.execute(
+            update(t.Tenant).where(t.Tenant.slug == "mama-mboga").values(whatsapp_phone_number_id="106540352242922")
+        )
+    return shop
+
+
+async def test_the_whatsapp_number_a_chat_comes_to_chooses_the_shop(second_shop, bot, sender):
+    reply = await bot.say(sender, "hi", metadata={"phone_number_id": "106540352242922"})
+    assert "Mama Mboga" in reply
+    catalog = await bot.say(sender, "show me your products")
+    assert "Sukuma Wiki bunch" in catalog and "Sugar" not in catalog
+    assert await bot.slot(sender, "tenant") == "mama-mboga"
+
+
+async def test_without_channel_metadata_a_chat_belongs_to_the_demo_shop(shop, bot, sender):
+    assert "Demo Shop" in await bot.say(sender, "hi")
+    assert await bot.slot(sender, "tenant") == "demo-shop"
