@@ -58,6 +58,9 @@ class ActionAddToCart(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         product = tracker.get_slot("product")
         quantity = parse_quantity(tracker.get_slot("quantity")) or 1
+        if not product:
+            dispatcher.utter_message(response="utter_ask_product")
+            return []
         try:
             updated = await cart.add(runtime.current().uow(), customer(tracker), product, quantity)
         except OutOfStock as e:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rasa_sdk import Tracker
 
 from actions import runtime
-from actions.commerce.model import Cart, CustomerRef, Order, Product
+from actions.commerce.model import Cart, CustomerRef, Order, Product, order_number_in
 from actions.phrases import phrase
 
 TENANT_SLOT = "tenant"
@@ -19,6 +19,11 @@ def customer(tracker: Tracker) -> CustomerRef:
 
 def entity(tracker: Tracker, name: str) -> str | None:
     return next(tracker.get_latest_entity_values(name), None)
+
+
+def order_number(tracker: Tracker) -> str | None:
+    """The order number the customer gave: the entity, else one written in the message."""
+    return entity(tracker, "order_number") or order_number_in(tracker.latest_message.get("text", ""))
 
 
 def product_line(tracker: Tracker, product: Product) -> str:

@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import runtime
 from actions.commerce import orders
 from actions.commerce.errors import NothingToCancel, OrderNotCancellable, OrderNotFound
-from actions.conversation import customer, entity, order_line
+from actions.conversation import customer, order_line, order_number
 from actions.phrases import phrase
 
 
@@ -21,7 +21,7 @@ class ActionOrderStatus(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         uow, who = runtime.current().uow(), customer(tracker)
-        number = entity(tracker, "order_number")
+        number = order_number(tracker)
         if number:
             try:
                 found = [await orders.find(uow, who, number)]
@@ -42,7 +42,7 @@ class ActionCancelOrder(Action):
         return "action_cancel_order"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        number = entity(tracker, "order_number")
+        number = order_number(tracker)
         try:
             order = await orders.cancel(runtime.current().uow(), customer(tracker), number)
         except NothingToCancel:
@@ -65,7 +65,7 @@ class ActionPaymentStatus(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         uow, who = runtime.current().uow(), customer(tracker)
-        number = entity(tracker, "order_number") or tracker.get_slot("order_number")
+        number = order_number(tracker) or tracker.get_slot("order_number")
         try:
             found = [await orders.find(uow, who, number)] if number else await orders.mine(uow, who, limit=1)
         except OrderNotFound:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -138,6 +139,15 @@ MAX_QUANTITY = 99
 
 # No 0/O or 1/I: customers read order numbers off a small screen and type them back.
 _ORDER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+_ORDER_NUMBER = re.compile(r"\b(?=[A-Z]*[2-9])(?=[2-9]*[A-Z])[A-HJ-NP-Z2-9]{6}\b", re.IGNORECASE)
+
+
+def order_number_in(text: str) -> str | None:
+    """An order number written anywhere in a message ("cancel k7qx2m please"), upper-cased."""
+    match = _ORDER_NUMBER.search(text or "")
+    return match.group(0).upper() if match else None
 
 
 def new_order_number() -> str:

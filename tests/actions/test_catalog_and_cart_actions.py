@@ -1,6 +1,8 @@
 """Actions are data in, data out: a tracker from a fixture, the real database, the responses asserted."""
 
-from actions.cart import ActionAddToCart, ActionShowCart
+from rasa_sdk.events import SlotSet
+
+from actions.cart import ActionAddToCart, ActionShowCart, ValidateAddItemForm
 from actions.catalog import ActionSearchProducts, ActionShowCatalog
 
 
@@ -23,10 +25,12 @@ async def test_a_category_shows_only_its_products(shop, tracker, dispatcher):
 
 
 async def test_adding_to_the_cart_uses_the_quantity_and_reports_the_total(shop, tracker, dispatcher):
-    await ActionAddToCart().run(dispatcher, tracker("add_two_sugar"), {})
+    filled = tracker("add_two_sugar", slots={"product": "SUGAR-1KG", "quantity": "2"})
+    events = await ActionAddToCart().run(dispatcher, filled, {})
     [message] = dispatcher.messages
     assert message["response"] == "utter_added_to_cart"
     assert (message["quantity"], message["product"], message["total"]) == (2, "Sugar 1kg", "KES 360")
+    assert events == [SlotSet("product", None), SlotSet("quantity", None)]
 
     shown = type(dispatcher)()
     await ActionShowCart().run(shown, tracker("add_two_sugar"), {})
@@ -35,22 +39,38 @@ async def test_adding_to_the_cart_uses_the_quantity_and_reports_the_total(shop, 
 
 
 async def test_quantity_words_in_swahili_are_understood(shop, tracker, dispatcher):
-    mbili = [{"entity": "quantity", "value": "mbili"}, {"entity": "product", "value": "SUGAR-2KG"}]
-    await ActionAddToCart().run(dispatcher, tracker("add_two_sugar", entities=mbili), {})
-    assert dispatcher.messages[0]["total"] == "KES 700"
+    form = ValidateAddItemForm()
+    assert await form.validate_quantity("mbili", dispatcher, tracker("add_two_sugar"), {}) == {"quantity": "2"}
+    assert await form.validate_quantity("tatu", dispatcher, tracker("add_two_sugar"), {}) == {"quantity": "3"}
+    assert dispatcher.messages == []
 
 
-async def test_an_ambiguous_product_asks_which_one(shop, tracker, dispatcher):
-    sugar = [{"entity": "product", "value": "sugar"}]
-    await ActionAddToCart().run(dispatcher, tracker("add_two_sugar", entities=sugar), {})
+async def test_an_impossible_quantity_is_asked_again(shop, tracker, dispatcher):
+    result = await ValidateAddItemForm().validate_quantity("many", dispatcher, tracker("add_two_sugar"), {})
+    assert result == {"quantity": None}
+    assert dispatcher.messages[0]["response"] == "utter_invalid_quantity"
+
+
+async def test_an_ambiguous_product_asks_which_one_with_a_choice_each(shop, tracker, dispatcher):
+    result = await ValidateAddItemForm().validate_product("sugar", dispatcher, tracker("add_two_sugar"), {})
+    assert result == {"product": None}
     [message] = dispatcher.messages
     assert message["response"] == "utter_product_ambiguous"
     assert "SUGAR-1KG" in message["options"] and "SUGAR-2KG" in message["options"]
+    assert [b["payload"] for b in message["buttons"]] == [
+        '/inform{"product": "SUGAR-1KG"}',
+        '/inform{"product": "SUGAR-2KG"}',
+    ]
+
+
+async def test_a_product_named_in_swahili_words_of_its_name_is_found(shop, tracker, dispatcher):
+    result = await ValidateAddItemForm().validate_product("mahindi", dispatcher, tracker("add_two_sugar"), {})
+    assert result == {"product": "UNGA-2KG"}
 
 
 async def test_an_unknown_product_says_so_and_changes_nothing(shop, tracker, dispatcher):
-    caviar = [{"entity": "product", "value": "caviar"}]
-    await ActionAddToCart().run(dispatcher, tracker("add_two_sugar", entities=caviar), {})
+    result = await ValidateAddItemForm().validate_product("caviar", dispatcher, tracker("add_two_sugar"), {})
+    assert result == {"product": None}
     assert dispatcher.messages[0]["response"] == "utter_product_not_found"
     shown = type(dispatcher)()
     await ActionShowCart().run(shown, tracker("add_two_sugar"), {})

@@ -1,0 +1,96 @@
+"""Checkout validation, order placing and the session start, from tracker fixtures on the real database."""
+
+from rasa_sdk.events import ActionExecuted, ConversationPaused, SessionStarted, SlotSet
+from sqlalchemy import update
+
+from actions.cart import ActionAddToCart
+from actions.checkout import ActionPlaceOrder, ActionStartCheckout, ValidateCheckoutForm
+from actions.db import tables as t
+from actions.handoff import ActionHandoff
+from actions.session import ActionSessionStart
+
+DOMAIN = {"slots": {}, "forms": {"checkout_form": {"required_slots": ["delivery_location"]}}}
+
+
+async def test_a_phone_number_is_normalised_for_mpesa(shop, tracker, dispatcher):
+    result = await ValidateCheckoutForm().validate_mpesa_phone(
+        "0712 345 678", dispatcher, tracker("checkout_phone"), {}
+    )
+    assert result == {"mpesa_phone": "254712345678", "failed_attempts": 0}
+    assert dispatcher.messages == []
+
+
+async def test_a_phone_number_with_letters_is_refused_and_counted(shop, tracker, dispatcher):
+    result = await ValidateCheckoutForm().validate_mpesa_phone(
+        "07I2 345 678", dispatcher, tracker("checkout_phone"), {}
+    )
+    assert result == {"mpesa_phone": None, "failed_attempts": 1}
+    assert dispatcher.messages[0]["response"] == "utter_invalid_phone"
+
+
+async def test_the_third_wrong_answer_offers_help_or_a_person(shop, tracker, dispatcher):
+    two_failures = tracker("checkout_phone", slots={"failed_attempts": 2, "tenant": "demo-shop"})
+    result = await ValidateCheckoutForm().validate_mpesa_phone("12", dispatcher, two_failures, {})
+    assert result == {"mpesa_phone": None, "failed_attempts": 0}
+    assert dispatcher.messages[0]["response"] == "utter_too_many_attempts"
+
+
+async def test_card_payments_skip_the_mpesa_number(shop, tracker, dispatcher):
+    card = tracker("checkout_phone", slots={"payment_method": "card"})
+    slots = ["delivery_location", "payment_method", "mpesa_phone", "order_confirmed"]
+    assert "mpesa_phone" not in await ValidateCheckoutForm().required_slots(slots, dispatcher, card, {})
+
+
+async def test_checkout_with_an_empty_cart_is_not_ready(shop, tracker, dispatcher):
+    events = await ActionStartCheckout().run(dispatcher, tracker("checkout_phone"), {})
+    assert events == [SlotSet("checkout_ready", False)]
+    assert dispatcher.messages[0]["response"] == "utter_checkout_cart_empty"
+
+
+async def test_a_confirmed_checkout_places_the_order_with_payment_pending(shop, tracker, dispatcher):
+    buyer = tracker("add_two_sugar", slots={"product": "SUGAR-1KG", "quantity": "2", "tenant": "demo-shop"})
+    await ActionAddToCart().run(dispatcher, buyer, {})
+    confirmed = tracker(
+        "add_two_sugar",
+        slots={
+            "tenant": "demo-shop",
+            "delivery_location": "Kilimani",
+            "payment_method": "mpesa",
+            "mpesa_phone": "254712345678",
+            "order_confirmed": True,
+        },
+    )
+    placed = type(dispatcher)()
+    events = await ActionPlaceOrder().run(placed, confirmed, {})
+    [message] = placed.messages
+    assert message["response"] == "utter_order_placed_mpesa"
+    assert (message["total"], message["phone"]) == ("KES 360", "254712345678")
+    assert SlotSet("order_number", message["number"]) in events
+
+
+async def test_an_unconfirmed_checkout_places_nothing(shop, tracker, dispatcher):
+    declined = tracker("add_two_sugar", slots={"tenant": "demo-shop", "order_confirmed": False})
+    await ActionPlaceOrder().run(dispatcher, declined, {})
+    assert dispatcher.messages[0]["response"] == "utter_order_not_confirmed"
+
+
+async def test_a_session_starts_in_the_default_shop_and_carries_the_customers_slots(shop, tracker, dispatcher):
+    events = await ActionSessionStart().run(dispatcher, tracker("session_start"), {})
+    assert events[0] == SessionStarted() and events[-1] == ActionExecuted("action_listen")
+    assert SlotSet("tenant", "demo-shop") in events and SlotSet("shop_name", "Demo Shop") in events
+    assert SlotSet("language", "sw") in events and SlotSet("delivery_location", "Kilimani") in events
+    assert not any(e.get("name") == "requested_slot" for e in events)
+
+
+async def test_a_session_on_a_merchants_whatsapp_number_belongs_to_that_merchant(shop, tracker, dispatcher):
+    async with shop.sessions() as session, session.begin():
+        await session.execute(update(t.Tenant).values(whatsapp_phone_number_id="106540352242922"))
+    on_whatsapp = tracker("session_start", slots={"session_started_metadata": {"phone_number_id": "106540352242922"}})
+    events = await ActionSessionStart().run(dispatcher, on_whatsapp, {})
+    assert SlotSet("tenant", "demo-shop") in events
+
+
+async def test_handing_off_pauses_the_conversation(shop, tracker, dispatcher):
+    events = await ActionHandoff().run(dispatcher, tracker("show_products"), {})
+    assert events == [ConversationPaused()]
+    assert dispatcher.messages[0]["response"] == "utter_handoff"
