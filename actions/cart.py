@@ -79,6 +79,16 @@ class ActionAddToCart(Action):
         return [SlotSet("product", None), SlotSet("quantity", None)]
 
 
+class ActionForgetItem(Action):
+    """After the customer gave up on an item: its product and quantity must not be reused later."""
+
+    def name(self) -> str:
+        return "action_forget_item"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        return [SlotSet("product", None), SlotSet("quantity", None)]
+
+
 class ActionRemoveFromCart(Action):
     def name(self) -> str:
         return "action_remove_from_cart"

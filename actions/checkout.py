@@ -12,7 +12,7 @@ from actions import runtime
 from actions.commerce import cart, orders
 from actions.commerce.errors import EmptyCart, OutOfStock
 from actions.commerce.phones import InvalidPhone, normalise_msisdn
-from actions.conversation import cart_lines, customer
+from actions.conversation import cart_lines, customer, intent
 from actions.phrases import phrase
 
 MAX_FAILED_ATTEMPTS = 3
@@ -35,7 +35,7 @@ class ActionStartCheckout(Action):
             SlotSet("order_confirmed", None),
             SlotSet("failed_attempts", 0),
         ]
-        if tracker.get_intent_of_latest_message() not in PAYMENT_INTENTS:
+        if intent(tracker) not in PAYMENT_INTENTS:
             events.append(SlotSet("payment_method", None))  # "lipa na mpesa" starts checkout with M-Pesa chosen
         return events
 

@@ -17,6 +17,11 @@ def customer(tracker: Tracker) -> CustomerRef:
     return CustomerRef(tenant=tenant, external_id=tracker.sender_id)
 
 
+def intent(tracker: Tracker) -> str | None:
+    """The intent of the customer's latest message, as NLU read it."""
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
 def entity(tracker: Tracker, name: str) -> str | None:
     return next(tracker.get_latest_entity_values(name), None)
 

@@ -12,7 +12,15 @@ from actions import runtime
 from actions.commerce.shoppers import tenant_for_conversation
 
 # Per-session state that must not leak into the next session.
-NOT_CARRIED = {"requested_slot", "session_started_metadata", "order_confirmed", "failed_attempts"}
+NOT_CARRIED = {
+    "requested_slot",
+    "session_started_metadata",
+    "order_confirmed",
+    "failed_attempts",
+    "checkout_ready",
+    "product",
+    "quantity",
+}
 
 
 class ActionSessionStart(Action):

@@ -22,7 +22,7 @@ def story_tests() -> list:
     """The conversation tests in tests/conversations/, against the current model (trained if needed)."""
     return [
         RASA_VENV / "bin/rasa", "test", "core", "--model", ensure_model(), "--stories", "tests/conversations",
-        "--fail-on-prediction-errors", "--out", DATA_DIR / "story-results",
+        "--e2e", "--fail-on-prediction-errors", "--out", DATA_DIR / "story-results",
     ]  # fmt: skip
 
 
@@ -30,7 +30,7 @@ STEPS = [
     ("ruff check", [ACTIONS_VENV / "bin/ruff", "check", "."]),
     ("ruff format --check", [ACTIONS_VENV / "bin/ruff", "format", "--check", "."]),
     ("rasa data validate", [RASA_VENV / "bin/rasa", "data", "validate", "--domain", "domain.yml", "--data", "data"]),
-    ("conversation tests (rasa test core --fail-on-prediction-errors)", story_tests),
+    ("conversation tests (rasa test core --e2e --fail-on-prediction-errors)", story_tests),
     ("pytest (action server, sidecar, end to end)", [ACTIONS_VENV / "bin/pytest"]),
     ("pytest (bot/, Rasa environment)", [RASA_VENV / "bin/pytest", "-c", "tests/bot/pytest.ini", "tests/bot"]),
 ]

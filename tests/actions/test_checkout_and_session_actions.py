@@ -7,6 +7,7 @@ from actions.cart import ActionAddToCart
 from actions.checkout import ActionPlaceOrder, ActionStartCheckout, ValidateCheckoutForm
 from actions.db import tables as t
 from actions.handoff import ActionHandoff
+from actions.language import ActionValidateSlotMappings
 from actions.session import ActionSessionStart
 
 DOMAIN = {"slots": {}, "forms": {"checkout_form": {"required_slots": ["delivery_location"]}}}
@@ -94,3 +95,22 @@ async def test_handing_off_pauses_the_conversation(shop, tracker, dispatcher):
     events = await ActionHandoff().run(dispatcher, tracker("show_products"), {})
     assert events == [ConversationPaused()]
     assert dispatcher.messages[0]["response"] == "utter_handoff"
+
+
+async def test_the_language_follows_what_the_customer_writes(shop, tracker, dispatcher):
+    swahili = tracker("show_products", latest_message={"text": "nionyeshe bidhaa zenu", "intent": {"name": "x"}})
+    assert await ActionValidateSlotMappings().extract_language(dispatcher, swahili, {}) == {"language": "sw"}
+    neutral = tracker("show_products", latest_message={"text": "Kilimani", "intent": {"name": "inform"}})
+    assert await ActionValidateSlotMappings().extract_language(dispatcher, neutral, {}) == {}
+
+
+async def test_asking_for_a_language_wins_over_the_words_used(shop, tracker, dispatcher):
+    asked = tracker(
+        "show_products",
+        latest_message={
+            "text": "ongea kizungu tafadhali",
+            "intent": {"name": "change_language"},
+            "entities": [{"entity": "language", "value": "en"}],
+        },
+    )
+    assert await ActionValidateSlotMappings().extract_language(dispatcher, asked, {}) == {"language": "en"}

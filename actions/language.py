@@ -1,25 +1,21 @@
-"""Which language a customer writes in, so replies can follow it.
+"""Which language a customer writes in, so replies follow it.
 
-A Rasa NLU component that adds a `message_language` entity ("en" or "sw") when a
-message is clearly in English or in Swahili/Sheng; short or mixed messages ("2",
-"ok", "Kilimani") add nothing, so the conversation keeps its language. The domain
-maps that entity onto the `language` slot, which chooses each reply's variation.
+Rasa calls `action_validate_slot_mappings` after every message; its `extract_language`
+sets the `language` slot (which chooses each reply's variation in domain.yml) when the
+message is clearly English or Swahili/Sheng, or when the customer asks for a language.
+Short or mixed messages ("2", "ok", "Kilimani") change nothing, so the chat keeps its language.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
-from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.extractors.extractor import EntityExtractorMixin
-from rasa.shared.nlu.constants import ENTITIES, TEXT
-from rasa.shared.nlu.training_data.message import Message
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import ValidationAction
 
-ENTITY = "message_language"
+from actions.conversation import entity, intent
 
 # Function words and everyday shop words. Left out on purpose: product names ("unga" and
 # "sukari" turn up in English sentences too) and yes/no words ("ok", "sawa", "hapana"),
@@ -50,10 +46,13 @@ ENGLISH = set(
     """.split()
 )
 WORD = re.compile(r"[a-z']+")
+LANGUAGES = ("en", "sw")
 
 
-def detect_language(text: str) -> Optional[str]:
+def detect_language(text: str) -> str | None:
     """'sw', 'en', or None when the message does not say (too short, mixed evenly, names only)."""
+    if text.startswith("/"):  # a button's payload, not the customer's words
+        return None
     words = WORD.findall(text.lower())
     swahili = sum(word in SWAHILI for word in words)
     english = sum(word in ENGLISH for word in words)
@@ -62,24 +61,14 @@ def detect_language(text: str) -> Optional[str]:
     return "sw" if swahili > english else "en"
 
 
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
-class LanguageDetector(GraphComponent, EntityExtractorMixin):
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "LanguageDetector":
-        return cls()
+class ActionValidateSlotMappings(ValidationAction):
+    """Fills the slots whose mapping is `custom` and that have an `extract_<slot>` method here."""
 
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            text = message.get(TEXT) or ""
-            language = detect_language(text)
-            if language is None or text.startswith("/"):
-                continue
-            entity = {"entity": ENTITY, "value": language, "start": 0, "end": len(text), "confidence": 1.0}
-            message.set(ENTITIES, message.get(ENTITIES, []) + self.add_extractor_name([entity]), add_to_output=True)
-        return messages
+    async def extract_language(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if intent(tracker) == "change_language":
+            asked = entity(tracker, "language")
+            return {"language": asked} if asked in LANGUAGES else {}
+        detected = detect_language(tracker.latest_message.get("text") or "")
+        return {"language": detected} if detected else {}

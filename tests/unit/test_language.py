@@ -1,6 +1,6 @@
 import pytest
 
-from bot.language import detect_language
+from actions.language import detect_language
 
 
 @pytest.mark.parametrize(
@@ -28,7 +28,8 @@ def test_english_messages_are_english(text):
 
 
 @pytest.mark.parametrize(
-    "text", ["2", "Kilimani", "0712345678", "K7QX2M", "unga", "", "sukari sugar", "ok", "sawa", "yes", "hapana"]
+    "text",
+    ["2", "Kilimani", "0712345678", "K7QX2M", "unga", "", "sukari sugar", "ok", "sawa", "yes", "hapana", "/pay_card"],
 )
 def test_messages_that_say_nothing_about_language_leave_it_unchanged(text):
     assert detect_language(text) is None

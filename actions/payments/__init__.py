@@ -1,0 +1,5 @@
+"""The payment providers' edge: HTTP clients, payload parsers, signatures and result codes.
+
+Plain functions and clients over an `httpx.AsyncClient` the caller owns; nothing here touches
+the database or does work at import time. Recording what a provider said is the callers' job.
+"""

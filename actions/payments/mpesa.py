@@ -1,0 +1,287 @@
+"""M-Pesa through Safaricom Daraja: STK push and query and the token they need.
+
+Daraja's answer to a push only means "sent to the phone"; the customer's answer comes later in an
+unsigned callback, or never. So callers keep the CheckoutRequestID, authenticate callbacks
+themselves, and ask `stk_query` when a callback is late or doubtful. Callback parsing and result
+codes live in `mpesa_callback` and `mpesa_results`; they are re-exported here so that callers
+import one module per provider.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from actions.commerce.money import Money, exponent
+from actions.commerce.phones import normalise_msisdn
+from actions.payments.mpesa_callback import KES, MalformedCallback, StkCallback, parse_stk_callback
+from actions.payments.mpesa_results import RESULT_CODES, UNKNOWN_RESULT, ResultMeaning, meaning_of
+from actions.payments.payloads import whole_number
+
+__all__ = [
+    "RESULT_CODES",
+    "UNKNOWN_RESULT",
+    "DarajaClient",
+    "DarajaConfig",
+    "DarajaError",
+    "InvalidStkRequest",
+    "MalformedCallback",
+    "ResultMeaning",
+    "StkCallback",
+    "StkPushAccepted",
+    "StkQueryResult",
+    "TokenCache",
+    "meaning_of",
+    "nairobi_timestamp",
+    "parse_stk_callback",
+    "stk_password",
+]
+
+TRANSACTION_TYPES = ("CustomerPayBillOnline", "CustomerBuyGoodsOnline")
+ACCOUNT_REFERENCE_LIMIT = 12
+TRANSACTION_DESC_LIMIT = 13
+INVALID_TOKEN = "404.001.03"
+# On a query this code means "the customer has not answered yet", whatever else it means elsewhere.
+STILL_PROCESSING = "500.001.1001"
+
+
+class DarajaError(Exception):
+    """Daraja refused a request, or answered something unreadable (code "invalid_response" or "http_<status>")."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"Daraja {code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class InvalidStkRequest(ValueError):
+    """A push Daraja would refuse or misread, stopped before anything is sent."""
+
+
+@dataclass(frozen=True)
+class DarajaConfig:
+    base_url: str
+    consumer_key: str = field(repr=False)
+    consumer_secret: str = field(repr=False)
+    shortcode: str
+    passkey: str = field(repr=False)
+    transaction_type: str
+    # Hidden too: its path carries the unguessable token that authenticates callbacks.
+    callback_url: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if self.transaction_type not in TRANSACTION_TYPES:
+            raise ValueError(f"transaction_type must be one of {TRANSACTION_TYPES}, got {self.transaction_type!r}")
+        if not self.shortcode.isdigit():
+            raise ValueError(f"shortcode must be digits, got {self.shortcode!r}")
+
+    def url(self, path: str) -> str:
+        return self.base_url.rstrip("/") + path
+
+
+def stk_password(shortcode: str, passkey: str, timestamp: str) -> str:
+    """Daraja's Password: base64 of shortcode + passkey + the same Timestamp sent beside it."""
+    return base64.b64encode(f"{shortcode}{passkey}{timestamp}".encode()).decode("ascii")
+
+
+def nairobi_timestamp(now: datetime | None = None) -> str:
+    """YYYYMMDDHHmmss on Nairobi's clock, which Daraja expects whatever the server's time zone."""
+    now = datetime.now(UTC) if now is None else now
+    if now.utcoffset() is None:
+        raise ValueError("a naive datetime could be in any time zone; pass an aware one")
+    return now.astimezone(ZoneInfo("Africa/Nairobi")).strftime("%Y%m%d%H%M%S")
+
+
+# --- access tokens -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Token:
+    value: str
+    refresh_at: float
+
+
+class TokenCache:
+    """One Daraja token per credential set, shared by every client of this process.
+
+    Issuing a token invalidates the previous one, so callers that each fetched their own would
+    knock each other's out: one caller fetches under a lock while the others wait for its token.
+    """
+
+    def __init__(self, refresh_margin: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._margin = refresh_margin
+        self._clock = clock
+        self._tokens: dict[tuple[str, str], _Token] = {}
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+
+    async def token(self, config: DarajaConfig, http: httpx.AsyncClient) -> str:
+        key = (config.url(""), config.consumer_key)
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            cached = self._tokens.get(key)
+            if cached is None or self._clock() >= cached.refresh_at:
+                cached = self._tokens[key] = await self._fetch(config, http)
+            return cached.value
+
+    def forget(self, config: DarajaConfig, token: str) -> None:
+        """Drop a token Daraja called invalid, unless another caller has already replaced it."""
+        key = (config.url(""), config.consumer_key)
+        if (cached := self._tokens.get(key)) is not None and cached.value == token:
+            del self._tokens[key]
+
+    async def _fetch(self, config: DarajaConfig, http: httpx.AsyncClient) -> _Token:
+        asked_at = self._clock()
+        response = await http.get(
+            config.url("/oauth/v1/generate"),
+            params={"grant_type": "client_credentials"},
+            auth=(config.consumer_key, config.consumer_secret),
+        )
+        body = _answer(response)
+        value, lifetime = body.get("access_token"), whole_number(body.get("expires_in"))
+        if not isinstance(value, str) or not value or lifetime is None or lifetime <= 0:
+            raise DarajaError("invalid_response", "token answer without access_token or expires_in")
+        # A token living less than twice the margin is still used for half its life.
+        return _Token(value, asked_at + max(lifetime - self._margin, lifetime / 2))
+
+
+# --- STK push and query --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StkPushAccepted:
+    merchant_request_id: str
+    checkout_request_id: str
+    customer_message: str
+
+
+@dataclass(frozen=True)
+class StkQueryResult:
+    result_code: int | None
+    result_desc: str
+    pending: bool
+
+
+class DarajaClient:
+    """STK push and query for one shortcode, over the caller's httpx client and shared TokenCache.
+
+    Network failures propagate as httpx errors. A push that timed out may still have reached the
+    phone, so callers query (or wait for the callback) before pushing the same order again.
+    """
+
+    def __init__(self, config: DarajaConfig, http: httpx.AsyncClient, tokens: TokenCache) -> None:
+        self._config = config
+        self._http = http
+        self._tokens = tokens
+
+    async def stk_push(self, amount: Money, phone: str, account_reference: str, description: str) -> StkPushAccepted:
+        """Ask the customer's phone for their PIN. Accepted means sent, not paid: the result comes by callback."""
+        shillings = whole_shillings(amount)
+        msisdn = normalise_msisdn(phone)
+        timestamp = nairobi_timestamp()
+        body = await self._post(
+            "/mpesa/stkpush/v1/processrequest",
+            {
+                "BusinessShortCode": int(self._config.shortcode),
+                "Password": stk_password(self._config.shortcode, self._config.passkey, timestamp),
+                "Timestamp": timestamp,
+                "TransactionType": self._config.transaction_type,
+                "Amount": str(shillings),
+                "PartyA": msisdn,
+                "PartyB": self._config.shortcode,
+                "PhoneNumber": msisdn,
+                "CallBackURL": self._config.callback_url,
+                "AccountReference": daraja_text(account_reference, ACCOUNT_REFERENCE_LIMIT, "AccountReference"),
+                "TransactionDesc": daraja_text(description, TRANSACTION_DESC_LIMIT, "TransactionDesc"),
+            },
+        )
+        return StkPushAccepted(
+            merchant_request_id=_answer_text(body, "MerchantRequestID"),
+            checkout_request_id=_answer_text(body, "CheckoutRequestID"),
+            customer_message=str(body.get("CustomerMessage", "")),
+        )
+
+    async def stk_query(self, checkout_request_id: str) -> StkQueryResult:
+        """Where a push stands, for when its callback is late or doubtful; "still processing" is pending."""
+        timestamp = nairobi_timestamp()
+        try:
+            body = await self._post(
+                "/mpesa/stkpushquery/v1/query",
+                {
+                    "BusinessShortCode": self._config.shortcode,
+                    "Password": stk_password(self._config.shortcode, self._config.passkey, timestamp),
+                    "Timestamp": timestamp,
+                    "CheckoutRequestID": checkout_request_id,
+                },
+            )
+        except DarajaError as error:
+            if error.code == STILL_PROCESSING:
+                return StkQueryResult(result_code=None, result_desc=error.message, pending=True)
+            raise
+        result_code = whole_number(body.get("ResultCode"))
+        if result_code is None:
+            raise DarajaError("invalid_response", f"query answer without a readable ResultCode: {body!r}")
+        return StkQueryResult(result_code, str(body.get("ResultDesc", "")), pending=False)
+
+    async def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """POST with the shared token; an accepted answer (ResponseCode "0") or DarajaError."""
+        token = await self._tokens.token(self._config, self._http)
+        response = await self._http.post(
+            self._config.url(path), json=payload, headers={"Authorization": f"Bearer {token}"}
+        )
+        try:
+            body = _answer(response)
+        except DarajaError as error:
+            if error.code == INVALID_TOKEN:
+                self._tokens.forget(self._config, token)
+            raise
+        if (code := str(body.get("ResponseCode", ""))) != "0":
+            raise DarajaError(code or "invalid_response", str(body.get("ResponseDescription", body)))
+        return body
+
+
+def whole_shillings(amount: Money) -> int:
+    """Daraja charges whole shillings only: rounding cents away would charge a different amount."""
+    if amount.currency != KES:
+        raise InvalidStkRequest(f"M-Pesa charges in KES, not {amount.currency}")
+    shillings, cents = divmod(amount.minor, 10 ** exponent(KES))
+    if cents:
+        raise InvalidStkRequest(f"M-Pesa charges whole shillings, {amount} has cents")
+    if shillings < 1:
+        raise InvalidStkRequest(f"M-Pesa charges at least KES 1, not {amount}")
+    return shillings
+
+
+def daraja_text(text: str, limit: int, name: str) -> str:
+    """Letters, digits, spaces and '-' only, cut to the limit: Daraja fails silently on anything else."""
+    cleaned = re.sub(r"[^A-Za-z0-9 \-]", "", text).strip()[:limit].strip()
+    if not cleaned:
+        raise InvalidStkRequest(f"{name} {text!r} has nothing Daraja accepts")
+    return cleaned
+
+
+def _answer(response: httpx.Response) -> dict[str, Any]:
+    """Daraja's JSON answer, or DarajaError for its documented error shape and for anything unreadable."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and "errorCode" in body:
+        raise DarajaError(str(body["errorCode"]), str(body.get("errorMessage", "")))
+    if response.is_error or not isinstance(body, dict):
+        raise DarajaError(f"http_{response.status_code}", response.text[:200])
+    return body
+
+
+def _answer_text(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value:
+        raise DarajaError("invalid_response", f"answer without {key}: {body!r}")
+    return value
