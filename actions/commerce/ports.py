@@ -14,6 +14,8 @@ from actions.commerce.model import (
     Product,
     Tenant,
 )
+from actions.commerce.money import Money
+from actions.commerce.payments import Payment, PaymentStatus, ProviderEvent
 
 
 class Tenants(Protocol):
@@ -62,6 +64,26 @@ class Orders(Protocol):
     async def set_status(self, order_id: int, status: OrderStatus) -> None: ...
 
 
+class Payments(Protocol):
+    async def add(self, order_id: int, provider: str, reference: str, amount: Money, phone: str | None) -> Payment: ...
+
+    async def by_reference(self, provider: str, reference: str) -> Payment | None: ...
+
+    async def lock(self, payment_id: int) -> Payment:
+        """The payment, locked (SELECT … FOR UPDATE) until the transaction ends."""
+        ...
+
+    async def add_event(self, payment_id: int | None, event: ProviderEvent, note: str | None = None) -> bool:
+        """Append the event; False when its key was recorded before (nothing is written then)."""
+        ...
+
+    async def set_status(self, payment: Payment, status: PaymentStatus) -> None: ...
+
+    async def flag(self, payment_id: int) -> None:
+        """Mark for a person to look at (money after the end, an amount that does not match)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without `commit()` rolls everything back."""
 
@@ -70,6 +92,7 @@ class UnitOfWork(Protocol):
     catalog: Catalog
     carts: Carts
     orders: Orders
+    payments: Payments
 
     async def __aenter__(self) -> Self: ...
 

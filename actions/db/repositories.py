@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from actions.commerce import model
 from actions.commerce.money import Money
+from actions.commerce.payments import Payment, PaymentStatus, ProviderEvent
 from actions.db import tables as t
 
 
@@ -246,3 +247,83 @@ class Orders:
             .where(t.Order.id == order_id)
             .values(status=status.value, version=t.Order.version + 1, updated_at=func.now())
         )
+
+
+def _payment(row: t.Payment) -> Payment:
+    return Payment(
+        id=row.id,
+        order_id=row.order_id,
+        provider=row.provider,
+        reference=row.provider_reference,
+        status=PaymentStatus(row.status),
+        amount=Money(row.amount_minor, row.currency),
+        needs_review=row.needs_review,
+    )
+
+
+class Payments:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, order_id: int, provider: str, reference: str, amount: Money, phone: str | None) -> Payment:
+        tenant_id = await self.session.scalar(select(t.Order.tenant_id).where(t.Order.id == order_id))
+        row = t.Payment(
+            tenant_id=tenant_id,
+            order_id=order_id,
+            provider=provider,
+            provider_reference=reference,
+            status=PaymentStatus.PENDING.value,
+            amount_minor=amount.minor,
+            currency=amount.currency,
+            phone=phone,
+            needs_review=False,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        return _payment(row)
+
+    async def by_reference(self, provider: str, reference: str) -> Payment | None:
+        row = await self.session.scalar(
+            select(t.Payment).where(t.Payment.provider == provider, t.Payment.provider_reference == reference)
+        )
+        return _payment(row) if row else None
+
+    async def lock(self, payment_id: int) -> Payment:
+        row = await self.session.scalar(
+            select(t.Payment)
+            .where(t.Payment.id == payment_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return _payment(row)
+
+    async def add_event(self, payment_id: int | None, event: ProviderEvent, note: str | None = None) -> bool:
+        inserted = await self.session.scalar(
+            insert(t.PaymentEvent)
+            .values(
+                payment_id=payment_id,
+                provider=event.provider,
+                event_key=event.key,
+                kind=note or event.kind,
+                payload=event.payload,
+            )
+            .on_conflict_do_nothing(index_elements=["provider", "event_key"])
+            .returning(t.PaymentEvent.id)
+        )
+        return inserted is not None
+
+    async def set_status(self, payment: Payment, status: PaymentStatus) -> None:
+        await self.session.execute(
+            update(t.Payment)
+            .where(t.Payment.id == payment.id)
+            .values(status=status.value, version=t.Payment.version + 1, updated_at=func.now())
+        )
+        if status is PaymentStatus.PAID:
+            await self.session.execute(
+                update(t.Order)
+                .where(t.Order.id == payment.order_id, t.Order.status == model.OrderStatus.PENDING_PAYMENT.value)
+                .values(status=model.OrderStatus.PAID.value, version=t.Order.version + 1, updated_at=func.now())
+            )
+
+    async def flag(self, payment_id: int) -> None:
+        await self.session.execute(update(t.Payment).where(t.Payment.id == payment_id).values(needs_review=True))

@@ -22,6 +22,7 @@ class SqlUnitOfWork:
         self.catalog = repositories.Catalog(self._session)
         self.carts = repositories.Carts(self._session)
         self.orders = repositories.Orders(self._session)
+        self.payments = repositories.Payments(self._session)
         return self
 
     async def __aexit__(
