@@ -95,6 +95,18 @@ def start_action_server(services: Services, log_dir: Path = DATA_DIR / "logs", p
     return process
 
 
+def start_sidecar(
+    services: Services, log_dir: Path = DATA_DIR / "logs", port: int | None = None, env: dict[str, str] | None = None
+) -> Process:
+    """The public sidecar: payment callbacks and webhooks."""
+    port = port or free_port()
+    full_env = {**action_environment(services), "SIDECAR_PORT": str(port), **(env or {})}
+    command = [str(ACTIONS_PYTHON), "-m", "actions.sidecar.app"]
+    process = _spawn(f"sidecar-{port}", command, full_env, f"http://127.0.0.1:{port}", log_dir)
+    wait_until(process, "/health", timeout=60)
+    return process
+
+
 def start_rasa_server(
     model: Path, env: dict[str, str], log_dir: Path = DATA_DIR / "logs", port: int | None = None
 ) -> Process:

@@ -55,6 +55,7 @@ def settle(current: PaymentStatus, outcome: PaymentStatus) -> Settlement:
 @dataclass(frozen=True)
 class Payment:
     id: int
+    tenant_id: int
     order_id: int
     provider: str
     reference: str
@@ -74,6 +75,7 @@ class ProviderEvent:
     kind: str
     amount: Money | None = None
     payload: dict[str, Any] = field(default_factory=dict)
+    tenant_id: int | None = None  # the merchant whose callback URL it came to, when known
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,8 @@ async def record(uow: UnitOfWork, event: ProviderEvent) -> Applied:
     """
     async with uow:
         payment = await uow.payments.by_reference(event.provider, event.reference)
+        if payment is not None and event.tenant_id is not None and payment.tenant_id != event.tenant_id:
+            payment = None  # another merchant's payment: not this callback's to settle
         if payment is None:
             await uow.payments.add_event(None, event, note="unknown_payment")
             await uow.commit()

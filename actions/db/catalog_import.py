@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -20,8 +21,11 @@ class ImportResult:
 
 
 async def ensure_tenant(session: AsyncSession, slug: str, name: str, currency: str) -> t.Tenant:
+    secret = secrets.token_urlsafe(32)  # for the M-Pesa callback URL; see actions.payments.callbacks
     await session.execute(
-        insert(t.Tenant).values(slug=slug, name=name, currency=currency).on_conflict_do_nothing(index_elements=["slug"])
+        insert(t.Tenant)
+        .values(slug=slug, name=name, currency=currency, mpesa_callback_secret=secret)
+        .on_conflict_do_nothing(index_elements=["slug"])
     )
     return await session.scalar(select(t.Tenant).where(t.Tenant.slug == slug))
 

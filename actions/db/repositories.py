@@ -21,6 +21,9 @@ class Tenants:
         row = await self.session.scalar(select(t.Tenant).where(t.Tenant.slug == slug))
         return model.Tenant(row.id, row.slug, row.name, row.currency) if row else None
 
+    async def callback_secret(self, tenant_id: int) -> str | None:
+        return await self.session.scalar(select(t.Tenant.mpesa_callback_secret).where(t.Tenant.id == tenant_id))
+
     async def by_whatsapp_number(self, phone_number_id: str) -> model.Tenant | None:
         row = await self.session.scalar(select(t.Tenant).where(t.Tenant.whatsapp_phone_number_id == phone_number_id))
         return model.Tenant(row.id, row.slug, row.name, row.currency) if row else None
@@ -252,6 +255,7 @@ class Orders:
 def _payment(row: t.Payment) -> Payment:
     return Payment(
         id=row.id,
+        tenant_id=row.tenant_id,
         order_id=row.order_id,
         provider=row.provider,
         reference=row.provider_reference,

@@ -56,6 +56,8 @@ class Tenant(Base):
     name: Mapped[str] = mapped_column(String(200))
     currency: Mapped[str] = _currency()
     whatsapp_phone_number_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The secret half of the M-Pesa callback URL's token (`<tenant id>.<secret>`); callbacks are unsigned.
+    mpesa_callback_secret: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = _created_at()
 
 
@@ -185,6 +187,7 @@ class Payment(Base):
         CheckConstraint("status IN ('pending', 'paid', 'failed', 'cancelled', 'expired')", name="status_known"),
         Index("ix_payments_tenant_id_created_at", "tenant_id", "created_at"),
         Index("ix_payments_status_created_at", "status", "created_at"),
+        Index("ix_payments_status_next_check_at", "status", "next_check_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -197,6 +200,9 @@ class Payment(Base):
     currency: Mapped[str] = _currency()
     phone: Mapped[str | None] = mapped_column(String(20))
     needs_review: Mapped[bool] = mapped_column(server_default=text("false"))
+    # Reconciliation: how often the provider was asked, and when to ask next.
+    check_attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_check_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, server_default="1")
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()

@@ -1,0 +1,1 @@
+"""The Sanic sidecar: the public process for payment callbacks and webhooks (admin pages later)."""
