@@ -13,6 +13,7 @@ from actions.commerce import cart, orders
 from actions.commerce.errors import EmptyCart, OutOfStock
 from actions.commerce.phones import InvalidPhone, normalise_msisdn
 from actions.conversation import cart_lines, customer, intent
+from actions.payment import ask_for_payment
 from actions.phrases import phrase
 
 MAX_FAILED_ATTEMPTS = 3
@@ -24,9 +25,14 @@ class ActionStartCheckout(Action):
         return "action_start_checkout"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        current = await cart.view(runtime.current().uow(), customer(tracker))
+        rt, who = runtime.current(), customer(tracker)
+        current = await cart.view(rt.uow(), who)
         if current.is_empty:
-            dispatcher.utter_message(response="utter_checkout_cart_empty")
+            unpaid = [o for o in await orders.mine(rt.uow(), who, limit=1) if o.can_be_cancelled]
+            if unpaid and intent(tracker) in PAYMENT_INTENTS:
+                await ask_for_payment(dispatcher, tracker, unpaid[0])  # "pay with mpesa" again after a failure
+            else:
+                dispatcher.utter_message(response="utter_checkout_cart_empty")
             return [SlotSet("checkout_ready", False)]
         dispatcher.utter_message(response="utter_checkout_summary", lines=cart_lines(current), total=str(current.total))
         events = [
@@ -144,13 +150,5 @@ class ActionPlaceOrder(Action):
         except OutOfStock as e:
             dispatcher.utter_message(response="utter_order_failed_stock", product=e.product.name, available=e.available)
             return reset
-        if tracker.get_slot("payment_method") == "mpesa":
-            dispatcher.utter_message(
-                response="utter_order_placed_mpesa",
-                number=order.number,
-                total=str(order.total),
-                phone=tracker.get_slot("mpesa_phone"),
-            )
-        else:
-            dispatcher.utter_message(response="utter_order_placed_card", number=order.number, total=str(order.total))
+        await ask_for_payment(dispatcher, tracker, order)
         return [*reset, SlotSet("order_number", order.number)]

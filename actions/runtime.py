@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from actions.db.engine import create_engine, session_factory
 from actions.db.uow import SqlUnitOfWork
+from actions.payments.mpesa import TokenCache
+from actions.payments.settings import PaymentSettings
 from actions.settings import Settings
 
 
@@ -16,6 +19,10 @@ class Runtime:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    payments: PaymentSettings
+    http: httpx.AsyncClient  # for Daraja, Paystack and Rasa's API; one connection pool per process
+    mpesa_tokens: TokenCache = field(default_factory=TokenCache)
+    jobs: object | None = None  # the arq pool, opened on first use (see actions.jobs)
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.sessions)
@@ -29,7 +36,8 @@ async def start(settings: Settings | None = None) -> Runtime:
     if _current is None:
         settings = settings or Settings.from_env()
         engine = create_engine(settings)
-        _current = Runtime(settings, engine, session_factory(engine))
+        http = httpx.AsyncClient(timeout=httpx.Timeout(30, connect=10))
+        _current = Runtime(settings, engine, session_factory(engine), PaymentSettings.from_env(), http)
     return _current
 
 
@@ -37,6 +45,9 @@ async def stop() -> None:
     global _current
     if _current is not None:
         await _current.engine.dispose()
+        await _current.http.aclose()
+        if _current.jobs is not None:
+            await _current.jobs.aclose()
         _current = None
 
 

@@ -8,6 +8,7 @@ it changes; the storage side makes sure each provider event is applied at most o
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +66,15 @@ class Payment:
 
 
 @dataclass(frozen=True)
+class DueCheck:
+    """A silent pending payment, claimed for one check (its next check is already pushed back)."""
+
+    payment: Payment
+    checks_before: int
+    age_minutes: float
+
+
+@dataclass(frozen=True)
 class ProviderEvent:
     """One thing a provider told us: `key` is unique per provider and makes a repeat harmless."""
 
@@ -76,6 +86,7 @@ class ProviderEvent:
     amount: Money | None = None
     payload: dict[str, Any] = field(default_factory=dict)
     tenant_id: int | None = None  # the merchant whose callback URL it came to, when known
+    expires_order: bool = False  # the retry window closed: the order expires and its stock goes back
 
 
 @dataclass(frozen=True)
@@ -117,16 +128,24 @@ async def record(uow: UnitOfWork, event: ProviderEvent) -> Applied:
             await uow.payments.flag(payment.id)
         if decision.changed:
             await uow.payments.set_status(payment, decision.status)
+            if event.expires_order:
+                await uow.orders.expire(payment.order_id)
         await uow.commit()
         updated = replace(payment, status=decision.status)
         return Applied("applied" if decision.changed else "unchanged", updated)
 
 
 async def start(
-    uow: UnitOfWork, order_id: int, provider: str, reference: str, amount: Money, phone: str | None = None
+    uow: UnitOfWork,
+    order_id: int,
+    provider: str,
+    reference: str,
+    amount: Money,
+    phone: str | None = None,
+    first_check: timedelta = timedelta(minutes=1),
 ) -> Payment:
-    """A pending payment for an order, known to the provider by `reference`."""
+    """A pending payment for an order, known to the provider by `reference`; checked on if the provider is silent."""
     async with uow:
-        payment = await uow.payments.add(order_id, provider, reference, amount, phone)
+        payment = await uow.payments.add(order_id, provider, reference, amount, phone, first_check)
         await uow.commit()
         return payment

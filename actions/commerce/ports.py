@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -15,7 +16,7 @@ from actions.commerce.model import (
     Tenant,
 )
 from actions.commerce.money import Money
-from actions.commerce.payments import Payment, PaymentStatus, ProviderEvent
+from actions.commerce.payments import DueCheck, Payment, PaymentStatus, ProviderEvent
 
 
 class Tenants(Protocol):
@@ -65,11 +66,21 @@ class Orders(Protocol):
 
     async def set_status(self, order_id: int, status: OrderStatus) -> None: ...
 
+    async def expire(self, order_id: int) -> None:
+        """An unpaid order whose payment window closed: expired, and its stock released."""
+        ...
+
 
 class Payments(Protocol):
-    async def add(self, order_id: int, provider: str, reference: str, amount: Money, phone: str | None) -> Payment: ...
+    async def add(
+        self, order_id: int, provider: str, reference: str, amount: Money, phone: str | None, first_check: timedelta
+    ) -> Payment: ...
 
     async def by_reference(self, provider: str, reference: str) -> Payment | None: ...
+
+    async def pending_for_order(self, order_id: int) -> bool:
+        """Whether a payment for the order is still waiting for the provider (so no second prompt)."""
+        ...
 
     async def lock(self, payment_id: int) -> Payment:
         """The payment, locked (SELECT … FOR UPDATE) until the transaction ends."""
@@ -80,6 +91,11 @@ class Payments(Protocol):
         ...
 
     async def set_status(self, payment: Payment, status: PaymentStatus) -> None: ...
+
+    async def claim_due(self, limit: int, backoff_seconds: float) -> list[DueCheck]:
+        """Pending payments whose next check is due; each one's next check moves back (backoff x 2^n)
+        in the same transaction, so a worker that dies mid-check delays a check but never loses it."""
+        ...
 
     async def flag(self, payment_id: int) -> None:
         """Mark for a person to look at (money after the end, an amount that does not match)."""

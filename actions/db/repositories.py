@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -9,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from actions.commerce import model
 from actions.commerce.money import Money
-from actions.commerce.payments import Payment, PaymentStatus, ProviderEvent
+from actions.commerce.payments import DueCheck, Payment, PaymentStatus, ProviderEvent
 from actions.db import tables as t
 
 
@@ -244,6 +246,23 @@ class Orders:
         row = await self.session.scalar(query)
         return _order(row) if row else None
 
+    async def expire(self, order_id: int) -> None:
+        expired = await self.session.scalar(
+            update(t.Order)
+            .where(t.Order.id == order_id, t.Order.status == model.OrderStatus.PENDING_PAYMENT.value)
+            .values(status=model.OrderStatus.EXPIRED.value, version=t.Order.version + 1, updated_at=func.now())
+            .returning(t.Order.id)
+        )
+        if expired is None:
+            return  # paid or cancelled meanwhile: nothing to give back
+        items = await self.session.execute(
+            select(t.OrderItem.product_id, t.OrderItem.quantity).where(t.OrderItem.order_id == order_id)
+        )
+        for product_id, quantity in items:
+            await self.session.execute(
+                update(t.Product).where(t.Product.id == product_id).values(stock=t.Product.stock + quantity)
+            )
+
     async def set_status(self, order_id: int, status: model.OrderStatus) -> None:
         await self.session.execute(
             update(t.Order)
@@ -269,7 +288,9 @@ class Payments:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, order_id: int, provider: str, reference: str, amount: Money, phone: str | None) -> Payment:
+    async def add(
+        self, order_id: int, provider: str, reference: str, amount: Money, phone: str | None, first_check: timedelta
+    ) -> Payment:
         tenant_id = await self.session.scalar(select(t.Order.tenant_id).where(t.Order.id == order_id))
         row = t.Payment(
             tenant_id=tenant_id,
@@ -281,6 +302,8 @@ class Payments:
             currency=amount.currency,
             phone=phone,
             needs_review=False,
+            check_attempts=0,
+            next_check_at=func.now() + first_check,
         )
         self.session.add(row)
         await self.session.flush()
@@ -291,6 +314,14 @@ class Payments:
             select(t.Payment).where(t.Payment.provider == provider, t.Payment.provider_reference == reference)
         )
         return _payment(row) if row else None
+
+    async def pending_for_order(self, order_id: int) -> bool:
+        pending = await self.session.scalar(
+            select(t.Payment.id)
+            .where(t.Payment.order_id == order_id, t.Payment.status == PaymentStatus.PENDING.value)
+            .limit(1)
+        )
+        return pending is not None
 
     async def lock(self, payment_id: int) -> Payment:
         row = await self.session.scalar(
@@ -328,6 +359,26 @@ class Payments:
                 .where(t.Order.id == payment.order_id, t.Order.status == model.OrderStatus.PENDING_PAYMENT.value)
                 .values(status=model.OrderStatus.PAID.value, version=t.Order.version + 1, updated_at=func.now())
             )
+
+    async def claim_due(self, limit: int, backoff_seconds: float) -> list[DueCheck]:
+        rows = (
+            await self.session.scalars(
+                select(t.Payment)
+                .where(t.Payment.status == PaymentStatus.PENDING.value, t.Payment.next_check_at <= func.now())
+                .order_by(t.Payment.next_check_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)  # several workers share the work
+            )
+        ).all()
+        claimed = []
+        for row in rows:
+            age = await self.session.scalar(select(func.extract("epoch", func.now() - row.created_at) / 60))
+            claimed.append(DueCheck(_payment(row), row.check_attempts, float(age)))
+            delay = timedelta(seconds=backoff_seconds * 2**row.check_attempts)
+            row.check_attempts += 1
+            row.next_check_at = func.now() + delay
+        await self.session.flush()
+        return claimed
 
     async def flag(self, payment_id: int) -> None:
         await self.session.execute(update(t.Payment).where(t.Payment.id == payment_id).values(needs_review=True))

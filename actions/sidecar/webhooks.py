@@ -8,7 +8,7 @@ import os
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from actions import runtime
+from actions import jobs, runtime
 from actions.commerce import payments
 from actions.commerce.payments import PaymentStatus, ProviderEvent
 from actions.payments import callbacks
@@ -49,6 +49,9 @@ async def mpesa_callback(request: Request, token: str) -> HTTPResponse:
         tenant_id=parts[0],
     )
     applied = await payments.record(rt.uow(), event)
+    if applied.notify:
+        reason = meaning_of(callback.result_code).message_key
+        await jobs.enqueue(rt, "notify_payment", applied.payment.id, reason, job_id=f"notify:{applied.payment.id}")
     log.info("mpesa callback %s: %s", callback.checkout_request_id, applied.result, extra={"provider": "mpesa"})
     return json(ACCEPTED)
 
@@ -80,6 +83,9 @@ async def paystack_webhook(request: Request) -> HTTPResponse:
         amount=webhook.amount,
         payload=request.json,
     )
-    applied = await payments.record(runtime.current().uow(), event)
+    rt = runtime.current()
+    applied = await payments.record(rt.uow(), event)
+    if applied.notify:
+        await jobs.enqueue(rt, "notify_payment", applied.payment.id, "card_paid", job_id=f"notify:{applied.payment.id}")
     log.info("paystack webhook %s: %s", webhook.reference, applied.result, extra={"provider": "paystack"})
     return json({"status": applied.result})

@@ -1,0 +1,22 @@
+"""Handing slow work to the worker (actions/worker.py) through arq's queue in Redis."""
+
+from __future__ import annotations
+
+from arq import create_pool
+from arq.connections import ArqRedis, RedisSettings
+
+from actions.runtime import Runtime
+
+QUEUE = "shop:jobs"
+
+
+def redis_settings(redis_url: str) -> RedisSettings:
+    return RedisSettings.from_dsn(redis_url)
+
+
+async def enqueue(rt: Runtime, function: str, *args: object, job_id: str | None = None) -> None:
+    """Queue a job once: a second enqueue with the same job_id while the first is known is ignored."""
+    if rt.jobs is None:
+        rt.jobs = await create_pool(redis_settings(rt.settings.redis_url), default_queue_name=QUEUE)
+    pool: ArqRedis = rt.jobs
+    await pool.enqueue_job(function, *args, _job_id=job_id)

@@ -1,0 +1,65 @@
+"""The worker: payment reconciliation on a schedule and customer notifications, on arq (Redis).
+
+Run with `python -m actions.worker`. Several can run at once: checks are claimed with
+SKIP LOCKED, and notifications are queued once per payment outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from arq import cron
+from arq.worker import Retry, run_worker
+
+from actions import jobs, runtime
+from actions.payments import notify, reconcile
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    ctx["rt"] = await runtime.start()
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    await runtime.stop()
+
+
+async def check_payments(ctx: dict[str, Any]) -> int:
+    rt = ctx["rt"]
+    checked = await reconcile.check_due(rt)
+    for item in checked:
+        if item.applied is not None and item.applied.notify:
+            await jobs.enqueue(rt, "notify_payment", item.payment_id, item.reason, job_id=f"notify:{item.payment_id}")
+    return len(checked)
+
+
+async def notify_payment(ctx: dict[str, Any], payment_id: int, reason: str) -> bool:
+    try:
+        return await notify.notify_customer(ctx["rt"], payment_id, reason)
+    except Exception as e:
+        raise Retry(defer=ctx["job_try"] * 5) from e
+
+
+class WorkerSettings:
+    functions = (notify_payment,)
+    on_startup = startup
+    on_shutdown = shutdown
+    queue_name = jobs.QUEUE
+    max_tries = 5
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    every = max(1, int(float(os.environ.get("RECONCILE_INTERVAL_SECONDS", "10"))))
+    run_worker(
+        WorkerSettings,
+        redis_settings=jobs.redis_settings(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")),
+        cron_jobs=[cron(check_payments, second=set(range(0, 60, every)), run_at_startup=True, unique=True)],
+    )
+
+
+if __name__ == "__main__":
+    main()
