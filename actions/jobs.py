@@ -5,6 +5,7 @@ from __future__ import annotations
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 
+from actions.commerce.payments import Payment
 from actions.runtime import Runtime
 
 QUEUE = "shop:jobs"
@@ -12,6 +13,11 @@ QUEUE = "shop:jobs"
 
 def redis_settings(redis_url: str) -> RedisSettings:
     return RedisSettings.from_dsn(redis_url)
+
+
+def notify_job_id(payment: Payment) -> str:
+    """One notification per payment ending; the provider's reference is unique where ids may be reused."""
+    return f"notify:{payment.provider}:{payment.reference}"
 
 
 async def enqueue(rt: Runtime, function: str, *args: object, job_id: str | None = None) -> None:

@@ -67,6 +67,8 @@ class ActionValidateSlotMappings(ValidationAction):
     async def extract_language(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
+        if (intent(tracker) or "").startswith("EXTERNAL_"):
+            return {}  # a message from the worker, not words of the customer's
         if intent(tracker) == "change_language":
             asked = entity(tracker, "language")
             return {"language": asked} if asked in LANGUAGES else {}

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import httpx
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from actions.db.engine import create_engine, session_factory
 from actions.db.uow import SqlUnitOfWork
 from actions.payments.mpesa import TokenCache
 from actions.payments.settings import PaymentSettings
+from actions.payments.shared_tokens import SharedTokenCache
 from actions.settings import Settings
 
 
@@ -21,7 +23,7 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     payments: PaymentSettings
     http: httpx.AsyncClient  # for Daraja, Paystack and Rasa's API; one connection pool per process
-    mpesa_tokens: TokenCache = field(default_factory=TokenCache)
+    mpesa_tokens: TokenCache = field(default_factory=TokenCache)  # replaced by the Redis-shared one at start
     jobs: object | None = None  # the arq pool, opened on first use (see actions.jobs)
 
     def uow(self) -> SqlUnitOfWork:
@@ -38,6 +40,7 @@ async def start(settings: Settings | None = None) -> Runtime:
         engine = create_engine(settings)
         http = httpx.AsyncClient(timeout=httpx.Timeout(30, connect=10))
         _current = Runtime(settings, engine, session_factory(engine), PaymentSettings.from_env(), http)
+        _current.mpesa_tokens = SharedTokenCache(Redis.from_url(settings.redis_url))
     return _current
 
 
@@ -46,6 +49,8 @@ async def stop() -> None:
     if _current is not None:
         await _current.engine.dispose()
         await _current.http.aclose()
+        if isinstance(_current.mpesa_tokens, SharedTokenCache):
+            await _current.mpesa_tokens.close()
         if _current.jobs is not None:
             await _current.jobs.aclose()
         _current = None

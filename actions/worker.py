@@ -14,6 +14,7 @@ from arq import cron
 from arq.worker import Retry, run_worker
 
 from actions import jobs, runtime
+from actions.jobs import notify_job_id
 from actions.payments import notify, reconcile
 
 
@@ -30,7 +31,9 @@ async def check_payments(ctx: dict[str, Any]) -> int:
     checked = await reconcile.check_due(rt)
     for item in checked:
         if item.applied is not None and item.applied.notify:
-            await jobs.enqueue(rt, "notify_payment", item.payment_id, item.reason, job_id=f"notify:{item.payment_id}")
+            await jobs.enqueue(
+                rt, "notify_payment", item.payment_id, item.reason, job_id=notify_job_id(item.applied.payment)
+            )
     return len(checked)
 
 

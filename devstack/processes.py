@@ -54,7 +54,7 @@ class Process:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
 
 
-def _spawn(name: str, command: list[str], env: dict[str, str], url: str, log_dir: Path) -> Process:
+def spawn(name: str, command: list[str], env: dict[str, str], url: str, log_dir: Path) -> Process:
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"{name}.log"
     with log.open("w") as out:
@@ -90,7 +90,7 @@ def start_action_server(services: Services, log_dir: Path = DATA_DIR / "logs", p
     port = port or free_port()
     env = {**action_environment(services), "ACTION_SERVER_PORT": str(port)}
     command = [str(ACTIONS_PYTHON), "-m", "actions.server"]
-    process = _spawn(f"actions-{port}", command, env, f"http://127.0.0.1:{port}", log_dir)
+    process = spawn(f"actions-{port}", command, env, f"http://127.0.0.1:{port}", log_dir)
     wait_until(process, "/health", timeout=60)
     return process
 
@@ -102,7 +102,7 @@ def start_sidecar(
     port = port or free_port()
     full_env = {**action_environment(services), "SIDECAR_PORT": str(port), **(env or {})}
     command = [str(ACTIONS_PYTHON), "-m", "actions.sidecar.app"]
-    process = _spawn(f"sidecar-{port}", command, full_env, f"http://127.0.0.1:{port}", log_dir)
+    process = spawn(f"sidecar-{port}", command, full_env, f"http://127.0.0.1:{port}", log_dir)
     wait_until(process, "/health", timeout=60)
     return process
 
@@ -116,6 +116,6 @@ def start_rasa_server(
         str(RASA_BIN), "run", "--enable-api", "--port", str(port), "--interface", "127.0.0.1",
         "--model", str(model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
     ]  # fmt: skip
-    process = _spawn(f"rasa-{port}", command, env, f"http://127.0.0.1:{port}", log_dir)
+    process = spawn(f"rasa-{port}", command, env, f"http://127.0.0.1:{port}", log_dir)
     wait_until(process, "/status", timeout=240, ready=lambda body: bool(json.loads(body).get("model_file")))
     return process

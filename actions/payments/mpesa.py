@@ -131,7 +131,7 @@ class TokenCache:
                 cached = self._tokens[key] = await self._fetch(config, http)
             return cached.value
 
-    def forget(self, config: DarajaConfig, token: str) -> None:
+    async def forget(self, config: DarajaConfig, token: str) -> None:
         """Drop a token Daraja called invalid, unless another caller has already replaced it."""
         key = (config.url(""), config.consumer_key)
         if (cached := self._tokens.get(key)) is not None and cached.value == token:
@@ -230,8 +230,11 @@ class DarajaClient:
             raise DarajaError("invalid_response", f"query answer without a readable ResultCode: {body!r}")
         return StkQueryResult(result_code, str(body.get("ResultDesc", "")), pending=False)
 
-    async def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """POST with the shared token; an accepted answer (ResponseCode "0") or DarajaError."""
+    async def _post(self, path: str, payload: dict[str, Any], retry_token: bool = True) -> dict[str, Any]:
+        """POST with the shared token; an accepted answer (ResponseCode "0") or DarajaError.
+
+        A token another process replaced is refused once (404.001.03): forget it and try again once.
+        """
         token = await self._tokens.token(self._config, self._http)
         response = await self._http.post(
             self._config.url(path), json=payload, headers={"Authorization": f"Bearer {token}"}
@@ -239,9 +242,12 @@ class DarajaClient:
         try:
             body = _answer(response)
         except DarajaError as error:
-            if error.code == INVALID_TOKEN:
-                self._tokens.forget(self._config, token)
-            raise
+            if error.code != INVALID_TOKEN:
+                raise
+            await self._tokens.forget(self._config, token)
+            if not retry_token:
+                raise
+            return await self._post(path, payload, retry_token=False)
         if (code := str(body.get("ResponseCode", ""))) != "0":
             raise DarajaError(code or "invalid_response", str(body.get("ResponseDescription", body)))
         return body

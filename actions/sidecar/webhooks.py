@@ -11,6 +11,7 @@ from sanic.response import HTTPResponse, json
 from actions import jobs, runtime
 from actions.commerce import payments
 from actions.commerce.payments import PaymentStatus, ProviderEvent
+from actions.jobs import notify_job_id
 from actions.payments import callbacks
 from actions.payments.mpesa import MalformedCallback, meaning_of, parse_stk_callback
 from actions.payments.paystack import MalformedWebhook, parse_webhook, verify_signature
@@ -51,7 +52,7 @@ async def mpesa_callback(request: Request, token: str) -> HTTPResponse:
     applied = await payments.record(rt.uow(), event)
     if applied.notify:
         reason = meaning_of(callback.result_code).message_key
-        await jobs.enqueue(rt, "notify_payment", applied.payment.id, reason, job_id=f"notify:{applied.payment.id}")
+        await jobs.enqueue(rt, "notify_payment", applied.payment.id, reason, job_id=notify_job_id(applied.payment))
     log.info("mpesa callback %s: %s", callback.checkout_request_id, applied.result, extra={"provider": "mpesa"})
     return json(ACCEPTED)
 
@@ -86,6 +87,6 @@ async def paystack_webhook(request: Request) -> HTTPResponse:
     rt = runtime.current()
     applied = await payments.record(rt.uow(), event)
     if applied.notify:
-        await jobs.enqueue(rt, "notify_payment", applied.payment.id, "card_paid", job_id=f"notify:{applied.payment.id}")
+        await jobs.enqueue(rt, "notify_payment", applied.payment.id, "card_paid", job_id=notify_job_id(applied.payment))
     log.info("paystack webhook %s: %s", webhook.reference, applied.result, extra={"provider": "paystack"})
     return json({"status": applied.result})

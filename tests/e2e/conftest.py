@@ -1,7 +1,9 @@
-"""A real Rasa 3.6 server and a real action server, started once per test run on free ports."""
+"""The whole product on free ports: Rasa 3.6, the action server, the sidecar, the worker and the
+payment simulator, started once per test run."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,8 +12,9 @@ import httpx
 import pytest
 
 from devstack.model import ensure_model
-from devstack.processes import Process, rasa_environment, start_action_server, start_rasa_server
+from devstack.processes import Process, start_rasa_server
 from devstack.services import Services
+from devstack.stack import Stack, start_stack
 
 
 @dataclass
@@ -36,23 +39,48 @@ class Bot:
     async def slot(self, sender: str, name: str):
         return (await self.tracker(sender))["slots"].get(name)
 
+    async def wait_for_reply(self, sender: str, text: str, seconds: float = 40) -> str:
+        """A message the bot sent on its own (a payment update), as it appears in the conversation."""
+        said: list[str] = []
+        try:
+            async with asyncio.timeout(seconds):
+                while True:
+                    events = (await self.tracker(sender))["events"]
+                    said = [e.get("text") or "" for e in events if e["event"] == "bot"]
+                    if found := [t for t in said if text in t]:
+                        return found[-1]
+                    await asyncio.sleep(0.5)
+        except TimeoutError:
+            raise AssertionError(f"the bot never said {text!r} to {sender}; its last words: {said[-3:]}") from None
+
 
 @pytest.fixture(scope="session")
-def bot(services: Services, database_url: str, redis_key_prefix: str, tmp_path_factory) -> Iterator[Bot]:
-    logs = tmp_path_factory.mktemp("logs")
-    model = ensure_model(quiet=True)
-    test_services = Services(database_url, services.redis_url)
-    actions = start_action_server(test_services, logs)
-    try:
-        rasa = start_rasa_server(
-            model, rasa_environment(test_services, f"{actions.url}/webhook", redis_key_prefix), logs
-        )
-    except Exception:
-        actions.stop()
-        raise
-    yield Bot(rasa, actions)
+def stack(services: Services, database_url: str, tmp_path_factory) -> Iterator[Stack]:
+    """Reconciliation asks about a silent payment after 6 s, then 2, 4, 8 s later."""
+    started = start_stack(
+        Services(database_url, services.redis_url),
+        tmp_path_factory.mktemp("logs"),
+        RECONCILE_FIRST_CHECK_SECONDS="6",
+        RECONCILE_BACKOFF_SECONDS="2",
+        RECONCILE_INTERVAL_SECONDS="1",
+        SIMULATOR_CALLBACK_DELAY="0.5",
+        SIMULATOR_LATE_DELAY="30",
+        SIMULATOR_PAYSTACK_AUTOPAY="1",
+    )
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="session")
+def bot(stack: Stack, redis_key_prefix: str, tmp_path_factory) -> Iterator[Bot]:
+    rasa = start_rasa_server(
+        ensure_model(quiet=True),
+        stack.rasa_env(redis_key_prefix),
+        tmp_path_factory.mktemp("rasa-logs"),
+        stack.rasa_port,
+    )
+    yield Bot(rasa, stack.process("actions"))
     rasa.stop()
-    actions.stop()
 
 
 @pytest.fixture

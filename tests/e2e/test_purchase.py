@@ -33,10 +33,14 @@ async def test_a_whole_purchase_in_english(shop, bot, sender):
     assert await orders_of(shop, sender) == []  # nothing is placed before the customer says yes
 
     reply = await bot.say(sender, "yes")
-    [(number, status, total, location)] = await orders_of(shop, sender)
-    assert f"Order {number} placed" in reply and "Payment pending" in reply
-    assert (status, total, location) == ("pending_payment", 55500, "Kilimani, near Yaya Centre")
+    [(number, _, total, location)] = await orders_of(shop, sender)
+    assert f"Order {number} placed: KES 555. Check your phone (254712345678)" in reply
+    assert (total, location) == (55500, "Kilimani, near Yaya Centre")
     assert "Your cart is empty" in await bot.say(sender, "my cart")
+
+    await bot.wait_for_reply(sender, f"Payment received for order {number}")
+    assert (await orders_of(shop, sender))[0][1] == "paid"
+    assert f"{number} — KES 555 — paid" in await bot.say(sender, "where is my order?")
 
 
 async def test_a_whole_purchase_in_swahili(shop, bot, sender):
@@ -49,10 +53,11 @@ async def test_a_whole_purchase_in_swahili(shop, bot, sender):
     assert "namba gani ya M-Pesa" in await bot.say(sender, "lipa na mpesa")
     assert "Tafadhali thibitisha oda yako" in await bot.say(sender, "0712345678")
     reply = await bot.say(sender, "ndio")
-    [(number, status, _, location)] = await orders_of(shop, sender)
-    assert f"Oda {number} imewekwa" in reply
-    assert (status, location) == ("pending_payment", "Kasarani, karibu na stage")
+    [(number, _, _, location)] = await orders_of(shop, sender)
+    assert f"Oda {number} imewekwa" in reply and "Angalia simu yako" in reply
+    assert location == "Kasarani, karibu na stage"
     assert await bot.slot(sender, "language") == "sw"
+    await bot.wait_for_reply(sender, f"Malipo ya oda {number} yamepokelewa")
 
 
 async def test_paying_by_card_skips_the_mpesa_number(shop, bot, sender):
@@ -61,7 +66,11 @@ async def test_paying_by_card_skips_the_mpesa_number(shop, bot, sender):
     await bot.say(sender, "Westlands")
     reply = await bot.say(sender, "/pay_card")
     assert "Please confirm your order" in reply and "card" in reply
-    assert "card payment link" in await bot.say(sender, "yes")
+    reply = await bot.say(sender, "yes")
+    assert "Pay by card here: http://127.0.0.1:" in reply and "/paystack/checkout/" in reply
+    [(number, *_)] = await orders_of(shop, sender)
+    await bot.wait_for_reply(sender, f"Payment received for order {number}")
+    assert (await orders_of(shop, sender))[0][1] == "paid"
 
 
 async def test_saying_no_at_the_confirmation_places_nothing_and_keeps_the_cart(shop, bot, sender):

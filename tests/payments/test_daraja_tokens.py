@@ -94,13 +94,21 @@ async def test_an_unreadable_token_answer_is_a_daraja_error(answer):
     assert caught.value.code == "invalid_response"
 
 
-async def test_a_token_daraja_calls_invalid_is_dropped_so_the_next_call_gets_a_new_one(daraja, daraja_http, money):
+async def test_a_token_daraja_calls_invalid_is_replaced_and_the_call_tried_once_more(daraja, daraja_http, money):
     client = DarajaClient(daraja_config(), daraja_http, TokenCache())
     await client.stk_push(money, "0712345678", "ORD-1", "Order ORD-1")
     daraja.invalidate_token()
-    with pytest.raises(DarajaError) as caught:
-        await client.stk_push(money, "0712345678", "ORD-1", "Order ORD-1")
-    assert caught.value.code == "404.001.03"
     accepted = await client.stk_push(money, "0712345678", "ORD-1", "Order ORD-1")
     assert accepted.checkout_request_id
     assert len(daraja.token_requests) == 2
+
+
+async def test_a_second_invalid_token_in_a_row_is_an_error(daraja, daraja_http, money):
+    class Stale(TokenCache):
+        async def token(self, config, http):
+            return "stale-token"
+
+    client = DarajaClient(daraja_config(), daraja_http, Stale())
+    with pytest.raises(DarajaError) as caught:
+        await client.stk_push(money, "0712345678", "ORD-1", "Order ORD-1")
+    assert caught.value.code == "404.001.03"

@@ -32,7 +32,7 @@ from actions.payments.mpesa import (
 )
 from actions.payments.paystack import PaystackClient, PaystackError, new_reference, parse_webhook, verify_signature
 from devstack.paths import ACTIONS_PYTHON
-from devstack.processes import Process, _spawn, wait_until
+from devstack.processes import Process, spawn, wait_until
 from devstack.services import free_port
 
 PROVIDERS = next(
@@ -66,6 +66,9 @@ def assert_same_shape(actual: Any, documented: Any, where: str = "$", skip: tupl
             assert_same_shape(item, model, f"{where}[{i}]", skip)
     else:
         assert type(actual) is type(documented), f"{where} should be {type(documented).__name__}, got {actual!r}"
+
+
+Check = Callable[["Received"], bool]
 
 
 # --- a receiver for callbacks and webhooks -------------------------------------------------------
@@ -118,25 +121,25 @@ class Receiver:
         finally:
             writer.close()
 
-    def matching(self, predicate: Callable[[Received], bool]) -> list[Received]:
+    def matching(self, predicate: Check) -> list[Received]:
         return [r for r in self.received if predicate(r)]
 
-    async def wait_for(self, predicate: Callable[[Received], bool], count: int = 1, timeout: float = 10) -> list[Received]:
-        deadline = time.monotonic() + timeout
+    async def wait_for(self, predicate: Check, count: int = 1, within: float = 10) -> list[Received]:
+        deadline = time.monotonic() + within
         while len(found := self.matching(predicate)) < count:
             assert time.monotonic() < deadline, f"only {len(found)} of {count} expected requests arrived"
             await asyncio.sleep(0.05)
         return found
 
 
-def stk_callback_for(checkout_id: str) -> Callable[[Received], bool]:
+def stk_callback_for(checkout_id: str) -> Check:
     def predicate(r: Received) -> bool:
         return r.path.startswith("/mpesa/") and r.json()["Body"]["stkCallback"]["CheckoutRequestID"] == checkout_id
 
     return predicate
 
 
-def webhook_for(reference: str, path: str = "/paystack") -> Callable[[Received], bool]:
+def webhook_for(reference: str, path: str = "/paystack") -> Check:
     return lambda r: r.path == path and r.json()["data"]["reference"] == reference
 
 
@@ -153,7 +156,7 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 def start_simulator(log_dir: Path, **env: str) -> Process:
     port = free_port()
-    process = _spawn(
+    process = spawn(
         f"simulator-{port}",
         [str(ACTIONS_PYTHON), "-m", "devstack.simulator"],
         {"SIMULATOR_PORT": str(port), "PAYSTACK_SECRET_KEY": PAYSTACK_SECRET, **env},
@@ -393,20 +396,18 @@ async def test_3333_calls_back_late_while_the_query_already_knows(daraja, receiv
     await asyncio.sleep(CALLBACK_DELAY + 0.3)
     assert receiver.matching(stk_callback_for(accepted.checkout_request_id)) == []
     assert (await daraja.stk_query(accepted.checkout_request_id)).result_code == 0
-    [callback] = await receiver.wait_for(stk_callback_for(accepted.checkout_request_id), timeout=10)
+    [callback] = await receiver.wait_for(stk_callback_for(accepted.checkout_request_id), within=10)
     assert parse_stk_callback(callback.body).result_code == 0
 
 
-async def test_a_push_with_a_stale_token_is_refused_and_the_cache_recovers(daraja_config, http, receiver):
+async def test_a_push_with_a_stale_token_gets_a_new_token_and_goes_through(daraja_config, http, receiver):
     tokens = TokenCache()
     client = DarajaClient(daraja_config, http, tokens)
-    await tokens.token(daraja_config, http)
+    stale = await tokens.token(daraja_config, http)
     await TokenCache().token(daraja_config, http)  # another process takes a new token for the same key
-    with pytest.raises(DarajaError) as refused:
-        await client.stk_push(KES_180, "0712345678", "ORD-48", "Duka order")
-    assert refused.value.code == "404.001.03"
-    accepted = await client.stk_push(KES_180, "0712345678", "ORD-48", "Duka order")  # forgot it, fetched a new one
+    accepted = await client.stk_push(KES_180, "0712345678", "ORD-48", "Duka order")  # refused once, then renewed
     assert accepted.checkout_request_id.startswith("ws_CO_")
+    assert await tokens.token(daraja_config, http) != stale
 
 
 async def test_querying_an_unknown_checkout_is_an_invalid_field(daraja):
@@ -450,7 +451,8 @@ async def test_paystack_initialize_pay_signed_webhook_and_verify(paystack, simul
     assert_same_shape(body, example("paystack/paystack_webhook_charge_success_card.json"), skip=("metadata",))
     assert body["data"]["metadata"] == {"order_id": 49}
     event = parse_webhook(webhook.body)
-    assert (event.event, event.reference, event.amount, event.status) == ("charge.success", reference, amount, "success")
+    assert (event.event, event.reference, event.amount) == ("charge.success", reference, amount)
+    assert event.status == "success"
 
     after = await paystack.verify(reference)
     assert after.paid and after.settles(amount)

@@ -1,0 +1,69 @@
+"""M-Pesa from the chat against the provider simulator: the outcome is chosen by the phone number's
+last four digits (see devstack/simulator.py), the callback reaches the sidecar, the worker tells
+the customer through Rasa's API."""
+
+from sqlalchemy import func, select
+
+from actions.db import tables as t
+
+
+async def checkout_with(bot, sender, phone):
+    await bot.say(sender, "add 1 SUGAR-1KG")
+    await bot.say(sender, "checkout")
+    await bot.say(sender, "Westlands")
+    await bot.say(sender, "mpesa")
+    await bot.say(sender, phone)
+    reply = await bot.say(sender, "yes")
+    assert "Check your phone" in reply, reply
+    return reply.split("Order ")[1].split(" ")[0].rstrip(":")
+
+
+async def payments_of(rt, number):
+    async with rt.sessions() as session:
+        rows = await session.execute(
+            select(t.Payment.status, t.Order.status)
+            .join(t.Order, t.Order.id == t.Payment.order_id)
+            .where(t.Order.number == number)
+            .order_by(t.Payment.id)
+        )
+        return rows.all()
+
+
+async def test_a_cancelled_prompt_can_be_retried_and_paid(shop, bot, sender):
+    number = await checkout_with(bot, sender, "0712 341 032")
+    await bot.wait_for_reply(sender, f"You cancelled the M-Pesa prompt for order {number}")
+    reply = await bot.say(sender, "pay with mpesa 0712 345 678")
+    assert f"Order {number} placed" in reply and "254712345678" in reply
+    await bot.wait_for_reply(sender, f"Payment received for order {number}")
+    assert await payments_of(shop, number) == [("cancelled", "paid"), ("paid", "paid")]
+    assert "paid" in await bot.say(sender, "did my payment go through?")
+
+
+async def test_a_wrong_pin_is_explained(shop, bot, sender):
+    number = await checkout_with(bot, sender, "0712 342 001")
+    await bot.wait_for_reply(sender, f"The M-Pesa PIN was wrong, so order {number} is not paid yet")
+    assert await payments_of(shop, number) == [("failed", "pending_payment")]
+
+
+async def test_without_a_callback_the_worker_asks_daraja_and_settles(shop, bot, sender):
+    number = await checkout_with(bot, sender, "0712 340 000")
+    await bot.wait_for_reply(sender, f"Payment received for order {number}", seconds=60)
+    assert await payments_of(shop, number) == [("paid", "paid")]
+
+
+async def test_duplicate_callbacks_give_one_transition_and_one_message(shop, bot, sender):
+    number = await checkout_with(bot, sender, "0712 342 222")
+    await bot.wait_for_reply(sender, f"Payment received for order {number}")
+    await bot.say(sender, "where is my order")  # give late duplicates time to arrive
+    events = (await bot.tracker(sender))["events"]
+    assert sum("Payment received" in (e.get("text") or "") for e in events if e["event"] == "bot") == 1
+    async with shop.sessions() as session:
+        recorded = await session.scalar(
+            select(func.count())
+            .select_from(t.PaymentEvent)
+            .join(t.Payment, t.Payment.id == t.PaymentEvent.payment_id)
+            .join(t.Order, t.Order.id == t.Payment.order_id)
+            .where(t.Order.number == number)
+        )
+    assert recorded == 1
+    assert await payments_of(shop, number) == [("paid", "paid")]
