@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import os
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 
 from devstack.dotenv import load_dotenv
 from devstack.model import ensure_model
 from devstack.paths import ACTIONS_PYTHON, DATA_DIR, DEMO_CATALOG, RASA_BIN, ROOT
-from devstack.processes import action_environment, rasa_environment, start_action_server
-from devstack.services import ensure_services, free_port
+from devstack.processes import action_environment
+from devstack.services import ensure_services
+from devstack.stack import start_stack
 
 
 def step(text: str) -> float:
@@ -57,7 +61,7 @@ def main() -> int:
     t = step("Starting PostgreSQL and Redis (embedded unless DATABASE_URL / REDIS_URL are set)")
     services = ensure_services("dev")
     done(t)
-    actions = None
+    stack = None
     try:
         t = step("Migrating the database and loading the demo shop")
         prepare_database(action_environment(services))
@@ -65,10 +69,10 @@ def main() -> int:
         t = step("Checking the model")
         model = ensure_model()
         done(t)
-        t = step("Starting the action server")
-        actions = start_action_server(services, DATA_DIR / "logs")
+        t = step("Starting the payment simulator, the sidecar, the worker and the action server")
+        stack = start_stack(services, DATA_DIR / "logs")
         done(t)
-        rasa_port = int(os.environ.get("RASA_PORT") or 0) or free_port()
+        rasa_port = stack.rasa_port
         step(f"Starting rasa shell (conversation {args.conversation_id}); type /stop or press Ctrl-C to leave")
         print(
             f'    Rasa\'s API is on http://127.0.0.1:{rasa_port}; after "talk to a person", hand the chat back with\n'
@@ -76,7 +80,7 @@ def main() -> int:
             flush=True,
         )
         # Rasa's dependencies print pages of deprecation warnings that say nothing to a designer.
-        env = {**os.environ, "PYTHONWARNINGS": "ignore", **rasa_environment(services, f"{actions.url}/webhook")}
+        env = {**os.environ, "PYTHONWARNINGS": "ignore", **stack.rasa_env("shop")}
         command = [
             str(RASA_BIN), "shell", "--model", str(model), "--endpoints", "endpoints.yml",
             "--credentials", "credentials.yml", "--port", str(rasa_port), "--enable-api",
@@ -87,14 +91,45 @@ def main() -> int:
                 str(RASA_BIN), "interactive", "--model", str(model), "--endpoints", "endpoints.yml",
                 "--port", str(rasa_port), "--conversation-id", f"{args.conversation_id}-interactive",
             ]  # fmt: skip
+        if not args.interactive:
+            print_updates(stack.rasa_url, args.conversation_id)
         return subprocess.run(command, cwd=ROOT, env=env).returncode
     except KeyboardInterrupt:
         return 0
     finally:
-        print("==> Stopping the action server, PostgreSQL and Redis", flush=True)
-        if actions:
-            actions.stop()
+        print("==> Stopping the simulator, sidecar, worker, action server, PostgreSQL and Redis", flush=True)
+        if stack:
+            stack.stop()
         services.stop()
+
+
+def print_updates(rasa_url: str, conversation_id: str) -> None:
+    """Show what the bot says on its own (payment updates): `rasa shell` only prints replies to your messages."""
+
+    def events() -> list[dict]:
+        try:
+            with urllib.request.urlopen(f"{rasa_url}/conversations/{conversation_id}/tracker", timeout=5) as r:
+                return json.load(r).get("events", [])
+        except (OSError, ValueError):
+            return []
+
+    def watch() -> None:
+        seen = None
+        while True:
+            time.sleep(2)
+            current = events()
+            if seen is None or not current:
+                seen = len(current) if current else seen
+                continue
+            external = False
+            for event in current[seen:]:
+                if event["event"] == "user":
+                    external = (event.get("parse_data", {}).get("intent", {}).get("name") or "").startswith("EXTERNAL_")
+                elif event["event"] == "bot" and external and event.get("text"):
+                    print(f"\n[{event['text']}]", flush=True)
+            seen = len(current)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ Revises: 0001
 Create Date: 2026-11-28 19:19:25.770091
 """
 
+import secrets
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -25,6 +26,13 @@ def upgrade() -> None:
         "ix_payments_status_next_check_at", "payments", ["status", "next_check_at"], unique=False, schema="commerce"
     )
     op.add_column("tenants", sa.Column("mpesa_callback_secret", sa.String(length=64), nullable=True), schema="commerce")
+    # Shops created before this revision get their secret now (new ones get it when created).
+    connection = op.get_bind()
+    for (tenant_id,) in connection.execute(sa.text("SELECT id FROM commerce.tenants")).all():
+        connection.execute(
+            sa.text("UPDATE commerce.tenants SET mpesa_callback_secret = :secret WHERE id = :id"),
+            {"secret": secrets.token_urlsafe(32), "id": tenant_id},
+        )
 
 
 def downgrade() -> None:

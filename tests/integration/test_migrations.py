@@ -81,3 +81,13 @@ def test_payment_events_are_append_only(database_url):
         conn.rollback()
         with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
             conn.execute("DELETE FROM commerce.payment_events WHERE event_key = 'k-append-only'")
+
+
+def test_shops_that_existed_before_payments_get_a_callback_secret(scratch_database):
+    alembic(scratch_database, "upgrade", "0001")
+    with psycopg.connect(scratch_database) as conn:
+        conn.execute("INSERT INTO commerce.tenants (slug, name, currency) VALUES ('old', 'Old', 'KES')")
+    alembic(scratch_database, "upgrade", "head")
+    with psycopg.connect(scratch_database) as conn:
+        [(secret,)] = conn.execute("SELECT mpesa_callback_secret FROM commerce.tenants").fetchall()
+    assert secret is not None and len(secret) >= 32
