@@ -121,6 +121,7 @@ async def record(uow: UnitOfWork, event: ProviderEvent) -> Applied:
         payment = await uow.payments.lock(payment.id)
         if event.outcome is PaymentStatus.PAID and event.amount is not None and event.amount != payment.amount:
             await uow.payments.flag(payment.id)
+            await uow.payments.check_now(payment.id)  # ask the provider what really happened
             await uow.commit()
             return Applied("amount_mismatch", payment)
         decision = settle(payment.status, event.outcome)

@@ -97,6 +97,10 @@ class Payments(Protocol):
         in the same transaction, so a worker that dies mid-check delays a check but never loses it."""
         ...
 
+    async def check_now(self, payment_id: int) -> None:
+        """Make the payment's next provider check due at once (a doubtful callback)."""
+        ...
+
     async def flag(self, payment_id: int) -> None:
         """Mark for a person to look at (money after the end, an amount that does not match)."""
         ...

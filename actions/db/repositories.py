@@ -380,5 +380,8 @@ class Payments:
         await self.session.flush()
         return claimed
 
+    async def check_now(self, payment_id: int) -> None:
+        await self.session.execute(update(t.Payment).where(t.Payment.id == payment_id).values(next_check_at=func.now()))
+
     async def flag(self, payment_id: int) -> None:
         await self.session.execute(update(t.Payment).where(t.Payment.id == payment_id).values(needs_review=True))

@@ -1,0 +1,94 @@
+"""Reconciliation on real PostgreSQL: claiming due checks, surviving a killed worker, expiring at the end."""
+
+import dataclasses
+
+import pytest
+from sqlalchemy import func, select, update
+
+from actions.commerce import cart, orders, payments
+from actions.commerce.model import CustomerRef
+from actions.commerce.money import Money
+from actions.commerce.payments import PaymentStatus, ProviderEvent
+from actions.db import tables as t
+from actions.payments import reconcile
+
+WHO = CustomerRef("demo-shop", "254700000088")
+
+
+async def silent_payment(rt, reference="ws_CO_silent"):
+    await cart.add(rt.uow(), WHO, "EGGS-TRAY", 2)
+    order = await orders.place(rt.uow(), WHO, "Kilimani")
+    payment = await payments.start(rt.uow(), order.id, "mpesa", reference, order.total, "254712345678")
+    async with rt.sessions() as session, session.begin():  # due now
+        await session.execute(update(t.Payment).where(t.Payment.id == payment.id).values(next_check_at=func.now()))
+    return order, payment
+
+
+async def claim(rt, backoff=60.0):
+    async with rt.uow() as uow:
+        claimed = await uow.payments.claim_due(20, backoff)
+        await uow.commit()
+    return claimed
+
+
+async def test_a_claimed_check_moves_back_with_a_doubling_wait(shop):
+    _, payment = await silent_payment(shop)
+    [due] = await claim(shop)
+    assert (due.payment.id, due.checks_before) == (payment.id, 0)
+    assert await claim(shop) == []  # not due again until the backoff has passed
+
+
+async def test_a_worker_killed_after_claiming_loses_no_check(shop):
+    _, payment = await silent_payment(shop)
+    [first] = await claim(shop, backoff=0)  # the worker claims, then dies before asking the provider
+    [again] = await claim(shop, backoff=0)  # the next worker finds the same payment due
+    assert again.payment.id == first.payment.id == payment.id and again.checks_before == 1
+
+
+@pytest.fixture
+def unreachable_daraja(shop):
+    """Daraja on a closed local port: every query fails at once."""
+    original = shop.payments
+    shop.payments = dataclasses.replace(
+        original,
+        mpesa_base_url="http://127.0.0.1:9",
+        mpesa_consumer_key="k",
+        mpesa_consumer_secret="s",
+        mpesa_passkey="p",
+        max_checks=2,
+    )
+    yield shop
+    shop.payments = original
+
+
+async def stock_of(rt, sku):
+    async with rt.sessions() as session:
+        return await session.scalar(select(t.Product.stock).where(t.Product.sku == sku))
+
+
+async def test_after_the_last_check_an_unanswered_payment_expires_and_the_stock_returns(unreachable_daraja):
+    rt = unreachable_daraja
+    before = await stock_of(rt, "EGGS-TRAY")
+    order, _ = await silent_payment(rt)
+    assert await stock_of(rt, "EGGS-TRAY") == before - 2
+
+    [first] = await reconcile.check_due(rt)  # check 1 of 2: no answer, still pending
+    assert first.applied is None
+    async with rt.sessions() as session, session.begin():
+        await session.execute(update(t.Payment).values(next_check_at=func.now()))
+    [last] = await reconcile.check_due(rt)  # check 2 of 2: no answer, the payment expires
+    assert (last.applied.result, last.reason) == ("applied", "expired")
+
+    async with rt.sessions() as session:
+        payment = await session.scalar(select(t.Payment.status))
+        order_status = await session.scalar(select(t.Order.status).where(t.Order.id == order.id))
+    assert (payment, order_status) == ("expired", "expired")
+    assert await stock_of(rt, "EGGS-TRAY") == before
+
+
+async def test_a_doubtful_callback_makes_the_next_check_due_at_once(shop):
+    _, payment = await silent_payment(shop)
+    await claim(shop)  # pushed back a minute
+    wrong = ProviderEvent("mpesa", "cb-wrong", payment.reference, PaymentStatus.PAID, "stk_callback", Money(100, "KES"))
+    assert (await payments.record(shop.uow(), wrong)).result == "amount_mismatch"
+    assert [due.payment.id for due in await claim(shop)] == [payment.id]
