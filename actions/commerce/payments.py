@@ -136,6 +136,17 @@ async def record(uow: UnitOfWork, event: ProviderEvent) -> Applied:
         return Applied("applied" if decision.changed else "unchanged", updated)
 
 
+async def record_rejected(uow: UnitOfWork, event: ProviderEvent, reason: str) -> None:
+    """Keep a message that failed authentication for staff to review; it changes no payment. If it
+    names a payment we know, the provider is asked about that payment at once."""
+    async with uow:
+        await uow.payments.add_event(None, event, note=reason)
+        payment = await uow.payments.by_reference(event.provider, event.reference) if event.reference else None
+        if payment is not None and payment.status is PaymentStatus.PENDING:
+            await uow.payments.check_now(payment.id)
+        await uow.commit()
+
+
 async def start(
     uow: UnitOfWork,
     order_id: int,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json as json_module
 import logging
 import os
 
@@ -33,6 +35,7 @@ async def mpesa_callback(request: Request, token: str) -> HTTPResponse:
     secret = await _callback_secret(rt, parts[0]) if parts else None
     if parts is None or not callbacks.secret_matches(parts[1], secret):
         log.warning("mpesa callback with an unknown token refused")
+        await _keep_for_review(rt, request.body)
         return rejected(404, "Unknown callback URL")
     try:
         callback = parse_stk_callback(request.body)
@@ -55,6 +58,18 @@ async def mpesa_callback(request: Request, token: str) -> HTTPResponse:
         await jobs.enqueue(rt, "notify_payment", applied.payment.id, reason, job_id=notify_job_id(applied.payment))
     log.info("mpesa callback %s: %s", callback.checkout_request_id, applied.result, extra={"provider": "mpesa"})
     return json(ACCEPTED)
+
+
+async def _keep_for_review(rt: runtime.Runtime, body: bytes) -> None:
+    """A callback to a URL we never gave out: stored for staff (bounded by the body size limit)."""
+    try:
+        reference = parse_stk_callback(body).checkout_request_id
+        payload = json_module.loads(body)
+    except (MalformedCallback, ValueError):
+        reference, payload = "", {"raw": body[:2000].decode("utf-8", "replace")}
+    key = "rejected:" + hashlib.sha256(body).hexdigest()
+    event = ProviderEvent("mpesa", key, reference, PaymentStatus.PENDING, "forged_callback", None, payload)
+    await payments.record_rejected(rt.uow(), event, "forged_callback")
 
 
 async def _callback_secret(rt: runtime.Runtime, tenant_id: int) -> str | None:

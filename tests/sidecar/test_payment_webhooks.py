@@ -104,9 +104,16 @@ async def test_a_callback_to_a_forged_url_changes_nothing(shop, sidecar):
     real = await callback_url(shop)
     forged = real[:-4] + ("AAAA" if not real.endswith("AAAA") else "BBBB")
     for url in (forged, "/payments/mpesa/callback/1.short", "/payments/mpesa/callback/not-a-token"):
-        response = await post(sidecar, url, json=stk_callback("ws_CO_forged"))
+        response = await post(sidecar, url, json=stk_callback("ws_CO_forged", amount=180 + len(url)))
         assert response.status_code == 404
     assert await status_of(shop, "ws_CO_forged") == ("pending", False, "pending_payment", 0)
+    async with shop.sessions() as session:
+        kept = (await session.scalars(select(t.PaymentEvent.kind).where(t.PaymentEvent.payment_id.is_(None)))).all()
+        next_check = await session.scalar(
+            select(t.Payment.next_check_at <= func.now()).where(t.Payment.provider_reference == "ws_CO_forged")
+        )
+    assert kept == ["forged_callback"] * 3  # kept for review
+    assert next_check is True  # and the provider is asked about that payment at once
 
 
 async def test_a_callback_for_the_wrong_amount_is_recorded_and_flagged_not_applied(shop, sidecar):
