@@ -6,7 +6,6 @@ SKIP LOCKED, and notifications are queued once per payment outcome.
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
@@ -16,6 +15,7 @@ from arq.worker import Retry, run_worker
 from actions import jobs, runtime
 from actions.jobs import notify_job_id
 from actions.payments import notify, reconcile
+from actions.serving import configure_logging
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -53,9 +53,7 @@ class WorkerSettings:
 
 
 def main() -> None:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging()
     every = max(1, int(float(os.environ.get("RECONCILE_INTERVAL_SECONDS", "10"))))
     run_worker(
         WorkerSettings,
