@@ -13,6 +13,7 @@ from arq import cron
 from arq.worker import Retry, run_worker
 
 from actions import jobs, runtime
+from actions.commerce import orders
 from actions.jobs import notify_job_id
 from actions.payments import notify, reconcile
 from actions.serving import configure_logging
@@ -28,6 +29,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 async def check_payments(ctx: dict[str, Any]) -> int:
     rt = ctx["rt"]
+    await orders.expire_abandoned(rt.uow(), rt.payments.retry_window_minutes)
     checked = await reconcile.check_due(rt)
     for item in checked:
         if item.applied is not None and item.applied.notify:

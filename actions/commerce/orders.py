@@ -63,3 +63,13 @@ async def cancel(uow: UnitOfWork, who: CustomerRef, number: str | None = None) -
         await uow.orders.set_status(order.id, OrderStatus.CANCELLED)
         await uow.commit()
         return replace(order, status=OrderStatus.CANCELLED)
+
+
+async def expire_abandoned(uow: UnitOfWork, older_than_minutes: float, limit: int = 50) -> list[int]:
+    """Give back the stock of unpaid orders nobody is paying for any more (the worker runs this)."""
+    async with uow:
+        expired = await uow.orders.abandoned(older_than_minutes, limit)
+        for order_id in expired:
+            await uow.orders.expire(order_id)
+        await uow.commit()
+        return expired

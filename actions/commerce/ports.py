@@ -70,6 +70,10 @@ class Orders(Protocol):
         """An unpaid order whose payment window closed: expired, and its stock released."""
         ...
 
+    async def abandoned(self, older_than_minutes: float, limit: int) -> list[int]:
+        """Unpaid orders older than that with no payment still pending (cancelled, failed, never started)."""
+        ...
+
 
 class Payments(Protocol):
     async def add(

@@ -246,6 +246,23 @@ class Orders:
         row = await self.session.scalar(query)
         return _order(row) if row else None
 
+    async def abandoned(self, older_than_minutes: float, limit: int) -> list[int]:
+        pending_payment = select(t.Payment.id).where(
+            t.Payment.order_id == t.Order.id, t.Payment.status == PaymentStatus.PENDING.value
+        )
+        rows = await self.session.scalars(
+            select(t.Order.id)
+            .where(
+                t.Order.status == model.OrderStatus.PENDING_PAYMENT.value,
+                t.Order.created_at < func.now() - timedelta(minutes=older_than_minutes),
+                ~pending_payment.exists(),
+            )
+            .order_by(t.Order.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(rows)
+
     async def expire(self, order_id: int) -> None:
         expired = await self.session.scalar(
             update(t.Order)

@@ -1,6 +1,7 @@
 """Reconciliation on real PostgreSQL: claiming due checks, surviving a killed worker, expiring at the end."""
 
 import dataclasses
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -92,3 +93,17 @@ async def test_a_doubtful_callback_makes_the_next_check_due_at_once(shop):
     wrong = ProviderEvent("mpesa", "cb-wrong", payment.reference, PaymentStatus.PAID, "stk_callback", Money(100, "KES"))
     assert (await payments.record(shop.uow(), wrong)).result == "amount_mismatch"
     assert [due.payment.id for due in await claim(shop)] == [payment.id]
+
+
+async def test_an_order_nobody_pays_for_gives_its_stock_back_after_the_window(shop):
+    before = await stock_of(shop, "EGGS-TRAY")
+    order, payment = await silent_payment(shop)
+    await payments.record(
+        shop.uow(), ProviderEvent("mpesa", "cb-1032", payment.reference, PaymentStatus.CANCELLED, "cb")
+    )
+    assert await orders.expire_abandoned(shop.uow(), older_than_minutes=60) == []  # still inside the window
+    async with shop.sessions() as session, session.begin():
+        await session.execute(update(t.Order).values(created_at=func.now() - timedelta(hours=2)))
+    assert await orders.expire_abandoned(shop.uow(), older_than_minutes=60) == [order.id]
+    assert await stock_of(shop, "EGGS-TRAY") == before
+    assert await orders.expire_abandoned(shop.uow(), older_than_minutes=60) == []  # and only once
