@@ -151,7 +151,12 @@ def order_number_in(text: str) -> str | None:
 
 
 def new_order_number() -> str:
-    return "".join(secrets.choice(_ORDER_ALPHABET) for _ in range(6))
+    """Six characters with at least one digit and one letter, so that no order number is a word
+    ("cancel SUGARS" must not look like an order) and `order_number_in` finds every one."""
+    while True:
+        number = "".join(secrets.choice(_ORDER_ALPHABET) for _ in range(6))
+        if order_number_in(number) == number:
+            return number
 
 
 def order_from_cart(tenant_id: int, customer_id: int, cart: Cart, location: str | None) -> NewOrder:

@@ -1,6 +1,6 @@
 import pytest
 
-from actions.commerce.model import order_number_in
+from actions.commerce.model import new_order_number, order_number_in
 from actions.commerce.quantities import parse_quantity
 
 
@@ -28,3 +28,8 @@ def test_finds_an_order_number_written_in_a_message(text, expected):
 @pytest.mark.parametrize("text", ["cancel my order", "0712345678", "254712", "please", "ORDER1"])
 def test_words_and_numbers_are_not_order_numbers(text):
     assert order_number_in(text) is None
+
+
+def test_every_new_order_number_can_be_found_in_a_message():
+    numbers = {new_order_number() for _ in range(2000)}
+    assert all(order_number_in(f"cancel order {n.lower()} please") == n for n in numbers)
