@@ -101,6 +101,44 @@ class ValidateCheckoutForm(FormValidationAction):
             return self._failed("mpesa_phone", "utter_invalid_phone", dispatcher, tracker)
 
 
+def whatsapp_number(tracker: Tracker) -> str | None:
+    """The customer's own number, when WhatsApp shows it (some customers hide theirs)."""
+    for metadata in (tracker.latest_message.get("metadata"), tracker.get_slot("session_started_metadata")):
+        try:
+            return normalise_msisdn(str((metadata or {}).get("wa_id") or ""))
+        except InvalidPhone:
+            continue
+    return None
+
+
+def local_format(msisdn: str) -> str:
+    """254712345678 -> 0712 345 678, the way Kenyans write their numbers."""
+    return f"0{msisdn[3:6]} {msisdn[6:9]} {msisdn[9:]}"
+
+
+class ActionAskMpesaPhone(Action):
+    """Asks for the M-Pesa number. On WhatsApp the customer's own number is one tap away; a customer
+    whose number is hidden has to type one, so a push never goes to a guessed number."""
+
+    def name(self) -> str:
+        return "action_ask_mpesa_phone"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        own = whatsapp_number(tracker)
+        buttons = (
+            [
+                {
+                    "title": phrase(tracker, "use_number", phone=local_format(own)),
+                    "payload": f'/inform{{"phone_number": "{own}"}}',
+                }
+            ]
+            if own
+            else []
+        )
+        dispatcher.utter_message(response="utter_ask_mpesa_phone", buttons=buttons)
+        return []
+
+
 class ActionAskOrderConfirmed(Action):
     """The last question before anything is charged: the whole order, then yes or no."""
 

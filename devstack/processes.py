@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import time
@@ -16,10 +17,16 @@ from devstack.paths import ACTIONS_PYTHON, DATA_DIR, RASA_BIN, ROOT
 from devstack.services import Services, free_port
 
 
-def rasa_environment(services: Services, action_url: str, key_prefix: str = "shop") -> dict[str, str]:
-    """What endpoints.yml reads: the Redis behind the tracker and lock stores, and the action server."""
+def rasa_environment(
+    services: Services, action_url: str, key_prefix: str = "shop", whatsapp: dict[str, str] | None = None
+) -> dict[str, str]:
+    """What endpoints.yml and credentials.yml read: the Redis behind the tracker and lock stores, the
+    action server, and the WhatsApp channel's settings (throwaway secrets unless given)."""
     redis = urlparse(services.redis_url)
     return {
+        "WHATSAPP_VERIFY_TOKEN": secrets.token_urlsafe(16),
+        "WHATSAPP_APP_SECRET": secrets.token_hex(16),
+        **(whatsapp or {}),
         "REDIS_HOST": redis.hostname or "127.0.0.1",
         "REDIS_PORT": str(redis.port or 6379),
         "REDIS_DB": (redis.path or "/0").strip("/") or "0",

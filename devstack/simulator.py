@@ -10,6 +10,7 @@ Environment:
     PAYSTACK_WEBHOOK_URL       where charge.success webhooks are POSTed (unset: logged, not sent)
     SIMULATOR_CALLBACK_DELAY   seconds from an STK push to its callback and to its decided outcome (default 1.0)
     SIMULATOR_LATE_DELAY       seconds before a "late" callback is sent (default 20)
+    WHATSAPP_ACCESS_TOKEN      the Bearer token the fake Graph API (devstack/fake_graph.py) expects
     SIMULATOR_PAYSTACK_AUTOPAY seconds after initialize when a checkout pays itself (default 2.0; 0 = never)
     SIMULATOR_PUBLIC_URL       base of the checkout links (default: the Host the request came to)
 
@@ -69,6 +70,8 @@ from sanic.response import HTTPResponse
 from sanic.response import html as html_response
 from sanic.response import json as json_response
 
+from devstack import fake_graph
+
 log = logging.getLogger("devstack.simulator")
 
 NAIROBI = ZoneInfo("Africa/Nairobi")
@@ -88,6 +91,7 @@ class SimulatorConfig:
     late_delay: float = 20.0
     paystack_autopay: float = 2.0
     public_url: str | None = None
+    whatsapp_access_token: str | None = field(default=None, repr=False)
     app_name: str = "payment-simulator"
 
     @classmethod
@@ -100,6 +104,7 @@ class SimulatorConfig:
             late_delay=float(env.get("SIMULATOR_LATE_DELAY") or 20.0),
             paystack_autopay=float(env.get("SIMULATOR_PAYSTACK_AUTOPAY") or 2.0),
             public_url=env.get("SIMULATOR_PUBLIC_URL") or None,
+            whatsapp_access_token=env.get("WHATSAPP_ACCESS_TOKEN") or None,
         )
 
 
@@ -477,6 +482,7 @@ def create_app(config: SimulatorConfig) -> Sanic:
     state = State()
     app.ctx.state = state
     app.ctx.config = config
+    app.blueprint(fake_graph.blueprint(config.whatsapp_access_token))  # WhatsApp's Graph API
 
     @app.before_server_start
     async def open_http(app: Sanic) -> None:

@@ -1,4 +1,4 @@
-"""The whole local product around Rasa: payment simulator, sidecar, worker and action server.
+"""The whole local product around Rasa: provider simulator, sidecar, worker and action server.
 
 `make chat` and the end-to-end tests start it the same way; Rasa itself (a shell or a server)
 is started by the caller on `stack.rasa_port`, which the worker already knows.
@@ -20,6 +20,7 @@ class Stack:
     services: Services
     rasa_port: int
     env: dict[str, str]  # what the action-side processes share: database, Redis, providers, Rasa
+    whatsapp: dict[str, str] = field(default_factory=dict)  # the WhatsApp channel's settings, Graph API = simulator
     processes: list[Process] = field(default_factory=list)
 
     @property
@@ -30,7 +31,7 @@ class Stack:
         return next(p for p in self.processes if p.name.startswith(prefix))
 
     def rasa_env(self, key_prefix: str) -> dict[str, str]:
-        return rasa_environment(self.services, f"{self.process('actions').url}/webhook", key_prefix)
+        return rasa_environment(self.services, f"{self.process('actions').url}/webhook", key_prefix, self.whatsapp)
 
     def stop(self) -> None:
         for process in reversed(self.processes):
@@ -60,9 +61,20 @@ def start_stack(services: Services, log_dir: Path = DATA_DIR / "logs", **overrid
         "RECONCILE_INTERVAL_SECONDS": "2",
         **overrides,
     }
-    stack = Stack(services, ports["rasa"], env)
+    whatsapp = {
+        "WHATSAPP_VERIFY_TOKEN": secrets.token_urlsafe(16),
+        "WHATSAPP_APP_SECRET": secrets.token_hex(16),
+        "WHATSAPP_ACCESS_TOKEN": "EAAdev" + secrets.token_hex(16),
+        "WHATSAPP_GRAPH_URL": simulator,
+        **{name: value for name, value in overrides.items() if name.startswith("WHATSAPP_")},
+    }
+    stack = Stack(services, ports["rasa"], env, whatsapp)
+    simulator_env = {
+        "SIMULATOR_PORT": str(ports["simulator"]),
+        "WHATSAPP_ACCESS_TOKEN": whatsapp["WHATSAPP_ACCESS_TOKEN"],
+    }
     commands = {
-        "simulator": ([str(ACTIONS_PYTHON), "-m", "devstack.simulator"], {"SIMULATOR_PORT": str(ports["simulator"])}),
+        "simulator": ([str(ACTIONS_PYTHON), "-m", "devstack.simulator"], simulator_env),
         "sidecar": ([str(ACTIONS_PYTHON), "-m", "actions.sidecar.app"], {"SIDECAR_PORT": str(ports["sidecar"])}),
         "actions": ([str(ACTIONS_PYTHON), "-m", "actions.server"], {"ACTION_SERVER_PORT": str(ports["actions"])}),
     }

@@ -1,0 +1,227 @@
+"""What customers send: webhook payloads become messages, and a burst of messages becomes Rasa turns.
+
+Meta's documented payloads are in ../shared/providers/whatsapp/. One POST can hold several entries,
+changes and messages; status updates (sent, delivered, read, failed) ride in the same envelope and
+are not messages.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+log = logging.getLogger(__name__)
+
+# What the channel hands Rasa for messages that are not text (intents in domain.yml).
+LATE_MESSAGE = "/late_message"
+UNSUPPORTED_MESSAGE = "/unsupported_message"
+SHARE_LOCATION = "share_location"
+IGNORED_TYPES = {"reaction", "system", "ephemeral"}  # nothing to answer
+CATEGORIES = {"text": "text", "interactive": "reply", "button": "reply", "location": "location"}
+SIMPLE_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+class MalformedWebhook(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One customer message, reduced to what a Rasa turn needs."""
+
+    message_id: str
+    phone_number_id: str
+    wa_id: str
+    timestamp: int
+    kind: str  # text | reply | location | unsupported
+    text: str  # the text Rasa reads: the customer's words or an "/intent{...}" payload
+    name: Optional[str] = None
+
+    @property
+    def conversation_id(self) -> str:
+        """One customer of one merchant: the same person writing to two shops has two conversations."""
+        return conversation_id(self.phone_number_id, self.wa_id)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str) -> "Inbound":
+        return cls(**json.loads(raw))
+
+
+@dataclass(frozen=True)
+class Status:
+    message_id: str
+    status: str
+    recipient_id: str
+    phone_number_id: str
+    errors: List[Dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What Rasa gets in one go: a merged burst of texts, or one reply, location or media message."""
+
+    text: str
+    messages: Tuple[Inbound, ...]
+
+    @property
+    def last(self) -> Inbound:
+        return self.messages[-1]
+
+    def metadata(self) -> Dict[str, Any]:
+        last = self.last
+        return {
+            "channel": "whatsapp",
+            "phone_number_id": last.phone_number_id,
+            "wa_id": last.wa_id,
+            "customer_name": last.name,
+            "whatsapp_message_ids": [m.message_id for m in self.messages],
+            "timestamp": last.timestamp,
+        }
+
+
+def conversation_id(phone_number_id: str, wa_id: str) -> str:
+    return f"{phone_number_id}:{wa_id}"
+
+
+def split_conversation_id(sender_id: str) -> Tuple[str, str]:
+    phone_number_id, _, wa_id = sender_id.partition(":")
+    if not phone_number_id or not wa_id:
+        raise ValueError(f"not a WhatsApp conversation id: {sender_id!r}")
+    return phone_number_id, wa_id
+
+
+def parse_webhook(payload: Any) -> Tuple[List[Inbound], List[Status]]:
+    """Every message and status update in one webhook POST, in the order Meta sent them."""
+    if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
+        raise MalformedWebhook("not a WhatsApp Business Account webhook")
+    entries = payload.get("entry")
+    if not isinstance(entries, list):
+        raise MalformedWebhook("entry must be a list")
+    messages: List[Inbound] = []
+    statuses: List[Status] = []
+    for entry in entries:
+        for change in _list(entry, "changes"):
+            value = change.get("value") if isinstance(change, dict) else None
+            if not isinstance(value, dict) or change.get("field") != "messages":
+                continue
+            phone_number_id = str((value.get("metadata") or {}).get("phone_number_id") or "")
+            if not phone_number_id:
+                raise MalformedWebhook("a change has no metadata.phone_number_id")
+            names = {
+                str(c.get("wa_id")): (c.get("profile") or {}).get("name")
+                for c in _list(value, "contacts")
+                if isinstance(c, dict)
+            }
+            for raw in _list(value, "messages"):
+                message = _message(raw, phone_number_id, names)
+                if message is not None:
+                    messages.append(message)
+            for raw in _list(value, "statuses"):
+                if isinstance(raw, dict) and raw.get("id") and raw.get("status"):
+                    errors = raw.get("errors") if isinstance(raw.get("errors"), list) else []
+                    recipient = str(raw.get("recipient_id", ""))
+                    statuses.append(Status(str(raw["id"]), str(raw["status"]), recipient, phone_number_id, errors))
+    return messages, statuses
+
+
+def _list(container: Any, key: str) -> List[Any]:
+    value = container.get(key) if isinstance(container, dict) else None
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise MalformedWebhook(f"{key} must be a list")
+    return value
+
+
+def _message(raw: Any, phone_number_id: str, names: Dict[str, Optional[str]]) -> Optional[Inbound]:
+    """One message, or None for one that needs no answer. A message without id, sender or time is
+    skipped (and logged) rather than failing the whole POST, which Meta would retry for days."""
+    if not isinstance(raw, dict):
+        log.warning("whatsapp: skipped a message that is not an object")
+        return None
+    message_id, sender, timestamp, kind = raw.get("id"), raw.get("from"), str(raw.get("timestamp", "")), raw.get("type")
+    if not message_id or not sender or not timestamp.isdigit() or not kind:
+        log.warning("whatsapp: skipped a message without id, from, timestamp or type")
+        return None
+    if kind in IGNORED_TYPES:
+        return None
+    text = text_for_rasa(kind, raw)
+    if text is None:
+        return None
+    category = "unsupported" if text == UNSUPPORTED_MESSAGE else CATEGORIES.get(kind, "unsupported")
+    sender = str(sender)
+    return Inbound(str(message_id), phone_number_id, sender, int(timestamp), category, text, names.get(sender))
+
+
+def text_for_rasa(kind: str, raw: Dict[str, Any]) -> Optional[str]:
+    if kind == "text":
+        body = str((raw.get("text") or {}).get("body") or "")
+        # A customer cannot type an intent: "/pay_mpesa" or a forged "/EXTERNAL_payment_update{…}" is just text.
+        body = body.lstrip("/ \t\r\n")
+        return body or None
+    if kind == "interactive":
+        interactive = raw.get("interactive") or {}
+        reply = interactive.get(interactive.get("type") or "") or {}
+        if interactive.get("type") not in ("button_reply", "list_reply") or not isinstance(reply, dict):
+            return UNSUPPORTED_MESSAGE
+        return reply_payload(str(reply.get("id") or ""), str(reply.get("title") or ""))
+    if kind == "button":  # a template's quick reply
+        button = raw.get("button") or {}
+        return reply_payload(str(button.get("payload") or ""), str(button.get("text") or ""))
+    if kind == "location":
+        return location_payload(raw.get("location") or {})
+    return UNSUPPORTED_MESSAGE
+
+
+def reply_payload(reply_id: str, title: str) -> Optional[str]:
+    """A tapped button or list row. Our own buttons carry Rasa payloads ("/inform{...}"); short ids
+    name an intent ("pay_mpesa") or an entity and its value ("product:SKU-0012", "category:Drinks")."""
+    if reply_id.startswith("/"):
+        return reply_id
+    entity, sep, value = reply_id.partition(":")
+    if sep and value and entity == "product":
+        return "/product_details" + json.dumps({"product": value})
+    if sep and value and entity == "category":
+        return "/browse_catalog" + json.dumps({"category": value})
+    if SIMPLE_ID.fullmatch(reply_id):
+        return "/" + reply_id
+    return title.lstrip("/").strip() or None
+
+
+def location_payload(location: Dict[str, Any]) -> Optional[str]:
+    """A shared pin becomes the delivery location: its name and address, and the coordinates for the rider."""
+    try:
+        latitude, longitude = float(location["latitude"]), float(location["longitude"])
+    except (KeyError, TypeError, ValueError):
+        return UNSUPPORTED_MESSAGE
+    words = ", ".join(str(location[k]).strip() for k in ("name", "address") if location.get(k))
+    where = f"{words} ({latitude:.5f}, {longitude:.5f})" if words else f"📍 {latitude:.5f}, {longitude:.5f}"
+    return f"/{SHARE_LOCATION}" + json.dumps({"location": where}, ensure_ascii=False)
+
+
+def plan_turns(messages: List[Inbound], now: float, max_age_seconds: int) -> List[Turn]:
+    """Turn one conversation's waiting messages, oldest first, into Rasa turns.
+
+    Consecutive texts are joined ("hi" "I want sugar" "2kg" -> "hi I want sugar 2kg"), so a burst
+    gets one coherent answer. Messages older than max_age_seconds (Meta redelivering after an outage)
+    are not answered as if new: the newer ones are, and if every one is old, the customer is told
+    their message came late and asked to send it again.
+    """
+    fresh = [m for m in messages if now - m.timestamp <= max_age_seconds]
+    if not fresh:
+        return [Turn(LATE_MESSAGE, tuple(messages))] if messages else []
+    turns: List[Turn] = []
+    for message in fresh:
+        previous = turns[-1] if turns else None
+        if previous and previous.last.kind == message.kind and message.kind in ("text", "unsupported"):
+            text = f"{previous.text} {message.text}" if message.kind == "text" else previous.text
+            turns[-1] = Turn(text, (*previous.messages, message))
+        else:
+            turns.append(Turn(message.text, (message,)))
+    return turns
