@@ -1,0 +1,371 @@
+"""The WhatsApp channel with real Redis and a fake Graph API over HTTP (devstack/fake_graph.py).
+
+Each test drives WhatsAppInput.receive() with signed webhook bodies, as Rasa's Sanic route does, and
+records the Rasa turns it starts; the end-to-end test (tests/e2e/test_whatsapp.py) does the same
+through a real Rasa server.
+"""
+
+import asyncio
+import json
+import time
+import uuid
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+from rasa.core.channels.channel import UserMessage
+
+from bot.channels.whatsapp import WhatsAppInput
+from bot.whatsapp.inbound import LATE_MESSAGE
+from bot.whatsapp.settings import RedisSettings, WhatsAppSettings
+from devstack.paths import ACTIONS_PYTHON
+from devstack.processes import spawn, wait_until
+from devstack.services import free_port
+from tests.bot.whatsapp_payloads import PHONE_NUMBER_ID, documented, message, raw, signed, webhook
+
+SECRET = "app-secret-for-tests"
+TOKEN = "EAAtest-token"
+DEBOUNCE = 0.4
+
+
+@pytest.fixture(scope="session")
+def graph_url(tmp_path_factory):
+    """The provider simulator, whose fake Graph API accepts TOKEN only."""
+    port = free_port()
+    env = {"SIMULATOR_PORT": str(port), "WHATSAPP_ACCESS_TOKEN": TOKEN}
+    process = spawn("simulator", [str(ACTIONS_PYTHON), "-m", "devstack.simulator"], env,
+                    f"http://127.0.0.1:{port}", tmp_path_factory.mktemp("logs"))  # fmt: skip
+    wait_until(process, "/health", timeout=60)
+    yield process.url
+    process.stop()
+
+
+@pytest.fixture
+def settings(redis_url, key_prefix, graph_url):
+    redis = urlparse(redis_url)
+    return WhatsAppSettings(
+        verify_token="verify-me",
+        app_secret=SECRET,
+        access_tokens={PHONE_NUMBER_ID: TOKEN},
+        default_access_token="EAAwrong-token",
+        graph_url=graph_url,
+        debounce_seconds=DEBOUNCE,
+        max_message_age_seconds=600,
+        send_retries=3,
+        retry_base_seconds=0.05,
+        redis=RedisSettings(redis.hostname, redis.port or 6379, int(redis.path.strip("/") or 0), None, key_prefix),
+    )
+
+
+@pytest.fixture
+def customer() -> str:
+    return f"2547{uuid.uuid4().int % 10**8:08d}"
+
+
+class Recorder:
+    """Stands in for Rasa's agent: keeps every turn and answers "got: <text>" through the channel's output."""
+
+    def __init__(self, answer: bool = True) -> None:
+        self.turns: list[UserMessage] = []
+        self.answer = answer
+
+    async def __call__(self, message: UserMessage) -> None:
+        self.turns.append(message)
+        if self.answer:
+            await message.output_channel.send_text_message(message.sender_id, f"got: {message.text}")
+
+    async def wait_for(self, count: int, seconds: float = 5.0) -> list[str]:
+        deadline = time.monotonic() + seconds
+        while len(self.turns) < count and time.monotonic() < deadline:  # noqa: ASYNC110 (a deadline, not an event)
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(DEBOUNCE + 0.3)  # and nothing more arrives
+        return [t.text for t in self.turns]
+
+
+def run(settings, scenario, answer=True):
+    """Run one scenario against a fresh channel in a fresh event loop."""
+
+    async def main():
+        channel = WhatsAppInput(settings)
+        recorder = Recorder(answer)
+        channel.blueprint(recorder)
+        channel._started()
+        try:
+            return await scenario(channel, recorder)
+        finally:
+            for task in list(channel._tasks):
+                task.cancel()
+            await channel.graph.close()
+            await channel.redis.aclose() if hasattr(channel.redis, "aclose") else await channel.redis.close()
+
+    return asyncio.run(main())
+
+
+async def post(channel, payload, secret=SECRET):
+    body = raw(payload)
+    return await channel.receive(body, signed(body, secret))
+
+
+def sent_to(graph_url, to):
+    return httpx.get(f"{graph_url}/graph/sent", params={"to": to}).json()
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def test_a_documented_message_is_answered_200_at_once_and_handled_after(settings, graph_url, customer):
+    payload = webhook([message("wamid.t1" + customer, now(), "Habari, mna unga wa ngano?", sender=customer)])
+
+    async def scenario(channel, recorder):
+        response = await post(channel, payload)
+        assert response.status == 200
+        assert recorder.turns == []  # handled after the answer, once the burst is over
+        assert await recorder.wait_for(1) == ["Habari, mna unga wa ngano?"]
+        return recorder.turns[0]
+
+    turn = run(settings, scenario)
+    assert turn.sender_id == f"{PHONE_NUMBER_ID}:{customer}"
+    assert turn.input_channel == "whatsapp"
+    assert turn.metadata["phone_number_id"] == PHONE_NUMBER_ID and turn.metadata["wa_id"] == customer
+    [reply] = sent_to(graph_url, customer)
+    assert reply["phone_number_id"] == PHONE_NUMBER_ID
+    assert reply["body"]["text"]["body"] == "got: Habari, mna unga wa ngano?"
+    read = [e["body"] for e in sent_to(graph_url, None) if e["body"].get("message_id") == "wamid.t1" + customer]
+    assert read == [{"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.t1" + customer,
+                     "typing_indicator": {"type": "text"}}]  # fmt: skip
+
+
+@pytest.mark.parametrize("signature", [None, "", "sha256=", "sha1=abc", "sha256=" + "0" * 64])
+def test_a_missing_or_wrong_signature_is_refused_and_changes_nothing(settings, graph_url, customer, signature):
+    payload = webhook([message("wamid.s" + customer, now(), "add 2 sugar", sender=customer)])
+
+    async def scenario(channel, recorder):
+        response = await channel.receive(raw(payload), signature)
+        assert response.status == 401
+        await recorder.wait_for(1, seconds=DEBOUNCE + 0.5)
+        return recorder.turns, await channel.redis.keys(f"{settings.redis.key_prefix}:*")
+
+    turns, keys = run(settings, scenario)
+    assert turns == [] and keys == []
+    assert sent_to(graph_url, customer) == []
+
+
+def test_a_body_signed_with_another_secret_or_changed_after_signing_is_refused(settings, customer):
+    payload = webhook([message("wamid.f" + customer, now(), "add 2 sugar", sender=customer)])
+
+    async def scenario(channel, recorder):
+        forged = await post(channel, payload, secret="not-the-app-secret")
+        body = raw(payload)
+        tampered = await channel.receive(body.replace(b"add 2 sugar", b"add 9 sugar"), signed(body, SECRET))
+        await recorder.wait_for(1, seconds=DEBOUNCE + 0.5)
+        return forged.status, tampered.status, recorder.turns
+
+    assert run(settings, scenario) == (401, 401, [])
+
+
+def test_a_signed_body_that_is_not_a_webhook_is_a_400(settings):
+    async def scenario(channel, recorder):
+        not_json = await channel.receive(b"{oops", signed(b"{oops", SECRET))
+        wrong_shape = await post(channel, {"object": "page"})
+        return not_json.status, wrong_shape.status
+
+    assert run(settings, scenario) == (400, 400)
+
+
+def test_a_redelivered_message_is_handled_once(settings, graph_url, customer):
+    payload = webhook([message("wamid.d" + customer, now(), "my cart", sender=customer)])
+
+    async def scenario(channel, recorder):
+        statuses = [(await post(channel, payload)).status for _ in range(3)]
+        await recorder.wait_for(2)
+        statuses.append((await post(channel, payload)).status)  # days later, after it was answered
+        return statuses, await recorder.wait_for(2, seconds=DEBOUNCE + 0.5)
+
+    statuses, texts = run(settings, scenario)
+    assert statuses == [200, 200, 200, 200]
+    assert texts == ["my cart"]
+    assert len(sent_to(graph_url, customer)) == 1
+
+
+def test_a_burst_gets_one_coherent_answer(settings, graph_url, customer):
+    t = now()
+    parts = [
+        message(f"wamid.b{n}{customer}", t, text, sender=customer)
+        for n, text in enumerate(["hi", "I want sugar", "2kg"])
+    ]
+
+    async def scenario(channel, recorder):
+        for part in parts:
+            assert (await post(channel, webhook([part]))).status == 200
+            await asyncio.sleep(DEBOUNCE / 4)
+        return await recorder.wait_for(1)
+
+    assert run(settings, scenario) == ["hi I want sugar 2kg"]
+    assert [m["body"]["text"]["body"] for m in sent_to(graph_url, customer)] == ["got: hi I want sugar 2kg"]
+
+
+def test_messages_are_handled_in_the_order_they_were_written(settings, customer):
+    t = now()
+    reply = {"type": "button_reply", "button_reply": {"id": "pay_mpesa", "title": "M-Pesa"}}
+    tapped = message("wamid.o2" + customer, t + 5, sender=customer, type="interactive", interactive=reply)
+    typed = message("wamid.o1" + customer, t, "checkout", sender=customer)
+
+    async def scenario(channel, recorder):
+        await post(channel, webhook([tapped]))  # Meta delivered the later one first
+        await post(channel, webhook([typed]))
+        return await recorder.wait_for(2)
+
+    assert run(settings, scenario) == ["checkout", "/pay_mpesa"]
+
+
+def test_tapped_buttons_and_list_rows_reach_rasa_as_intents(settings, customer):
+    button, row = documented("inbound_button_reply"), documented("inbound_list_reply")
+    for payload, t in ((button, now() - 2), (row, now())):
+        [m] = payload["entry"][0]["changes"][0]["value"]["messages"]
+        m.update({"from": customer, "id": m["id"] + customer, "timestamp": str(t)})
+
+    async def scenario(channel, recorder):
+        await post(channel, button)
+        await post(channel, row)
+        return await recorder.wait_for(2)
+
+    assert run(settings, scenario) == ["/pay_mpesa", '/product_details{"product": "SKU-0012"}']
+
+
+def test_status_updates_are_not_messages_and_a_failed_delivery_is_recorded(settings, customer):
+    delivered = documented("inbound_status_delivered")
+    failed = documented("inbound_status_delivered")
+    status = failed["entry"][0]["changes"][0]["value"]["statuses"][0]
+    status.update(
+        {"status": "failed", "recipient_id": customer, "errors": [{"code": 131047, "title": "Re-engagement"}]}
+    )
+
+    async def scenario(channel, recorder):
+        codes = [(await post(channel, delivered)).status, (await post(channel, failed)).status]
+        return codes, await recorder.wait_for(1, seconds=DEBOUNCE + 0.5), await channel.inbox.undelivered()
+
+    codes, texts, undelivered = run(settings, scenario)
+    assert codes == [200, 200] and texts == []
+    [record] = undelivered
+    assert record["reason"] == "failed" and record["conversation"] == f"{PHONE_NUMBER_ID}:{customer}"
+    assert json.loads(record["detail"])["errors"][0]["code"] == 131047
+
+
+def test_a_message_that_arrives_hours_late_is_not_answered_as_if_new(settings, customer):
+    old = message("wamid.late" + customer, now() - 3 * 3600, "add 5 sugar", sender=customer)
+
+    async def scenario(channel, recorder):
+        await post(channel, webhook([old]))
+        return await recorder.wait_for(1)
+
+    assert run(settings, scenario) == [LATE_MESSAGE]
+
+
+def test_the_same_customer_writing_to_two_shops_has_two_conversations(settings, customer):
+    t = now()
+
+    async def scenario(channel, recorder):
+        await post(channel, webhook([message("wamid.x1" + customer, t, "hi", sender=customer)]))
+        await post(channel, webhook([message("wamid.x2" + customer, t, "hi", sender=customer)], phone_number_id="222"))
+        await recorder.wait_for(2)
+        return sorted(turn.sender_id for turn in recorder.turns)
+
+    assert run(settings, scenario, answer=False) == sorted([f"{PHONE_NUMBER_ID}:{customer}", f"222:{customer}"])
+
+
+def test_when_redis_is_down_the_webhook_says_so_and_meta_retries(settings, customer):
+    down = WhatsAppSettings(**{**settings.__dict__, "redis": RedisSettings("127.0.0.1", free_port())})
+    payload = webhook([message("wamid.r" + customer, now(), "hi", sender=customer)])
+
+    async def scenario(channel, recorder):
+        return (await post(channel, payload)).status
+
+    assert run(down, scenario) == 503
+
+
+# --- replies ---------------------------------------------------------------------------------------
+
+
+def reply_through(settings, customer, send, phone_number_id=PHONE_NUMBER_ID, customer_wrote=True, before=None):
+    """Send one reply through the output channel of a conversation, after the customer wrote (or not)."""
+
+    async def scenario(channel, recorder):
+        if customer_wrote:
+            hello = message(f"wamid.w{phone_number_id}{customer}", now(), "hi", sender=customer)
+            await post(channel, webhook([hello], phone_number_id=phone_number_id))
+            await recorder.wait_for(1)
+        if before:
+            before()
+        await send(channel.get_output_channel(), f"{phone_number_id}:{customer}")
+        return await channel.inbox.undelivered()
+
+    return run(settings, scenario, answer=False)
+
+
+def say(text):
+    return lambda out, to: out.send_text_message(to, text)
+
+
+def test_buttons_go_out_as_reply_buttons(settings, graph_url, customer):
+    buttons = [{"title": "Ndio", "payload": "/affirm"}, {"title": "Hapana", "payload": "/deny"}]
+    reply_through(
+        settings, customer, lambda out, to: out.send_response(to, {"text": "Thibitisha?", "buttons": buttons})
+    )
+    [sent] = sent_to(graph_url, customer)
+    assert sent["body"]["interactive"]["action"]["buttons"] == [
+        {"type": "reply", "reply": {"id": "affirm", "title": "Ndio"}},
+        {"type": "reply", "reply": {"id": "deny", "title": "Hapana"}},
+    ]
+
+
+def test_a_product_image_goes_out_after_its_text(settings, graph_url, customer):
+    reply = {"text": "Sugar 2kg — KES 180", "image": "https://cdn.example.com/sugar.jpg"}
+    reply_through(settings, customer, lambda out, to: out.send_response(to, reply))
+    assert [m["body"]["type"] for m in sent_to(graph_url, customer)] == ["text", "image"]
+
+
+@pytest.mark.parametrize("status, code", [(429, 130429), (400, 131056), (503, 1), (500, 131000)])
+def test_throttling_and_server_errors_are_retried_with_backoff(settings, graph_url, customer, status, code):
+    def fail_twice():
+        httpx.post(f"{graph_url}/graph/fail", json={"times": 2, "status": status, "code": code})
+
+    undelivered = reply_through(settings, customer, say("Asante!"), before=fail_twice)
+    attempts = sent_to(graph_url, customer)
+    assert [a.get("refused", {}).get("code") for a in attempts] == [code, code, None]
+    assert attempts[-1]["body"]["text"]["body"] == "Asante!"
+    assert undelivered == []
+
+
+def test_a_refused_message_is_not_retried_and_is_recorded(settings, graph_url, customer):
+    def refuse():
+        httpx.post(f"{graph_url}/graph/fail", json={"times": 1, "status": 400, "code": 100})
+
+    [record] = reply_through(settings, customer, say("Asante!"), before=refuse)
+    assert len(sent_to(graph_url, customer)) == 1
+    assert record["reason"] == "refused" and "code 100" in record["detail"]
+
+
+def test_outside_the_24_hour_window_without_a_template_the_failure_is_recorded(settings, graph_url, customer):
+    [record] = reply_through(settings, customer, say("Malipo yamepokelewa"), customer_wrote=False)
+    assert sent_to(graph_url, customer) == []
+    assert record["reason"] == "outside_window" and "Malipo yamepokelewa" in record["detail"]
+
+
+def test_outside_the_24_hour_window_the_configured_template_is_sent(settings, graph_url, customer):
+    with_template = WhatsAppSettings(
+        **{**settings.__dict__, "template_name": "order_update", "template_language": "sw"}
+    )
+    assert reply_through(with_template, customer, say("Malipo yamepokelewa"), customer_wrote=False) == []
+    [sent] = sent_to(graph_url, customer)
+    template = sent["body"]["template"]
+    assert (template["name"], template["language"]) == ("order_update", {"code": "sw"})
+    assert template["components"][0]["parameters"] == [{"type": "text", "text": "Malipo yamepokelewa"}]
+
+
+def test_each_number_uses_its_merchants_token(settings, graph_url, customer):
+    """PHONE_NUMBER_ID has its own token; number 333 falls back to the default one, which Meta refuses."""
+    [record] = reply_through(settings, customer, say("Karibu"), phone_number_id="333")
+    assert "HTTP 401" in record["detail"] and "code 190" in record["detail"]
+    assert reply_through(settings, customer, say("Karibu")) == [record]  # nothing new
+    assert [m["phone_number_id"] for m in sent_to(graph_url, customer)] == [PHONE_NUMBER_ID]  # 333 was refused
