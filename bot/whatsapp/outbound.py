@@ -6,6 +6,7 @@ become a list message, 10 rows per message.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional, Sequence
 
 TEXT_LIMIT = 4096
@@ -68,10 +69,16 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def reply_id(payload: str) -> str:
+    """The id a tapped choice comes back with: "/pay_mpesa" travels as "pay_mpesa" (bot/whatsapp/inbound.py
+    reads both); a payload with entities travels whole."""
+    return payload[1:] if re.fullmatch(r"/[a-z][a-z0-9_]*", payload) else payload
+
+
 def choice_messages(to: str, text: str, buttons: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """A question with choices: any text too long for an interactive body goes first, as text."""
     choices = [(str(b.get("payload") or b.get("title") or ""), str(b.get("title") or "")) for b in buttons]
-    choices = [(payload, title or payload) for payload, title in choices if payload]
+    choices = [(reply_id(payload), title or payload) for payload, title in choices if payload]
     pieces = split_text(text, BODY_LIMIT) or [NO_BODY]
     before = text_messages(to, "\n\n".join(pieces[:-1])) if len(pieces) > 1 else []
     body = pieces[-1]

@@ -66,6 +66,8 @@ def stack(services: Services, database_url: str, tmp_path_factory) -> Iterator[S
         SIMULATOR_CALLBACK_DELAY="0.5",
         SIMULATOR_LATE_DELAY="30",
         SIMULATOR_PAYSTACK_AUTOPAY="1",
+        WHATSAPP_DEBOUNCE_SECONDS="0.5",
+        WHATSAPP_RETRY_BASE_SECONDS="0.2",
     )
     yield started
     started.stop()

@@ -1,0 +1,195 @@
+"""A whole purchase through WhatsApp-shaped webhooks: signed POSTs to the real Rasa server's WhatsApp
+channel, replies read back from the fake Graph API (devstack/fake_graph.py) that recorded them."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import random
+import time
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select, update
+
+from actions.db import tables as t
+from tests.e2e.test_purchase import orders_of
+
+PHONE_NUMBER_ID = "109999000000001"
+
+
+def text_of(body: dict[str, Any]) -> str:
+    if body.get("type") == "text":
+        return body["text"]["body"]
+    if body.get("type") == "interactive":
+        return body["interactive"]["body"]["text"]
+    return json.dumps(body)
+
+
+def choices(body: dict[str, Any]) -> list[dict[str, str]]:
+    """The buttons or list rows of an interactive message, as {"id", "title", "kind"}."""
+    interactive = body["interactive"]
+    if interactive["type"] == "button":
+        return [{**b["reply"], "kind": "button_reply"} for b in interactive["action"]["buttons"]]
+    rows = [row for section in interactive["action"]["sections"] for row in section["rows"]]
+    return [{"id": r["id"], "title": r["title"], "kind": "list_reply"} for r in rows]
+
+
+class WhatsAppCustomer:
+    """One customer writing to the shop's WhatsApp number, as Meta would deliver it."""
+
+    def __init__(self, rasa_url: str, graph_url: str, app_secret: str, wa_id: str) -> None:
+        self.rasa_url, self.graph_url, self.app_secret, self.wa_id = rasa_url, graph_url, app_secret, wa_id
+        self.seen = 0  # replies already looked at
+        self.counter = 0
+
+    @property
+    def conversation(self) -> str:
+        return f"{PHONE_NUMBER_ID}:{self.wa_id}"
+
+    def webhook(self, content: dict[str, Any]) -> bytes:
+        self.counter += 1
+        message = {"from": self.wa_id, "id": f"wamid.{self.wa_id}.{self.counter}.{random.random()}",
+                   "timestamp": str(int(time.time())), **content}  # fmt: skip
+        value = {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "254700000001", "phone_number_id": PHONE_NUMBER_ID},
+            "contacts": [{"profile": {"name": "Wanjiru"}, "wa_id": self.wa_id}],
+            "messages": [message],
+        }
+        entry = {"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}
+        payload = {"object": "whatsapp_business_account", "entry": [entry]}
+        return json.dumps(payload).encode()
+
+    def signature(self, body: bytes) -> str:
+        return "sha256=" + hmac.new(self.app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+    async def post(self, body: bytes, signature: str | None = None) -> httpx.Response:
+        headers = {"Content-Type": "application/json", "X-Hub-Signature-256": signature or self.signature(body)}
+        async with httpx.AsyncClient(timeout=10) as client:
+            return await client.post(f"{self.rasa_url}/webhooks/whatsapp/webhook", content=body, headers=headers)
+
+    async def send(self, content: dict[str, Any]) -> bytes:
+        body = self.webhook(content)
+        response = await self.post(body)
+        assert response.status_code == 200, response.text
+        return body
+
+    async def says(self, text: str) -> bytes:
+        return await self.send({"type": "text", "text": {"body": text}})
+
+    async def taps(self, choice: dict[str, str]) -> bytes:
+        kind = choice["kind"]
+        reply = {"id": choice["id"], "title": choice["title"]}
+        return await self.send({"type": "interactive", "interactive": {"type": kind, kind: reply}})
+
+    async def sent(self) -> list[dict[str, Any]]:
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.get(f"{self.graph_url}/graph/sent", params={"to": self.wa_id})
+        return [entry["body"] for entry in response.json() if "refused" not in entry]
+
+    async def expect(self, fragment: str, seconds: float = 60) -> dict[str, Any]:
+        """The next reply that contains `fragment`; the replies before it are passed over."""
+        replies: list[dict[str, Any]] = []
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            replies = await self.sent()
+            for n, body in enumerate(replies[self.seen :], start=self.seen):
+                if fragment in text_of(body):
+                    self.seen = n + 1
+                    return body
+            await asyncio.sleep(0.3)
+        raise AssertionError(f"no reply with {fragment!r}; the last ones: {[text_of(b) for b in replies[-4:]]}")
+
+    async def quiet(self, seconds: float = 3) -> list[dict[str, Any]]:
+        """Whatever the shop sends in the next few seconds (to show that nothing is sent)."""
+        await asyncio.sleep(seconds)
+        return (await self.sent())[self.seen :]
+
+
+@pytest.fixture
+async def whatsapp_shop(shop):
+    async with shop.sessions() as session, session.begin():
+        await session.execute(
+            update(t.Tenant).where(t.Tenant.slug == "demo-shop").values(whatsapp_phone_number_id=PHONE_NUMBER_ID)
+        )
+    return shop
+
+
+@pytest.fixture
+def customer(stack, bot) -> WhatsAppCustomer:
+    wa_id = f"2547{random.randrange(10**4):04d}5678"  # ends in 5678: the simulator's payment succeeds
+    return WhatsAppCustomer(bot.rasa.url, stack.process("simulator").url, stack.whatsapp["WHATSAPP_APP_SECRET"], wa_id)
+
+
+async def test_meta_verifies_the_webhook_with_the_verify_token(stack, bot):
+    url = f"{bot.rasa.url}/webhooks/whatsapp/webhook"
+    token = stack.whatsapp["WHATSAPP_VERIFY_TOKEN"]
+    async with httpx.AsyncClient(timeout=10) as client:
+        ok = await client.get(
+            url, params={"hub.mode": "subscribe", "hub.verify_token": token, "hub.challenge": "1158201444"}
+        )
+        wrong = await client.get(
+            url, params={"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1"}
+        )
+    assert (ok.status_code, ok.text) == (200, "1158201444")
+    assert wrong.status_code == 403
+
+
+async def test_a_whole_purchase_through_whatsapp(whatsapp_shop, bot, customer):
+    shop = whatsapp_shop
+    await customer.says("habari")
+    await customer.expect("Karibu Demo Shop")
+
+    await customer.says("nataka sukari mbili")
+    question = await customer.expect("Sugar")
+    sugar = next(c for c in choices(question) if "2kg" in c["title"])
+    await customer.taps(sugar)
+    await customer.expect("Nimeongeza 2 × Sugar 2kg")
+
+    await customer.says("nataka kulipa")
+    await customer.expect("Tukuletee wapi?")
+    pin = {"latitude": -1.2929, "longitude": 36.7874, "name": "Yaya Centre", "address": "Argwings Kodhek Rd"}
+    await customer.send({"type": "location", "location": pin})
+    pay = await customer.expect("Utalipa vipi")
+    await customer.taps(next(c for c in choices(pay) if c["id"] == "pay_mpesa"))
+
+    ask = await customer.expect("namba gani ya M-Pesa")
+    [own_number] = choices(ask)
+    assert own_number["title"] == f"Tumia 0{customer.wa_id[3:6]} {customer.wa_id[6:9]} {customer.wa_id[9:]}"
+    await customer.taps(own_number)
+
+    confirm = await customer.expect("Tafadhali thibitisha oda yako")
+    assert customer.wa_id in text_of(confirm) and "Yaya Centre" in text_of(confirm)
+    assert [c["title"] for c in choices(confirm)] == ["Ndio", "Hapana"]
+    assert await orders_of(shop, customer.conversation) == []
+    yes = await customer.taps(choices(confirm)[0])
+
+    placed = await customer.expect("imewekwa")
+    [(number, _, total, location)] = await orders_of(shop, customer.conversation)
+    assert f"Oda {number} imewekwa" in text_of(placed)
+    assert (total, location) == (70000, "Yaya Centre, Argwings Kodhek Rd (-1.29290, 36.78740)")
+    await customer.expect(f"Malipo ya oda {number} yamepokelewa")  # sent by the worker, through Rasa, to WhatsApp
+    assert (await orders_of(shop, customer.conversation))[0][1] == "paid"
+
+    # Meta redelivers the "Ndio" tap, and someone replays it with a forged signature: nothing changes.
+    events_before = len((await bot.tracker(customer.conversation))["events"])
+    assert (await customer.post(yes)).status_code == 200
+    assert (
+        await customer.post(customer.webhook({"type": "text", "text": {"body": "ndio"}}), "sha256=" + "0" * 64)
+    ).status_code == 401
+    assert await customer.quiet() == []
+    assert len((await bot.tracker(customer.conversation))["events"]) == events_before
+    async with shop.sessions() as session:
+        orders = await session.scalar(select(func.count()).select_from(t.Order))
+    assert orders == 1
+
+
+async def test_a_photo_gets_a_polite_reply(whatsapp_shop, customer):
+    await customer.says("hello")
+    await customer.expect("Welcome to Demo Shop")
+    await customer.send({"type": "image", "image": {"id": "1479537139650973", "mime_type": "image/jpeg"}})
+    await customer.expect("I can only read text messages")
