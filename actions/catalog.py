@@ -86,5 +86,6 @@ class ActionProductDetails(Action):
             price=str(product.price),
             description=product.description or "",
             availability=availability,
+            **({"image": product.image_url} if product.image_url else {}),  # on WhatsApp, a photo after the text
         )
         return []

@@ -1,9 +1,11 @@
 """Actions are data in, data out: a tracker from a fixture, the real database, the responses asserted."""
 
 from rasa_sdk.events import SlotSet
+from sqlalchemy import update
 
 from actions.cart import ActionAddToCart, ActionShowCart, ValidateAddItemForm
-from actions.catalog import ActionSearchProducts, ActionShowCatalog
+from actions.catalog import ActionProductDetails, ActionSearchProducts, ActionShowCatalog
+from actions.db import tables as t
 
 
 async def test_the_catalog_lists_products_with_prices_in_kes(shop, tracker, dispatcher):
@@ -91,3 +93,19 @@ async def test_a_category_can_be_named_by_its_first_word(shop, tracker, dispatch
     )
     assert dispatcher.messages[0]["response"] == "utter_category_products"
     assert "Butter 250g" in dispatcher.messages[0]["products"]
+
+
+async def test_a_product_with_a_photo_is_described_with_it(shop, tracker, dispatcher):
+    async with shop.sessions() as session, session.begin():
+        photo = "https://cdn.example.com/sugar-2kg.jpg"
+        await session.execute(update(t.Product).where(t.Product.sku == "SUGAR-2KG").values(image_url=photo))
+    about = tracker("show_products", entities=[{"entity": "product", "value": "SUGAR-2KG"}])
+    await ActionProductDetails().run(dispatcher, about, {})
+    [message] = dispatcher.messages
+    assert (message["response"], message["name"], message["image"]) == ("utter_product_details", "Sugar 2kg", photo)
+
+    without = type(dispatcher)()
+    await ActionProductDetails().run(
+        without, tracker("show_products", entities=[{"entity": "product", "value": "SUGAR-1KG"}]), {}
+    )
+    assert without.messages[0]["image"] is None

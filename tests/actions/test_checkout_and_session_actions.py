@@ -4,7 +4,7 @@ from rasa_sdk.events import ActionExecuted, ConversationPaused, SessionStarted, 
 from sqlalchemy import select, update
 
 from actions.cart import ActionAddToCart
-from actions.checkout import ActionPlaceOrder, ActionStartCheckout, ValidateCheckoutForm
+from actions.checkout import ActionAskMpesaPhone, ActionPlaceOrder, ActionStartCheckout, ValidateCheckoutForm
 from actions.db import tables as t
 from actions.handoff import ActionHandoff
 from actions.language import ActionValidateSlotMappings
@@ -117,3 +117,20 @@ async def test_asking_for_a_language_wins_over_the_words_used(shop, tracker, dis
         },
     )
     assert await ActionValidateSlotMappings().extract_language(dispatcher, asked, {}) == {"language": "en"}
+
+
+async def test_on_whatsapp_the_customers_own_number_is_one_tap_away(tracker, dispatcher):
+    on_whatsapp = tracker("checkout_phone", slots={"session_started_metadata": {"wa_id": "254712345678"}})
+    await ActionAskMpesaPhone().run(dispatcher, on_whatsapp, {})
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_ask_mpesa_phone"
+    assert message["buttons"] == [{"title": "Use 0712 345 678", "payload": '/inform{"phone_number": "254712345678"}'}]
+
+
+async def test_a_customer_whose_number_is_hidden_or_foreign_has_to_type_one(tracker, dispatcher):
+    for wa_id in ("US.13491208655302741918", "2348031234567", None):
+        asked = type(dispatcher)()
+        hidden = tracker("checkout_phone", slots={"session_started_metadata": {"wa_id": wa_id}})
+        await ActionAskMpesaPhone().run(asked, hidden, {})
+        assert asked.messages[0]["response"] == "utter_ask_mpesa_phone"
+        assert asked.messages[0]["buttons"] == []
