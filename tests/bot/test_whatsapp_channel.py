@@ -369,3 +369,20 @@ def test_each_number_uses_its_merchants_token(settings, graph_url, customer):
     assert "HTTP 401" in record["detail"] and "code 190" in record["detail"]
     assert reply_through(settings, customer, say("Karibu")) == [record]  # nothing new
     assert [m["phone_number_id"] for m in sent_to(graph_url, customer)] == [PHONE_NUMBER_ID]  # 333 was refused
+
+
+def test_a_burst_left_behind_by_a_stopped_server_is_picked_up_by_another(settings, customer):
+    payload = webhook([message("wamid.crash" + customer, now(), "kikapu changu", sender=customer)])
+
+    async def stopped_before_handling(channel, recorder):
+        assert (await post(channel, payload)).status == 200
+        for task in list(channel._tasks):  # the server stops before its debounce timer fires
+            task.cancel()
+        return recorder.turns
+
+    async def another_server(channel, recorder):
+        channel._spawn(channel._sweep())  # started with every server, by after_server_start
+        return await recorder.wait_for(1, seconds=DEBOUNCE + 3)
+
+    assert run(settings, stopped_before_handling) == []
+    assert run(settings, another_server) == ["kikapu changu"]
