@@ -58,6 +58,7 @@ class Tenant(Base):
     whatsapp_phone_number_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     # The secret half of the M-Pesa callback URL's token (`<tenant id>.<secret>`); callbacks are unsigned.
     mpesa_callback_secret: Mapped[str | None] = mapped_column(String(64))
+    api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # sha256 of the order API token
     created_at: Mapped[datetime] = _created_at()
 
 
@@ -221,3 +222,65 @@ class PaymentEvent(Base):
     kind: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     received_at: Mapped[datetime] = _created_at()
+
+
+class StaffUser(Base):
+    """A merchant's staff member, who signs in to the admin pages and sees only that merchant."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(server_default=text("true"))
+    created_at: Mapped[datetime] = _created_at()
+
+
+class AuditEntry(Base):
+    """What staff did and why ("payment 12 marked verified: M-Pesa SMS QK71..."). Append-only."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_tenant_id_subject", "tenant_id", "subject"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="RESTRICT"))
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="RESTRICT"))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(64))  # "payment:12", "order:K7QX2M", "conversation:…"
+    reason: Mapped[str] = mapped_column(Text, server_default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    created_at: Mapped[datetime] = _created_at()
+
+
+class Handoff(Base):
+    """A conversation waiting for a person; resolved when staff hand it back to the bot."""
+
+    __tablename__ = "handoffs"
+    __table_args__ = (
+        Index(
+            "ix_handoffs_waiting",
+            "tenant_id",
+            "conversation_id",
+            unique=True,
+            postgresql_where=text("resolved_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    conversation_id: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text, server_default="")
+    requested_at: Mapped[datetime] = _created_at()
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+
+
+class CacheVersion(Base):
+    """Moved on by a trigger at every write to a shop's products, orders or payments (cached reads key on it)."""
+
+    __tablename__ = "cache_versions"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, server_default="1")
