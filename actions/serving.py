@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import os
 
 from sanic import Sanic
 
 from actions import runtime
+from actions.observability import logs
 
 
 def attach_runtime(app: Sanic) -> Sanic:
@@ -25,9 +25,8 @@ def attach_runtime(app: Sanic) -> Sanic:
 
 
 def configure_logging() -> None:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    """JSON lines on stderr, levels from LOG_LEVEL and LOG_LEVELS (see actions/observability/logs.py)."""
+    logs.configure_from_env()
 
 
 def serve(app: Sanic, prefix: str, default_port: int) -> None:
