@@ -3,7 +3,7 @@
 It answers POST /{version}/{phone_number_id}/messages as the Cloud API documents
 (../shared/providers/whatsapp/ and providers/README.md): a Bearer token is required, bodies outside
 the documented limits are refused with error code 100, and a message gets a `wamid`. Everything it
-accepted is kept for tests:
+accepted is kept for tests, with the X-Correlation-ID it came with:
 
     GET  /graph/sent[?to=<wa_id>]   what was sent, oldest first (mark-as-read only without ?to)
     POST /graph/fail {"times": 2, "status": 429, "code": 130429}   refuse the next sends like that
@@ -110,14 +110,16 @@ def blueprint(access_token: str | None) -> Blueprint:
         if state.access_token and request.headers.get("Authorization") != f"Bearer {state.access_token}":
             return graph_error(401, 190, "Invalid OAuth access token - Cannot parse access token")
         body = request.json if isinstance(request.json, dict) else {}
+        sent = {"phone_number_id": phone_number_id, "body": body, "at": time.time(),
+                "correlation_id": request.headers.get("X-Correlation-ID")}  # fmt: skip
         if state.failures:
             failure = state.failures.pop(0)
-            state.sent.append({"phone_number_id": phone_number_id, "body": body, "refused": failure, "at": time.time()})
+            state.sent.append({**sent, "refused": failure})
             return graph_error(failure["status"], failure["code"], failure.get("message", "injected failure"))
         found = problems(body)
         if found:
             return graph_error(400, 100, "(#100) Invalid parameter: " + "; ".join(found))
-        state.sent.append({"phone_number_id": phone_number_id, "body": body, "at": time.time()})
+        state.sent.append(sent)
         if body.get("status") == "read":
             return json_response({"success": True})
         to = body["to"]

@@ -15,6 +15,7 @@ import hmac
 import json
 import logging
 import time
+from dataclasses import replace
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -24,6 +25,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.whatsapp import correlation
 from bot.whatsapp.graph import GraphClient, SendFailed, mask
 from bot.whatsapp.inbound import MalformedWebhook, Turn, parse_webhook, plan_turns, split_conversation_id
 from bot.whatsapp.inbox import Inbox
@@ -148,35 +150,53 @@ class WhatsAppInput(InputChannel):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            return await self.receive(request.body or b"", request.headers.get("X-Hub-Signature-256"))
+            signature, correlation_id = (
+                request.headers.get("X-Hub-Signature-256"),
+                request.headers.get(correlation.HEADER),
+            )
+            return await self.receive(request.body or b"", signature, correlation_id)
 
         return webhook
 
-    async def receive(self, body: bytes, signature: Optional[str]) -> HTTPResponse:
-        """Check, queue, answer; the messages are handled after the answer."""
+    async def receive(
+        self, body: bytes, signature: Optional[str], correlation_id: Optional[str] = None
+    ) -> HTTPResponse:
+        """Check, queue, answer; the messages are handled after the answer, under this POST's correlation id."""
+        cid = correlation.take(correlation_id)
+
+        def answer(content: Dict[str, Any], status: int = 200) -> HTTPResponse:
+            return response.json(content, status=status, headers={correlation.HEADER: cid})
+
         if len(body) > MAX_BODY_BYTES:
-            return response.json({"error": "body too large"}, status=413)
+            return answer({"error": "body too large"}, 413)
         if not signature_matches(self.settings.app_secret, body, signature):
-            log.warning("whatsapp: webhook refused: missing or wrong X-Hub-Signature-256")
-            return response.json({"error": "invalid signature"}, status=401)
+            log.warning("whatsapp: webhook refused: missing or wrong X-Hub-Signature-256 [correlation_id=%s]", cid)
+            return answer({"error": "invalid signature"}, 401)
         try:
             messages, statuses = parse_webhook(json.loads(body))
         except (ValueError, MalformedWebhook) as e:
-            log.warning("whatsapp: malformed webhook: %s", e)
-            return response.json({"error": f"malformed webhook: {e}"}, status=400)
+            log.warning("whatsapp: malformed webhook: %s [correlation_id=%s]", e, cid)
+            return answer({"error": f"malformed webhook: {e}"}, 400)
+        messages = [replace(m, correlation_id=cid) for m in messages]
         inbox = self._started().inbox
         try:
             for status in statuses:
                 await self._record_status(status)
             accepted = [m for m in messages if await inbox.accept(m)]
         except RedisError as e:  # Meta retries: better a redelivery than a lost message
-            log.error("whatsapp: cannot queue messages, Redis unavailable: %s", e)
-            return response.json({"error": "temporarily unavailable"}, status=503)
+            log.error("whatsapp: cannot queue messages, Redis unavailable: %s [correlation_id=%s]", e, cid)
+            return answer({"error": "temporarily unavailable"}, 503)
         for conversation in dict.fromkeys(m.conversation_id for m in accepted):
             self._spawn(self._after_debounce(conversation))
-        if len(accepted) < len(messages):
-            log.info("whatsapp: %d redelivered message(s) ignored", len(messages) - len(accepted))
-        return response.json({"status": "accepted", "messages": len(accepted)})
+        if messages:
+            ignored = len(messages) - len(accepted)
+            log.info(
+                "whatsapp: %d message(s) queued, %d redelivered ignored [correlation_id=%s]",
+                len(accepted),
+                ignored,
+                cid,
+            )
+        return answer({"status": "accepted", "messages": len(accepted)})
 
     async def _record_status(self, status: Any) -> None:
         if status.status == "failed":
@@ -222,6 +242,17 @@ class WhatsAppInput(InputChannel):
                 self._locks.pop(conversation, None)
 
     async def _run_turn(self, conversation: str, turn: Turn) -> None:
+        cid = correlation.take(turn.last.correlation_id or None)  # a burst over several POSTs goes on under the last
+        correlation.current.set(cid)  # for the Graph API calls of this turn (this task only)
+        merged = sorted({m.correlation_id for m in turn.messages} - {cid, ""})
+        also = f" (also {', '.join(merged)})" if merged else ""
+        log.info(
+            "whatsapp: turn of %d message(s) for %s [correlation_id=%s]%s",
+            len(turn.messages),
+            mask(conversation),
+            cid,
+            also,
+        )
         phone_number_id = turn.last.phone_number_id
         try:
             await self.graph.post(phone_number_id, mark_read(turn.last.message_id))
@@ -234,6 +265,6 @@ class WhatsAppInput(InputChannel):
                 conversation,
                 input_channel=CHANNEL,
                 message_id=turn.last.message_id,
-                metadata=turn.metadata(),
+                metadata={**turn.metadata(), correlation.FIELD: cid},
             )
         )

@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional
 
 import httpx
 
+from bot.whatsapp import correlation
 from bot.whatsapp.inbox import Inbox
 from bot.whatsapp.outbound import template_message
 from bot.whatsapp.settings import WhatsAppSettings
@@ -52,6 +53,8 @@ class GraphClient:
             raise SendFailed(0, None, f"no access token for phone_number_id {phone_number_id}")
         url = f"{self.settings.graph_url}/{self.settings.api_version}/{phone_number_id}/messages"
         headers = {"Authorization": f"Bearer {token}"}
+        if correlation.current.get():
+            headers[correlation.HEADER] = correlation.current.get()
         attempt = 0
         while True:
             try:

@@ -39,6 +39,7 @@ class Inbound:
     kind: str  # text | reply | location | unsupported
     text: str  # the text Rasa reads: the customer's words or an "/intent{...}" payload
     name: Optional[str] = None
+    correlation_id: str = ""  # of the webhook POST that brought it (bot/whatsapp/correlation.py)
 
     @property
     def conversation_id(self) -> str:

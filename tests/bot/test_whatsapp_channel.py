@@ -205,6 +205,53 @@ def test_a_burst_gets_one_coherent_answer(settings, graph_url, customer):
     assert [m["body"]["text"]["body"] for m in sent_to(graph_url, customer)] == ["got: hi I want sugar 2kg"]
 
 
+def test_the_posts_correlation_id_is_echoed_put_in_the_turns_metadata_and_sent_to_the_graph_api(
+    settings, graph_url, customer
+):
+    payload = webhook([message("wamid.c" + customer, now(), "habari", sender=customer)])
+
+    async def scenario(channel, recorder):
+        body = raw(payload)
+        response = await channel.receive(body, signed(body, SECRET), "meta-trace.42_x")
+        await recorder.wait_for(1)
+        return response.headers["X-Correlation-ID"], recorder.turns[0].metadata
+
+    echoed, metadata = run(settings, scenario)
+    assert echoed == metadata["correlation_id"] == "meta-trace.42_x"
+    marked_read = [e for e in sent_to(graph_url, None) if e["body"].get("message_id") == "wamid.c" + customer]
+    replies = sent_to(graph_url, customer)
+    assert [e["correlation_id"] for e in marked_read + replies] == ["meta-trace.42_x"] * 2
+
+
+@pytest.mark.parametrize("given", [None, "two words", "x" * 65])
+def test_without_a_sane_header_each_post_gets_a_new_correlation_id(settings, customer, given):
+    other = customer[:-1] + str((int(customer[-1]) + 1) % 10)
+    payloads = [webhook([message(f"wamid.n{who}", now(), "hi", sender=who)]) for who in (customer, other)]
+
+    async def scenario(channel, recorder):
+        answers = [await channel.receive(raw(p), signed(raw(p), SECRET), given) for p in payloads]
+        await recorder.wait_for(2)
+        return [a.headers["X-Correlation-ID"] for a in answers], {t.sender_id: t.metadata for t in recorder.turns}
+
+    ids, metadata = run(settings, scenario)
+    assert len(set(ids)) == 2 and all(len(cid) == 32 for cid in ids)
+    assert [metadata[f"{PHONE_NUMBER_ID}:{who}"]["correlation_id"] for who in (customer, other)] == ids
+
+
+def test_a_burst_over_two_posts_runs_under_the_last_posts_correlation_id(settings, customer):
+    first, second = (
+        message(f"wamid.m{n}{customer}", now(), text, sender=customer) for n, text in enumerate(["hi", "2kg"])
+    )
+
+    async def scenario(channel, recorder):
+        for part, cid in ((first, "post-one"), (second, "post-two")):
+            await channel.receive(raw(webhook([part])), signed(raw(webhook([part])), SECRET), cid)
+        await recorder.wait_for(1)
+        return [(t.text, t.metadata["correlation_id"]) for t in recorder.turns]
+
+    assert run(settings, scenario) == [("hi 2kg", "post-two")]
+
+
 def test_messages_are_handled_in_the_order_they_were_written(settings, customer):
     t = now()
     reply = {"type": "button_reply", "button_reply": {"id": "pay_mpesa", "title": "M-Pesa"}}
