@@ -18,7 +18,7 @@ PY311 := $(call find_python,python3 python3.13 python3.12 python3.11 $(wildcard 
 ACTIONS_VENV := .venv
 RASA_VENV := .venv-rasa
 
-.PHONY: help chat interactive test test-nlu envs lint format migrate seed lock clean
+.PHONY: help chat interactive test test-nlu envs browser lint format migrate seed lock clean
 
 help:
 	@echo "make chat   start PostgreSQL, Redis, the action server and talk to the bot in rasa shell"
@@ -26,6 +26,7 @@ help:
 	@echo "make test   run every test (ruff, rasa data validate, pytest in both environments)"
 	@echo "make test-nlu  5-fold cross-validation of the NLU, intent and entity scores per language (~12 min)"
 	@echo "make envs   create or update the two Python environments from the lock files"
+	@echo "make browser  install Debian's chromium for the admin pages' browser test (make test does it)"
 	@echo "make format format the code with ruff"
 	@echo "make migrate / make seed   migrate the database / reload the demo shop's catalog"
 	@echo "make lock   re-resolve requirements/*.in into the lock files"
@@ -59,7 +60,15 @@ chat: envs
 interactive: envs
 	@$(ACTIONS_VENV)/bin/python -m devstack.chat --interactive
 
-test: envs
+# The admin pages' test drives Debian's chromium (not a browser Playwright downloads).
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser:
+	@command -v chromium >/dev/null || { echo "==> Installing Debian's chromium (apt-get)"; \
+	  $(SUDO) apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; } || { \
+	  echo "could not install chromium: run 'sudo apt-get install chromium' (the admin browser test needs it)"; exit 1; }; }
+
+test: envs browser
 	@$(ACTIONS_VENV)/bin/python -m devstack.test
 
 test-nlu: envs

@@ -1,12 +1,16 @@
 """Command-line tools for merchants and operators.
 
 python -m actions.cli import-catalog seed/demo-shop.csv --tenant demo-shop --name "Demo Shop" --currency KES
+python -m actions.cli add-staff demo-shop amina@example.com --name Amina   (asks for the password, or STAFF_PASSWORD)
+python -m actions.cli api-token demo-shop
+python -m actions.cli handback <conversation id>
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import os
 import sys
 from pathlib import Path
@@ -14,7 +18,9 @@ from pathlib import Path
 import httpx
 from sqlalchemy.exc import ProgrammingError
 
-from actions import runtime
+from actions import rasa_api, runtime
+from actions.admin import accounts
+from actions.admin.passwords import WeakPassword
 from actions.commerce.catalog_csv import CatalogFileError, parse_catalog
 from actions.commerce.money import MoneyError, exponent
 from actions.db.catalog_import import import_catalog, shop_exists
@@ -52,20 +58,41 @@ async def _import(args: argparse.Namespace) -> int:
 
 async def _handback(args: argparse.Namespace) -> int:
     """Resume a conversation a person took over: the bot answers the customer again."""
-    url = f"{args.rasa_url.rstrip('/')}/conversations/{args.conversation}/tracker/events"
-    params = {"token": os.environ["RASA_TOKEN"]} if os.environ.get("RASA_TOKEN") else {}
     async with httpx.AsyncClient(timeout=10) as client:
         try:
-            # "action_listen" after "resume": the next message is read as a fresh turn, not a reply to the hand-off.
-            events = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
-            response = await client.post(url, params=params, json=events)
-        except httpx.HTTPError as e:
-            print(f"cannot reach Rasa at {args.rasa_url}: {e}", file=sys.stderr)
+            await rasa_api.resume(client, args.rasa_url, os.environ.get("RASA_TOKEN"), args.conversation)
+        except rasa_api.RasaUnreachable as e:
+            print(e, file=sys.stderr)
             return 1
-    if response.status_code != 200:
-        print(f"Rasa answered {response.status_code}: {response.text[:300]}", file=sys.stderr)
-        return 1
     print(f"{args.conversation}: handed back to the bot")
+    return 0
+
+
+async def _add_staff(args: argparse.Namespace) -> int:
+    password = os.environ.get("STAFF_PASSWORD") or getpass.getpass(f"Password for {args.email}: ")
+    rt = await runtime.start()
+    try:
+        await accounts.set_staff(rt.sessions, args.tenant, args.email, args.name or args.email, password)
+    except (accounts.UnknownShop, WeakPassword) as e:
+        print(f"not saved: {e}", file=sys.stderr)
+        return 1
+    finally:
+        await runtime.stop()
+    print(f"{args.email} can sign in to the admin pages of {args.tenant} (/admin/ on the sidecar)")
+    return 0
+
+
+async def _api_token(args: argparse.Namespace) -> int:
+    rt = await runtime.start()
+    try:
+        token = await accounts.new_api_token(rt.sessions, args.tenant)
+    except accounts.UnknownShop as e:
+        print(f"no shop {e}", file=sys.stderr)
+        return 1
+    finally:
+        await runtime.stop()
+    print(token)
+    print(f"(the order API token of {args.tenant}; shown once, the previous one no longer works)", file=sys.stderr)
     return 0
 
 
@@ -81,8 +108,15 @@ def main(argv: list[str] | None = None) -> int:
     back = commands.add_parser("handback", help="let the bot answer a conversation a person took over")
     back.add_argument("conversation", help="the conversation id (on WhatsApp, the customer's number)")
     back.add_argument("--rasa-url", default=os.environ.get("RASA_URL", "http://127.0.0.1:5005"))
+    staff = commands.add_parser("add-staff", help="create a staff member of a shop (or set a new password)")
+    staff.add_argument("tenant", help="the shop's short name, e.g. demo-shop")
+    staff.add_argument("email")
+    staff.add_argument("--name", help="shown in the admin pages (default: the e-mail)")
+    token = commands.add_parser("api-token", help="print a new order-API token for a shop (the old one stops)")
+    token.add_argument("tenant")
     args = parser.parse_args(argv)
-    return asyncio.run(_import(args) if args.command == "import-catalog" else _handback(args))
+    run = {"import-catalog": _import, "handback": _handback, "add-staff": _add_staff, "api-token": _api_token}
+    return asyncio.run(run[args.command](args))
 
 
 if __name__ == "__main__":

@@ -8,13 +8,20 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import runtime
+from actions.commerce import handoffs
+from actions.conversation import customer
+
 
 class ActionHandoff(Action):
     def name(self) -> str:
         return "action_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        await handoffs.ask_for_person(
+            runtime.current().uow(), customer(tracker), tracker.latest_message.get("text") or ""
+        )
         dispatcher.utter_message(response="utter_handoff")
-        # Rasa records every later message but predicts nothing until a "resume" event
-        # (`python -m actions.cli handback <conversation>` or, later, the admin pages).
+        # Rasa records every later message but predicts nothing until a "resume" event: staff press
+        # "Hand back to the bot" in the admin pages (or run `python -m actions.cli handback <conversation>`).
         return [ConversationPaused()]

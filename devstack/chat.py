@@ -9,6 +9,7 @@ import argparse
 import getpass
 import json
 import os
+import secrets
 import subprocess
 import sys
 import threading
@@ -45,6 +46,24 @@ def prepare_database(env: dict[str, str]) -> None:
     )  # fmt: skip
 
 
+DEMO_STAFF = "staff@demo-shop.example"
+
+
+def demo_staff_password(env: dict[str, str]) -> str:
+    """The demo shop's staff account for the admin pages; its password is made once and kept in .data/."""
+    saved = DATA_DIR / "dev-admin-password"
+    if not saved.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        saved.write_text(secrets.token_urlsafe(12))
+        saved.chmod(0o600)
+    password = saved.read_text().strip()
+    subprocess.run(
+        [str(ACTIONS_PYTHON), "-m", "actions.cli", "add-staff", "demo-shop", DEMO_STAFF, "--name", "Demo staff"],
+        cwd=ROOT, env={**os.environ, **env, "STAFF_PASSWORD": password}, check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    return password
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -65,6 +84,7 @@ def main() -> int:
     try:
         t = step("Migrating the database and loading the demo shop")
         prepare_database(action_environment(services))
+        password = demo_staff_password(action_environment(services))
         done(t)
         t = step("Checking the model")
         model = ensure_model()
@@ -75,8 +95,10 @@ def main() -> int:
         rasa_port = stack.rasa_port
         step(f"Starting rasa shell (conversation {args.conversation_id}); type /stop or press Ctrl-C to leave")
         print(
-            f'    Rasa\'s API is on http://127.0.0.1:{rasa_port}; after "talk to a person", hand the chat back with\n'
-            f"    .venv/bin/python -m actions.cli handback {args.conversation_id} --rasa-url http://127.0.0.1:{rasa_port}",
+            f"    Admin pages: {stack.process('sidecar').url}/admin/ (sign in as {DEMO_STAFF}, password {password})\n"
+            f'    Rasa\'s API is on http://127.0.0.1:{rasa_port}; after "talk to a person", hand the chat back from\n'
+            f"    the admin pages or with .venv/bin/python -m actions.cli handback {args.conversation_id} "
+            f"--rasa-url http://127.0.0.1:{rasa_port}",
             flush=True,
         )
         # Rasa's dependencies print pages of deprecation warnings that say nothing to a designer.

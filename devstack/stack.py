@@ -59,6 +59,7 @@ def start_stack(services: Services, log_dir: Path = DATA_DIR / "logs", **overrid
         "RECONCILE_FIRST_CHECK_SECONDS": "20",
         "RECONCILE_BACKOFF_SECONDS": "10",
         "RECONCILE_INTERVAL_SECONDS": "2",
+        "JOBS_QUEUE": f"jobs:{secrets.token_hex(4)}",  # this stack's worker takes only this stack's jobs
         **overrides,
     }
     whatsapp = {

@@ -101,12 +101,20 @@ class Payments(Protocol):
         in the same transaction, so a worker that dies mid-check delays a check but never loses it."""
         ...
 
+    async def by_id(self, payment_id: int) -> Payment | None: ...
+
     async def check_now(self, payment_id: int) -> None:
         """Make the payment's next provider check due at once (a doubtful callback)."""
         ...
 
     async def flag(self, payment_id: int) -> None:
         """Mark for a person to look at (money after the end, an amount that does not match)."""
+        ...
+
+
+class Handoffs(Protocol):
+    async def request(self, tenant_id: int, conversation_id: str, reason: str) -> None:
+        """Note a conversation as waiting for a person (once, however often it is asked)."""
         ...
 
 
@@ -119,6 +127,7 @@ class UnitOfWork(Protocol):
     carts: Carts
     orders: Orders
     payments: Payments
+    handoffs: Handoffs
 
     async def __aenter__(self) -> Self: ...
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import timedelta
 
 from sqlalchemy import delete, func, or_, select, update
@@ -13,6 +14,7 @@ from actions.commerce import model
 from actions.commerce.money import Money
 from actions.commerce.payments import DueCheck, Payment, PaymentStatus, ProviderEvent
 from actions.db import tables as t
+from actions.db.cache import ReadCache
 
 
 class Tenants:
@@ -131,6 +133,42 @@ class Catalog:
             .where(t.Product.id == product_id)
             .values(stock=t.Product.stock + quantity, updated_at=func.now())
         )
+
+
+class CachedCatalog(Catalog):
+    """The catalog with its listings (categories, a category's products) served from the read cache."""
+
+    def __init__(self, session: AsyncSession, cache: ReadCache) -> None:
+        super().__init__(session)
+        self.cache = cache
+
+    async def categories(self, tenant_id: int) -> list[model.Category]:
+        return await self.cache.fetch(
+            self.session,
+            tenant_id,
+            "categories",
+            lambda: super(CachedCatalog, self).categories(tenant_id),
+            lambda categories: [[c.slug, c.name, c.products] for c in categories],
+            lambda rows: [model.Category(*row) for row in rows],
+        )
+
+    async def products(self, tenant_id: int, category: str | None, limit: int) -> list[model.Product]:
+        return await self.cache.fetch(
+            self.session,
+            tenant_id,
+            f"products:{(category or '').strip().lower()}:{limit}",
+            lambda: super(CachedCatalog, self).products(tenant_id, category, limit),
+            lambda products: [_product_json(p) for p in products],
+            lambda rows: [_product_from_json(row) for row in rows],
+        )
+
+
+def _product_json(product: model.Product) -> dict:
+    return {**asdict(product), "price": [product.price.minor, product.price.currency]}
+
+
+def _product_from_json(row: dict) -> model.Product:
+    return model.Product(**{**row, "price": Money(*row["price"])})
 
 
 def _escape_like(text: str) -> str:
@@ -397,8 +435,27 @@ class Payments:
         await self.session.flush()
         return claimed
 
+    async def by_id(self, payment_id: int) -> Payment | None:
+        row = await self.session.get(t.Payment, payment_id)
+        return _payment(row) if row else None
+
     async def check_now(self, payment_id: int) -> None:
         await self.session.execute(update(t.Payment).where(t.Payment.id == payment_id).values(next_check_at=func.now()))
 
     async def flag(self, payment_id: int) -> None:
         await self.session.execute(update(t.Payment).where(t.Payment.id == payment_id).values(needs_review=True))
+
+
+class Handoffs:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def request(self, tenant_id: int, conversation_id: str, reason: str) -> None:
+        """Note a conversation as waiting for a person; asking twice keeps the first request."""
+        await self.session.execute(
+            insert(t.Handoff)
+            .values(tenant_id=tenant_id, conversation_id=conversation_id, reason=reason)
+            .on_conflict_do_nothing(
+                index_elements=["tenant_id", "conversation_id"], index_where=t.Handoff.resolved_at.is_(None)
+            )
+        )

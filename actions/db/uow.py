@@ -8,21 +8,28 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from actions.db import repositories
+from actions.db.cache import ReadCache
 
 
 class SqlUnitOfWork:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], cache: ReadCache | None = None) -> None:
         self._sessions = sessions
+        self._cache = cache
         self._session: AsyncSession | None = None
 
     async def __aenter__(self) -> Self:
         self._session = self._sessions()
         self.tenants = repositories.Tenants(self._session)
         self.customers = repositories.Customers(self._session)
-        self.catalog = repositories.Catalog(self._session)
+        self.catalog = (
+            repositories.CachedCatalog(self._session, self._cache)
+            if self._cache
+            else repositories.Catalog(self._session)
+        )
         self.carts = repositories.Carts(self._session)
         self.orders = repositories.Orders(self._session)
         self.payments = repositories.Payments(self._session)
+        self.handoffs = repositories.Handoffs(self._session)
         return self
 
     async def __aexit__(

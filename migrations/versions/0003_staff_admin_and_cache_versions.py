@@ -18,12 +18,15 @@ depends_on: str | Sequence[str] | None = None
 
 # Every write to a shop's products, orders or payments moves its cache version on, so cached
 # reads (catalog listings, the sales summary) under the old version are never served again.
+# A shop's first version is the clock in milliseconds: a restored or emptied table never hands
+# out a version that old cache entries already use.
 BUMP_CACHE_VERSION = """
 CREATE FUNCTION commerce.bump_cache_version() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     tenant bigint := CASE WHEN TG_OP = 'DELETE' THEN OLD.tenant_id ELSE NEW.tenant_id END;
 BEGIN
-    INSERT INTO commerce.cache_versions (tenant_id, version) VALUES (tenant, 1)
+    INSERT INTO commerce.cache_versions (tenant_id, version)
+    VALUES (tenant, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)
     ON CONFLICT (tenant_id) DO UPDATE SET version = commerce.cache_versions.version + 1;
     RETURN NULL;
 END $$

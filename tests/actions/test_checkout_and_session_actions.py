@@ -94,10 +94,15 @@ async def test_a_session_on_a_merchants_whatsapp_number_belongs_to_that_merchant
     assert SlotSet("tenant", "demo-shop") in events
 
 
-async def test_handing_off_pauses_the_conversation(shop, tracker, dispatcher):
-    events = await ActionHandoff().run(dispatcher, tracker("show_products"), {})
+async def test_handing_off_pauses_the_conversation_and_puts_it_on_the_staff_list(shop, tracker, dispatcher):
+    asking = tracker("show_products", latest_message={"text": "I want to talk to a person", "intent": {"name": "x"}})
+    events = await ActionHandoff().run(dispatcher, asking, {})
     assert events == [ConversationPaused()]
     assert dispatcher.messages[0]["response"] == "utter_handoff"
+    await ActionHandoff().run(dispatcher, asking, {})  # asking twice: still one entry
+    async with shop.sessions() as session:
+        waiting = (await session.execute(select(t.Handoff.conversation_id, t.Handoff.reason))).all()
+    assert waiting == [(asking.sender_id, "I want to talk to a person")]
 
 
 async def test_the_language_follows_what_the_customer_writes(shop, tracker, dispatcher):

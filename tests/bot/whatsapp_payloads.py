@@ -1,4 +1,4 @@
-"""Meta's documented webhook payloads (../shared/providers/whatsapp/) and variations built from them."""
+"""Meta's documented webhook payloads (tests/providers/whatsapp/) and variations built from them."""
 
 import copy
 import hashlib
@@ -7,9 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.bot.conftest import ROOT
-
-PROVIDERS = ROOT.parent / "shared" / "providers" / "whatsapp"
+PROVIDERS = Path(__file__).resolve().parents[1] / "providers" / "whatsapp"
 PHONE_NUMBER_ID = "106540352242922"
 CUSTOMER = "254712345678"
 

@@ -54,6 +54,14 @@ class Bot:
             raise AssertionError(f"the bot never said {text!r} to {sender}; its last words: {said[-3:]}") from None
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so fixtures can tell whether the test failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
 @pytest.fixture(scope="session")
 def stack(services: Services, database_url: str, tmp_path_factory) -> Iterator[Stack]:
     """Reconciliation asks about a silent payment after 6 s, then 2, 4, 8 s later."""

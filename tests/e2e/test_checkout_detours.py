@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import re
 import subprocess
 
 from devstack.paths import ACTIONS_VENV, ROOT
@@ -55,3 +56,25 @@ async def test_a_person_takes_over_and_the_bot_stays_quiet_until_handed_back(sho
     )
     assert handback.returncode == 0, handback.stderr
     assert "Welcome" in await bot.say(sender, "hi")
+
+
+async def test_staff_hand_a_waiting_customer_back_from_the_admin_pages(shop, bot, stack, sender):
+    from actions.admin import accounts
+    from tests.sidecar.test_admin import PASSWORD, Staff
+
+    await bot.say(sender, "hi")
+    await bot.say(sender, "nataka kuongea na mtu")
+    email = f"desk-{sender}@demo-shop.example"
+    await accounts.set_staff(shop.sessions, "demo-shop", email, "Desk", PASSWORD)
+    staff = Staff(stack.process("sidecar").url)
+    assert (await staff.sign_in(email)).status_code == 303
+    waiting = await staff.get("/admin/handoffs")
+    assert sender in waiting.text and "nataka kuongea na mtu" in waiting.text
+    assert await bot.say(sender, "halo?") == ""  # the bot stays quiet meanwhile
+
+    handoff_id = re.search(r'action="/admin/handoffs/(\d+)/handback"', waiting.text).group(1)
+    assert (await staff.post(f"/admin/handoffs/{handoff_id}/handback")).status_code == 303
+    assert "Handed back" in (await staff.get("/admin/handoffs")).text
+    assert sender not in (await staff.get("/admin/handoffs")).text
+    assert "Karibu" in await bot.say(sender, "habari")
+    await staff.http.aclose()

@@ -17,8 +17,8 @@ import httpx
 
 from actions.payments.mpesa import DarajaConfig
 
-_BESIDE_REPO = Path(__file__).resolve().parents[3] / "shared" / "providers"
-PROVIDERS = _BESIDE_REPO if _BESIDE_REPO.is_dir() else Path("/work/shared/providers")
+# The providers' documented payloads and facts, copied unchanged into the repo (tests/providers/).
+PROVIDERS = Path(__file__).resolve().parents[1] / "providers"
 
 SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
 PAYSTACK_SECRET = "sk_test_0123456789abcdef"

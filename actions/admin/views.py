@@ -1,0 +1,239 @@
+"""The admin pages: server-rendered, one staff member's shop only, CSRF-checked forms."""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import os
+import secrets
+from datetime import date
+from typing import Any
+from urllib.parse import quote, unquote
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, html, redirect
+
+from actions import runtime
+from actions.admin import operations, sessions, store
+from actions.admin.passwords import verify_password
+from actions.admin.sessions import StaffSession
+from actions.commerce.money import Money
+
+bp = Blueprint("admin", url_prefix="/admin")
+SESSION_COOKIE = "duka_admin"
+LOGIN_CSRF_COOKIE = "duka_login"
+NOTICE_COOKIE = "duka_notice"
+
+
+@functools.cache
+def templates() -> Environment:
+    env = Environment(loader=PackageLoader("actions.admin", "templates"), autoescape=select_autoescape())
+    env.filters["local"] = store.local
+    env.filters["money"] = lambda minor, currency: str(Money(minor, currency))
+    return env
+
+
+def secure_cookies() -> bool:
+    """Secure cookies unless the sidecar is reached over plain http (make chat, tests)."""
+    setting = os.environ.get("ADMIN_SECURE_COOKIES", "auto").lower()
+    if setting == "auto":
+        return os.environ.get("PUBLIC_BASE_URL", "").startswith("https://")
+    return setting in ("1", "true", "yes")
+
+
+def page(request: Request, name: str, status: int = 200, **context: Any) -> HTTPResponse:
+    notice = unquote(request.cookies.get(NOTICE_COOKIE) or "")
+    body = templates().get_template(name).render(staff=getattr(request.ctx, "staff", None), notice=notice, **context)
+    response = html(body, status=status)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    if notice:
+        response.delete_cookie(NOTICE_COOKIE, path="/admin")
+    return response
+
+
+def back_to(url: str, notice: str) -> HTTPResponse:
+    response = redirect(url, status=303)
+    response.add_cookie(NOTICE_COOKIE, quote(notice), path="/admin", httponly=True, secure=secure_cookies(), max_age=60)
+    return response
+
+
+def _set_cookie(response: HTTPResponse, name: str, value: str, max_age: int | None = None) -> None:
+    response.add_cookie(
+        name, value, path="/admin", httponly=True, secure=secure_cookies(), samesite="Lax", max_age=max_age
+    )
+
+
+def staff_only(handler):
+    """Signed-in staff only; POSTs must carry the session's CSRF token."""
+
+    @functools.wraps(handler)
+    async def wrapped(request: Request, *args, **kwargs) -> HTTPResponse:
+        staff = await sessions.current_session(runtime.current().redis, request.cookies.get(SESSION_COOKIE))
+        if staff is None:
+            return redirect(f"/admin/login?next={quote(request.path)}", status=303)
+        if request.method == "POST" and not hmac.compare_digest(
+            (request.form.get("csrf") or "").encode(), staff.csrf.encode()
+        ):
+            return html("Form expired or forged (CSRF check failed). Go back, reload and try again.", status=403)
+        request.ctx.staff = staff
+        return await handler(request, staff, *args, **kwargs)
+
+    return wrapped
+
+
+# --- signing in ---------------------------------------------------------------------------------
+
+
+@bp.get("/login")
+async def login_form(request: Request) -> HTTPResponse:
+    token = secrets.token_urlsafe(24)
+    response = page(request, "login.html", csrf=token, next=request.args.get("next", "/admin/"))
+    _set_cookie(response, LOGIN_CSRF_COOKIE, token, max_age=3600)
+    return response
+
+
+@bp.post("/login")
+async def login(request: Request) -> HTTPResponse:
+    rt = runtime.current()
+    form_token, cookie_token = request.form.get("csrf") or "", request.cookies.get(LOGIN_CSRF_COOKIE) or ""
+    if not cookie_token or not hmac.compare_digest(form_token.encode(), cookie_token.encode()):
+        return html("Form expired or forged (CSRF check failed). Reload the sign-in page.", status=403)
+    email, password = (request.form.get("email") or "").strip(), request.form.get("password") or ""
+    address = request.remote_addr or request.ip or "unknown"
+    next_page = request.form.get("next") or "/admin/"
+    if not next_page.startswith("/admin"):
+        next_page = "/admin/"
+    wait = await sessions.seconds_until_allowed(rt.redis, email, address)
+    if wait:
+        minutes = -(-wait // 60)
+        error = f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
+        return page(request, "login.html", status=429, csrf=cookie_token, next=next_page, email=email, error=error)
+    async with rt.sessions() as session:
+        found = await store.staff_by_email(session, email)
+    if found is None or not verify_password(password, found[0].password_hash):
+        await sessions.record_failure(rt.redis, email, address)
+        error = "Wrong e-mail or password."
+        return page(request, "login.html", status=401, csrf=cookie_token, next=next_page, email=email, error=error)
+    user, tenant = found
+    await sessions.clear_failures(rt.redis, email, address)
+    token = await sessions.open_session(rt.redis, user.id, tenant.id, tenant.name, user.email, user.name)
+    response = redirect(next_page, status=303)
+    _set_cookie(response, SESSION_COOKIE, token)
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/admin")
+    return response
+
+
+@bp.post("/logout")
+@staff_only
+async def logout(request: Request, staff: StaffSession) -> HTTPResponse:
+    await sessions.close_session(runtime.current().redis, request.cookies.get(SESSION_COOKIE))
+    response = redirect("/admin/login", status=303)
+    response.delete_cookie(SESSION_COOKIE, path="/admin")
+    return response
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+
+def _int_arg(request: Request, name: str, default: int = 1) -> int:
+    try:
+        return max(1, int(request.args.get(name, default)))
+    except ValueError:
+        return default
+
+
+def _date_arg(request: Request, name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+@bp.get("/")
+@staff_only
+async def home(request: Request, staff: StaffSession) -> HTTPResponse:
+    rt = runtime.current()
+    async with rt.sessions() as session:
+        summary = await store.sales_summary(session, rt.cache, staff.tenant_id)
+        waiting = len(await store.waiting_for_a_person(session, staff.tenant_id))
+        pending = await store.payments(session, staff.tenant_id, "pending", 1)
+    return page(request, "home.html", summary=summary, waiting=waiting, pending=pending.total)
+
+
+@bp.get("/orders")
+@staff_only
+async def order_list(request: Request, staff: StaffSession) -> HTTPResponse:
+    status = request.args.get("status") or None
+    day_from, day_to = _date_arg(request, "from"), _date_arg(request, "to")
+    async with runtime.current().sessions() as session:
+        found = await store.orders(session, staff.tenant_id, status, day_from, day_to, _int_arg(request, "page"))
+    filters = {"status": status or "", "from": day_from.isoformat() if day_from else "", "to": day_to or ""}
+    return page(request, "orders.html", page_=found, filters=filters, statuses=store.ORDER_STATUSES)
+
+
+@bp.get("/orders/<number:str>")
+@staff_only
+async def order_page(request: Request, staff: StaffSession, number: str) -> HTTPResponse:
+    async with runtime.current().sessions() as session:
+        found = await store.order(session, staff.tenant_id, number)
+    if found is None:
+        return page(request, "not_found.html", status=404, what=f"Order {number}")
+    return page(request, "order.html", **found)
+
+
+@bp.get("/payments")
+@staff_only
+async def payment_list(request: Request, staff: StaffSession) -> HTTPResponse:
+    status = request.args.get("status") or None
+    async with runtime.current().sessions() as session:
+        found = await store.payments(session, staff.tenant_id, status, _int_arg(request, "page"))
+    return page(request, "payments.html", page_=found, selected=status or "", statuses=store.PAYMENT_STATUSES)
+
+
+@bp.get("/payments/<payment_id:int>")
+@staff_only
+async def payment_page(request: Request, staff: StaffSession, payment_id: int) -> HTTPResponse:
+    async with runtime.current().sessions() as session:
+        found = await store.payment(session, staff.tenant_id, payment_id)
+    if found is None:
+        return page(request, "not_found.html", status=404, what=f"Payment {payment_id}")
+    return page(request, "payment.html", **found)
+
+
+@bp.post("/payments/<payment_id:int>/refresh")
+@staff_only
+async def refresh(request: Request, staff: StaffSession, payment_id: int) -> HTTPResponse:
+    return await _act(request, f"/admin/payments/{payment_id}", operations.refresh_payment, staff, payment_id)
+
+
+@bp.post("/payments/<payment_id:int>/verify")
+@staff_only
+async def verify(request: Request, staff: StaffSession, payment_id: int) -> HTTPResponse:
+    reason = request.form.get("reason") or ""
+    return await _act(request, f"/admin/payments/{payment_id}", operations.mark_verified, staff, payment_id, reason)
+
+
+@bp.get("/handoffs")
+@staff_only
+async def handoff_list(request: Request, staff: StaffSession) -> HTTPResponse:
+    async with runtime.current().sessions() as session:
+        waiting = await store.waiting_for_a_person(session, staff.tenant_id)
+    return page(request, "handoffs.html", waiting=waiting)
+
+
+@bp.post("/handoffs/<handoff_id:int>/handback")
+@staff_only
+async def hand_back(request: Request, staff: StaffSession, handoff_id: int) -> HTTPResponse:
+    return await _act(request, "/admin/handoffs", operations.hand_back, staff, handoff_id)
+
+
+async def _act(request: Request, back: str, operation, staff: StaffSession, *args: Any) -> HTTPResponse:
+    try:
+        done = await operation(runtime.current(), staff, *args)
+    except operations.NotFound as e:
+        return page(request, "not_found.html", status=404, what=str(e).capitalize())
+    except operations.Refused as e:
+        return back_to(back, f"⚠ {e}")
+    return back_to(back, f"✓ {done.message}")

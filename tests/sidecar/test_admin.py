@@ -1,0 +1,213 @@
+"""The admin pages and the order API on a real sidecar process, over HTTP, on real PostgreSQL and Redis."""
+
+import hashlib
+import re
+import secrets
+import uuid
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import select, update
+
+from actions.admin import accounts
+from actions.commerce import cart, orders, payments
+from actions.commerce.model import CustomerRef
+from actions.commerce.money import Money
+from actions.commerce.payments import PaymentStatus, ProviderEvent
+from actions.db import tables as t
+from devstack.paths import DEMO_CATALOG
+from devstack.processes import start_sidecar
+from devstack.services import Services
+
+PASSWORD = "kahawa-chungu-42"
+WHO = CustomerRef("demo-shop", "254711000111")
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@pytest.fixture(scope="module")
+def admin_prefix() -> str:
+    return f"admin{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def sidecar(services, database_url, admin_prefix, tmp_path_factory):
+    process = start_sidecar(
+        Services(database_url, services.redis_url),
+        tmp_path_factory.mktemp("sidecar-logs"),
+        env={"ADMIN_REDIS_PREFIX": admin_prefix, "ADMIN_LOGIN_ATTEMPTS": "3"},
+    )
+    yield process
+    process.stop()
+
+
+class Staff:
+    """A browser without JavaScript: cookies, forms and their CSRF tokens."""
+
+    def __init__(self, url: str) -> None:
+        self.http = httpx.AsyncClient(base_url=url, timeout=20, follow_redirects=False)
+        self.csrf = ""
+
+    async def get(self, path: str) -> httpx.Response:
+        response = await self.http.get(path)
+        if found := CSRF.search(response.text):
+            self.csrf = found.group(1)
+        return response
+
+    async def sign_in(self, email: str, password: str = PASSWORD) -> httpx.Response:
+        await self.get("/admin/login")
+        return await self.http.post("/admin/login", data={"email": email, "password": password, "csrf": self.csrf})
+
+    async def post(self, path: str, **form: str) -> httpx.Response:
+        return await self.http.post(path, data={"csrf": self.csrf, **form})
+
+
+@pytest.fixture
+async def staff_email(shop) -> str:
+    email = f"amina-{secrets.token_hex(3)}@demo-shop.example"
+    await accounts.set_staff(shop.sessions, "demo-shop", email, "Amina", PASSWORD)
+    return email
+
+
+@pytest.fixture
+async def staff(sidecar, staff_email):
+    signed_in = Staff(sidecar.url)
+    response = await signed_in.sign_in(staff_email)
+    assert response.status_code == 303 and response.headers["location"] == "/admin/"
+    await signed_in.get("/admin/")
+    yield signed_in
+    await signed_in.http.aclose()
+
+
+async def pending_payment(rt, reference: str, who: CustomerRef = WHO):
+    await cart.add(rt.uow(), who, "SUGAR-1KG", 2)  # KES 360
+    order = await orders.place(rt.uow(), who, "Kilimani")
+    payment = await payments.start(rt.uow(), order.id, "mpesa", reference, order.total, who.external_id)
+    return order, payment
+
+
+async def test_pages_need_a_signed_in_staff_member(sidecar, shop):
+    async with httpx.AsyncClient(base_url=sidecar.url) as anonymous:
+        for path in ("/admin/", "/admin/orders", "/admin/payments/1", "/admin/handoffs"):
+            response = await anonymous.get(path)
+            assert response.status_code == 303 and response.headers["location"].startswith("/admin/login")
+
+
+async def test_a_wrong_password_is_refused_and_sign_in_waits_after_repeated_failures(sidecar, staff_email):
+    guesser = Staff(sidecar.url)
+    statuses = [(await guesser.sign_in(staff_email, "not-the-password")).status_code for _ in range(3)]
+    assert statuses == [401, 401, 401]
+    blocked = await guesser.sign_in(staff_email)  # the right password, too late
+    assert blocked.status_code == 429 and "Too many failed sign-ins" in blocked.text
+    assert "duka_admin" not in blocked.cookies
+
+
+async def test_the_session_cookie_is_http_only_and_sessions_expire(sidecar, staff_email, admin_prefix, services):
+    member = Staff(sidecar.url)
+    response = await member.sign_in(staff_email)
+    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("duka_admin="))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/admin" in cookie
+    token = member.http.cookies["duka_admin"]
+    key = f"{admin_prefix}:session:{hashlib.sha256(token.encode()).hexdigest()}"
+    redis = Redis.from_url(services.redis_url)
+    try:
+        assert 0 < await redis.ttl(key) <= 480 * 60  # forgotten after 8 idle hours
+        assert (await member.get("/admin/")).status_code == 200
+        await redis.delete(key)  # the session expired
+        assert (await member.get("/admin/")).headers["location"].startswith("/admin/login")
+    finally:
+        await redis.aclose()
+
+
+async def test_a_form_without_its_csrf_token_changes_nothing(shop, staff):
+    _, payment = await pending_payment(shop, "ws_CO_CSRF_1")
+    forged = await staff.http.post(f"/admin/payments/{payment.id}/verify", data={"reason": "SMS QK71XYZ seen"})
+    assert forged.status_code == 403
+    async with shop.sessions() as session:
+        assert (await session.get(t.Payment, payment.id)).status == "pending"
+
+
+async def test_mark_verified_needs_a_reason_and_is_audit_logged(shop, staff, staff_email):
+    order, payment = await pending_payment(shop, "ws_CO_VERIFY_1")
+    page = await staff.get(f"/admin/payments/{payment.id}")
+    assert "Refresh status" in page.text and "Mark verified" in page.text
+
+    no_reason = await staff.post(f"/admin/payments/{payment.id}/verify", reason="  ")
+    assert no_reason.status_code == 303
+    assert "Say why" in (await staff.get(f"/admin/payments/{payment.id}")).text
+    async with shop.sessions() as session:
+        assert (await session.get(t.Payment, payment.id)).status == "pending"
+
+    done = await staff.post(f"/admin/payments/{payment.id}/verify", reason="M-Pesa SMS QK71XYZ seen by Amina")
+    assert done.status_code == 303
+    page = await staff.get(f"/admin/payments/{payment.id}")
+    assert "Marked as paid" in page.text and 'id="payment-status">paid<' in page.text
+    async with shop.sessions() as session:
+        audit = (await session.execute(select(t.AuditEntry.action, t.AuditEntry.reason, t.StaffUser.email)
+                 .join(t.StaffUser, t.StaffUser.id == t.AuditEntry.staff_user_id))).all()  # fmt: skip
+        assert (await session.get(t.Order, order.id)).status == "paid"
+    assert ("mark_verified", "M-Pesa SMS QK71XYZ seen by Amina", staff_email) in audit
+    assert "Staff: mark_verified" in (await staff.get(f"/admin/orders/{order.number}")).text
+
+
+async def test_staff_see_only_their_own_shop(shop, sidecar, staff):
+    from actions.commerce.catalog_csv import parse_catalog
+    from actions.db.catalog_import import import_catalog
+
+    rows = parse_catalog(DEMO_CATALOG.read_text(), "KES")
+    await import_catalog(shop.sessions, "other-shop", "Other Shop", "KES", rows)
+    theirs, their_payment = await pending_payment(shop, "ws_CO_OTHER_1", CustomerRef("other-shop", "254722000222"))
+    mine, _ = await pending_payment(shop, "ws_CO_MINE_1")
+    listing = (await staff.get("/admin/orders")).text
+    assert mine.number in listing and theirs.number not in listing
+    assert (await staff.get(f"/admin/orders/{theirs.number}")).status_code == 404
+    assert (await staff.get(f"/admin/payments/{their_payment.id}")).status_code == 404
+    refused = await staff.post(f"/admin/payments/{their_payment.id}/verify", reason="trying another shop")
+    assert refused.status_code == 404
+    async with shop.sessions() as session:
+        assert (await session.get(t.Payment, their_payment.id)).status == "pending"
+
+
+async def test_orders_filter_by_status_and_page(shop, staff):
+    async with shop.sessions() as session, session.begin():
+        await session.execute(update(t.Product).where(t.Product.sku == "SUGAR-1KG").values(stock=1000))
+    placed = [(await pending_payment(shop, f"ws_CO_PAGE_{n}"))[0] for n in range(27)]
+    first = (await staff.get("/admin/orders?status=pending_payment")).text
+    second = (await staff.get("/admin/orders?status=pending_payment&page=2")).text
+    assert "Page 1 of 2 (27 in all)" in first
+    assert placed[-1].number in first and placed[0].number in second
+    assert "No orders." in (await staff.get("/admin/orders?status=paid")).text
+
+
+async def test_the_sales_summary_shows_a_write_on_the_next_read(shop, staff):
+    before = (await staff.get("/admin/")).text
+    assert "Orders: <strong>0</strong>" in before
+    _, payment = await pending_payment(shop, "ws_CO_SUMMARY_1")
+    after = (await staff.get("/admin/")).text
+    assert "Orders: <strong>1</strong>" in after and "Waiting for payment: 1" in after
+    event = ProviderEvent("mpesa", "cb:summary", payment.reference, PaymentStatus.PAID, "callback", Money(36000, "KES"))
+    await payments.record(shop.uow(), event)
+    paid = (await staff.get("/admin/")).text
+    assert "Revenue (paid): <strong>KES 360</strong>" in paid and "Paid: 1" in paid
+
+
+async def test_the_order_api_answers_304_until_the_order_changes(shop, sidecar):
+    token = await accounts.new_api_token(shop.sessions, "demo-shop")
+    order, payment = await pending_payment(shop, "ws_CO_API_1")
+    async with httpx.AsyncClient(base_url=sidecar.url, headers={"Authorization": f"Bearer {token}"}) as api:
+        first = await api.get(f"/orders/{order.number}")
+        assert first.status_code == 200
+        assert first.json()["status"] == "pending_payment" and first.json()["total"]["minor"] == 36000
+        etag = first.headers["ETag"]
+        same = await api.get(f"/orders/{order.number}", headers={"If-None-Match": etag})
+        assert same.status_code == 304 and same.content == b""
+        await payments.record(
+            shop.uow(), ProviderEvent("mpesa", "cb:api", payment.reference, PaymentStatus.PAID, "callback")
+        )
+        changed = await api.get(f"/orders/{order.number}", headers={"If-None-Match": etag})
+        assert changed.status_code == 200 and changed.headers["ETag"] != etag
+        assert changed.json()["status"] == "paid" and changed.json()["payments"][0]["status"] == "paid"
+    async with httpx.AsyncClient(base_url=sidecar.url) as anonymous:
+        assert (await anonymous.get(f"/orders/{order.number}")).status_code == 401
+        wrong = await anonymous.get(f"/orders/{order.number}", headers={"Authorization": "Bearer duka_guess"})
+        assert wrong.status_code == 401
