@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from actions.commerce import payments
 from actions.commerce.model import Order, Tenant
 from actions.commerce.payments import Payment
+from actions.observability import correlation
 from actions.payments import callbacks
 from actions.payments.mpesa import DarajaClient, DarajaConfig
 from actions.payments.paystack import PaystackClient, new_reference
 from actions.runtime import Runtime
+
+log = logging.getLogger("payments.gateway")
 
 
 class PaymentUnavailable(Exception):
@@ -59,6 +63,7 @@ async def request_mpesa(rt: Runtime, tenant: Tenant, order: Order, phone: str) -
     payment = await payments.start(
         rt.uow(), order.id, "mpesa", accepted.checkout_request_id, order.total, phone, first_check(rt)
     )
+    await started(rt, payment)
     return PaymentRequest(payment)
 
 
@@ -68,11 +73,19 @@ async def request_card(rt: Runtime, customer_id: str, order: Order) -> PaymentRe
     reference = new_reference(order.number)
     email = f"{customer_id}@{rt.payments.paystack_email_domain}"  # WhatsApp customers give no e-mail
     try:
-        started = await paystack_for(rt).initialize(order.total, email, reference, order.id)
+        initialized = await paystack_for(rt).initialize(order.total, email, reference, order.id)
     except Exception as e:
         raise PaymentUnavailable(str(e)) from e
     payment = await payments.start(rt.uow(), order.id, "paystack", reference, order.total, None, first_check(rt))
-    return replace(PaymentRequest(payment), authorization_url=started.authorization_url)
+    await started(rt, payment)
+    return replace(PaymentRequest(payment), authorization_url=initialized.authorization_url)
+
+
+async def started(rt: Runtime, payment: Payment) -> None:
+    """Log the request, and remember the current correlation id for the callback and the worker's checks."""
+    await correlation.remember_for_payment(rt.redis, payment)
+    fields = {"payment_id": payment.id, "order_id": payment.order_id, "provider": payment.provider}
+    log.info("payment %s requested from %s: %s", payment.id, payment.provider, payment.reference, extra=fields)
 
 
 def first_check(rt: Runtime) -> timedelta:

@@ -9,10 +9,12 @@ the order's stock goes back on the shelf.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from actions.commerce import payments
 from actions.commerce.payments import Applied, DueCheck, PaymentStatus, ProviderEvent
+from actions.observability import correlation, logs
+from actions.observability.metrics import count_reconciliation
 from actions.payments.gateway import daraja_for, paystack_for
 from actions.payments.mpesa import meaning_of
 from actions.runtime import Runtime
@@ -25,6 +27,7 @@ class Checked:
     payment_id: int
     applied: Applied | None  # None: the provider still had no answer (or could not be asked)
     reason: str  # what to tell the customer, as a response key suffix: "mpesa_paid", "expired", …
+    correlation_id: str | None = None  # of the conversation turn that started the payment, when known
 
 
 async def check_due(rt: Runtime, limit: int = 20) -> list[Checked]:
@@ -35,6 +38,23 @@ async def check_due(rt: Runtime, limit: int = 20) -> list[Checked]:
 
 
 async def check_one(rt: Runtime, due: DueCheck) -> Checked:
+    """Ask about one payment, logging under the correlation id of the turn that started it."""
+    payment = due.payment
+    origin = await correlation.of_payment(rt.redis, payment)
+    with logs.bind(correlation_id=origin, payment_id=payment.id, provider=payment.provider):
+        checked = await _check(rt, due)
+        await count_reconciliation(rt.redis, payment.provider, _outcome(checked))
+        return replace(checked, correlation_id=correlation.current())
+
+
+def _outcome(checked: Checked) -> str:
+    """The metric's label: the status a check settled on, else what happened ("pending", "duplicate", …)."""
+    if checked.applied is None:
+        return "pending"
+    return checked.applied.payment.status.value if checked.applied.notify else checked.applied.result
+
+
+async def _check(rt: Runtime, due: DueCheck) -> Checked:
     payment, settings = due.payment, rt.payments
     outcome, reason, key = None, "", ""
     try:
@@ -43,23 +63,47 @@ async def check_one(rt: Runtime, due: DueCheck) -> Checked:
         else:
             outcome, reason, key = await _ask_paystack(rt, payment)
     except Exception as e:  # the provider is down or refused: this counted as a check, the next one will come
-        log.warning("payment %s: provider check failed: %s", payment.id, e, extra={"payment_id": payment.id})
+        log.warning("payment %s: provider check failed: %s", payment.id, e)
+        await count_reconciliation(rt.redis, payment.provider, "provider_error")
     if outcome is None:
         last_check = due.checks_before + 1 >= settings.max_checks
         if not last_check and due.age_minutes < settings.retry_window_minutes:
             return Checked(payment.id, None, "pending")
         outcome, reason, key = PaymentStatus.EXPIRED, "expired", f"expiry:{payment.id}"
+    return await _record(rt, payment, outcome, reason, key, "reconciliation")
+
+
+class ProviderUnreachable(RuntimeError):
+    pass
+
+
+async def refresh(rt: Runtime, payment: payments.Payment) -> Checked:
+    """Ask the provider about one payment now (staff pressed "Refresh status"). Unlike the worker's
+    checks this never expires a payment: no answer yet leaves it pending."""
+    try:
+        ask = _ask_daraja if payment.provider == "mpesa" else _ask_paystack
+        outcome, reason, key = await ask(rt, payment)
+    except Exception as e:
+        raise ProviderUnreachable(f"{payment.provider} could not be asked: {e}") from e
+    if outcome is None:
+        return Checked(payment.id, None, "pending")
+    return await _record(rt, payment, outcome, reason, key, "staff_refresh")
+
+
+async def _record(
+    rt: Runtime, payment: payments.Payment, outcome: PaymentStatus, reason: str, key: str, kind: str
+) -> Checked:
     event = ProviderEvent(
         provider=payment.provider,
         key=key,
         reference=payment.reference,
         outcome=outcome,
-        kind="reconciliation",
+        kind=kind,
         tenant_id=payment.tenant_id,
         expires_order=outcome is PaymentStatus.EXPIRED,
     )
     applied = await payments.record(rt.uow(), event)
-    log.info("payment %s reconciled: %s (%s)", payment.id, applied.result, reason, extra={"payment_id": payment.id})
+    log.info("payment %s, %s: %s (%s)", payment.id, kind, applied.result, reason, extra={"payment_id": payment.id})
     return Checked(payment.id, applied, reason)
 
 

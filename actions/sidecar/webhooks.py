@@ -12,8 +12,9 @@ from sanic.response import HTTPResponse, json
 
 from actions import jobs, runtime
 from actions.commerce import payments
-from actions.commerce.payments import PaymentStatus, ProviderEvent
+from actions.commerce.payments import Applied, PaymentStatus, ProviderEvent
 from actions.jobs import notify_job_id
+from actions.observability import correlation
 from actions.payments import callbacks
 from actions.payments.mpesa import MalformedCallback, meaning_of, parse_stk_callback
 from actions.payments.paystack import MalformedWebhook, parse_webhook, verify_signature
@@ -22,10 +23,15 @@ log = logging.getLogger("payments.webhooks")
 bp = Blueprint("webhooks")
 
 ACCEPTED = {"ResultCode": 0, "ResultDesc": "Accepted"}
+OUTCOMES = {"applied": "accepted", "unknown_payment": "unknown"}  # the rest keep their name (duplicate, …)
 
 
 def rejected(status: int, reason: str) -> HTTPResponse:
     return json({"ResultCode": 1, "ResultDesc": reason}, status=status)
+
+
+def count(request: Request, provider: str, outcome: str) -> None:
+    request.app.ctx.metrics.webhooks.labels(provider, outcome).inc()
 
 
 @bp.post("/payments/mpesa/callback/<token:str>")
@@ -35,12 +41,14 @@ async def mpesa_callback(request: Request, token: str) -> HTTPResponse:
     secret = await _callback_secret(rt, parts[0]) if parts else None
     if parts is None or not callbacks.secret_matches(parts[1], secret):
         log.warning("mpesa callback with an unknown token refused")
+        count(request, "mpesa", "rejected_token")
         await _keep_for_review(rt, request.body)
         return rejected(404, "Unknown callback URL")
     try:
         callback = parse_stk_callback(request.body)
     except MalformedCallback as e:
         log.warning("malformed mpesa callback refused: %s", e)
+        count(request, "mpesa", "malformed")
         return rejected(400, f"Malformed callback: {e}")
     event = ProviderEvent(
         provider="mpesa",
@@ -53,11 +61,21 @@ async def mpesa_callback(request: Request, token: str) -> HTTPResponse:
         tenant_id=parts[0],
     )
     applied = await payments.record(rt.uow(), event)
-    if applied.notify:
-        reason = meaning_of(callback.result_code).message_key
-        await jobs.enqueue(rt, "notify_payment", applied.payment.id, reason, job_id=notify_job_id(applied.payment))
-    log.info("mpesa callback %s: %s", callback.checkout_request_id, applied.result, extra={"provider": "mpesa"})
+    reason = meaning_of(callback.result_code).message_key
+    await _recorded(request, rt, event, applied, reason)
     return json(ACCEPTED)
+
+
+async def _recorded(request: Request, rt: runtime.Runtime, event: ProviderEvent, applied: Applied, reason: str) -> None:
+    """Count and log the outcome; a payment's ending goes to the worker under the id of the turn that started it."""
+    count(request, event.provider, OUTCOMES.get(applied.result, applied.result))
+    payment_id = applied.payment.id if applied.payment else None
+    origin = await correlation.of_payment(rt.redis, applied.payment)
+    if applied.notify:
+        job_id = notify_job_id(applied.payment)
+        await jobs.enqueue(rt, "notify_payment", payment_id, reason, job_id=job_id, correlation_id=origin)
+    fields = {"provider": event.provider, "payment_id": payment_id, "origin_correlation_id": origin}
+    log.info("%s %s %s: %s", event.provider, event.kind, event.reference, applied.result, extra=fields)
 
 
 async def _keep_for_review(rt: runtime.Runtime, body: bytes) -> None:
@@ -82,13 +100,16 @@ async def paystack_webhook(request: Request) -> HTTPResponse:
     secret = os.environ.get("PAYSTACK_SECRET_KEY", "")
     if not secret or not verify_signature(request.body, request.headers.get("x-paystack-signature"), secret):
         log.warning("paystack webhook with a bad or missing signature refused")
+        count(request, "paystack", "rejected_signature")
         return json({"error": "invalid signature"}, status=401)
     try:
         webhook = parse_webhook(request.body)
     except MalformedWebhook as e:
         log.warning("malformed paystack webhook refused: %s", e)
+        count(request, "paystack", "malformed")
         return json({"error": f"malformed webhook: {e}"}, status=400)
     if webhook.event != "charge.success":
+        count(request, "paystack", "ignored")
         return json({"status": "ignored"})
     event = ProviderEvent(
         provider="paystack",
@@ -101,7 +122,5 @@ async def paystack_webhook(request: Request) -> HTTPResponse:
     )
     rt = runtime.current()
     applied = await payments.record(rt.uow(), event)
-    if applied.notify:
-        await jobs.enqueue(rt, "notify_payment", applied.payment.id, "card_paid", job_id=notify_job_id(applied.payment))
-    log.info("paystack webhook %s: %s", webhook.reference, applied.result, extra={"provider": "paystack"})
+    await _recorded(request, rt, event, applied, "card_paid")
     return json({"status": applied.result})

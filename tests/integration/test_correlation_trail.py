@@ -1,0 +1,118 @@
+"""One correlation id follows a payment: from the turn that asked for it to the worker's checks and jobs."""
+
+import dataclasses
+import io
+import json
+import logging
+import uuid
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import func, update
+
+from actions import jobs
+from actions.commerce import cart, orders, payments
+from actions.commerce.model import CustomerRef
+from actions.db import tables as t
+from actions.observability import correlation, logs
+from actions.observability.metrics import RECONCILIATION_KEY
+from actions.payments import gateway, reconcile
+from actions.worker import correlated
+
+WHO = CustomerRef("demo-shop", "254700000099")
+
+
+@pytest.fixture
+def json_lines():
+    """JSON lines of the payments loggers while the test runs."""
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logs.JsonFormatter())
+    handler.addFilter(logs.Scrubber())
+    logger = logging.getLogger("payments")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
+    logger.removeHandler(handler)
+    logger.setLevel(logging.NOTSET)
+    logs.begin()
+
+
+@pytest.fixture
+def unreachable_daraja(shop):
+    original = shop.payments
+    shop.payments = dataclasses.replace(
+        original, mpesa_base_url="http://127.0.0.1:9", mpesa_consumer_key="k", mpesa_consumer_secret="s",
+        mpesa_passkey="p", max_checks=5,
+    )  # fmt: skip
+    yield shop
+    shop.payments = original
+
+
+async def started_in_a_turn(rt, turn_id: str):
+    """A pending M-Pesa payment, asked for during the turn `turn_id`, and due for a check now."""
+    await cart.add(rt.uow(), WHO, "EGGS-TRAY", 1)
+    order = await orders.place(rt.uow(), WHO, "Kilimani")
+    reference = f"ws_CO_trail_{uuid.uuid4().hex[:8]}"
+    payment = await payments.start(rt.uow(), order.id, "mpesa", reference, order.total, "254712345678")
+    logs.begin(correlation_id=turn_id)
+    await gateway.started(rt, payment)
+    logs.begin()
+    async with rt.sessions() as session, session.begin():
+        await session.execute(update(t.Payment).where(t.Payment.id == payment.id).values(next_check_at=func.now()))
+    return payment
+
+
+async def counted(rt, outcome: str) -> int:
+    return int(await rt.redis.hget(RECONCILIATION_KEY, f"mpesa:{outcome}") or 0)
+
+
+async def test_the_workers_check_of_a_payment_logs_under_the_turn_that_started_it(unreachable_daraja, json_lines):
+    rt = unreachable_daraja
+    payment = await started_in_a_turn(rt, "turn-7f3a")
+    assert await correlation.of_payment(rt.redis, payment) == "turn-7f3a"
+    errors, pending = await counted(rt, "provider_error"), await counted(rt, "pending")
+
+    logs.begin(correlation_id="cron-tick")
+    [checked] = await reconcile.check_due(rt)
+
+    assert (checked.payment_id, checked.applied, checked.correlation_id) == (payment.id, None, "turn-7f3a")
+    requested, failed = json_lines()
+    assert requested["message"] == f"payment {payment.id} requested from mpesa: {payment.reference}"
+    assert failed["message"].startswith(f"payment {payment.id}: provider check failed")
+    assert {(line["correlation_id"], line["payment_id"], line["provider"]) for line in (requested, failed)} == {
+        ("turn-7f3a", payment.id, "mpesa")
+    }
+    assert "254712345678" not in json.dumps(json_lines())
+    assert await counted(rt, "provider_error") > errors and await counted(rt, "pending") > pending
+    assert correlation.current() == "cron-tick"  # the tick's own id is back after the payment's check
+
+
+class FakePool:
+    def __init__(self) -> None:
+        self.queued: list[tuple] = []
+
+    async def enqueue_job(self, function: str, *args: object, **kwargs: object) -> None:
+        self.queued.append((function, args, kwargs))
+
+
+async def test_a_job_carries_the_current_correlation_id_and_the_worker_runs_it_under_that_id():
+    rt = SimpleNamespace(jobs=FakePool())
+    logs.begin(correlation_id="turn-5c1d")
+    await jobs.enqueue(rt, "notify_payment", 7, "mpesa_paid", job_id="notify:mpesa:ws_CO_1")
+    await jobs.enqueue(rt, "notify_payment", 8, "card_paid", correlation_id="turn-started-the-payment")
+    logs.begin()
+    assert [kwargs["correlation_id"] for _, _, kwargs in rt.jobs.queued] == ["turn-5c1d", "turn-started-the-payment"]
+
+    seen = []
+
+    @correlated
+    async def job(ctx, payment_id, reason):
+        seen.append((payment_id, reason, correlation.current(), logs.fields().get("job")))
+
+    for _, args, kwargs in rt.jobs.queued:
+        await job({"job_id": "j1"}, *args, correlation_id=kwargs["correlation_id"])
+    await job({"job_id": "j2"}, 9, "expired")  # queued before correlation ids existed
+    assert seen[:2] == [(7, "mpesa_paid", "turn-5c1d", "j1"), (8, "card_paid", "turn-started-the-payment", "j1")]
+    assert seen[2][:2] == (9, "expired") and len(seen[2][2]) == 32
+    assert job.__qualname__.endswith("job")  # arq names jobs by their function's name
