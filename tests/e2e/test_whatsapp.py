@@ -9,6 +9,7 @@ import hmac
 import json
 import random
 import time
+import uuid
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from actions.db import tables as t
+from devstack.processes import Process
 from tests.e2e.test_purchase import orders_of
 
 PHONE_NUMBER_ID = "109999000000001"
@@ -67,24 +69,27 @@ class WhatsAppCustomer:
     def signature(self, body: bytes) -> str:
         return "sha256=" + hmac.new(self.app_secret.encode(), body, hashlib.sha256).hexdigest()
 
-    async def post(self, body: bytes, signature: str | None = None) -> httpx.Response:
+    async def post(
+        self, body: bytes, signature: str | None = None, correlation_id: str | None = None
+    ) -> httpx.Response:
         headers = {"Content-Type": "application/json", "X-Hub-Signature-256": signature or self.signature(body)}
+        headers |= {"X-Correlation-ID": correlation_id} if correlation_id else {}
         async with httpx.AsyncClient(timeout=10) as client:
             return await client.post(f"{self.rasa_url}/webhooks/whatsapp/webhook", content=body, headers=headers)
 
-    async def send(self, content: dict[str, Any]) -> bytes:
+    async def send(self, content: dict[str, Any], correlation_id: str | None = None) -> bytes:
         body = self.webhook(content)
-        response = await self.post(body)
+        response = await self.post(body, correlation_id=correlation_id)
         assert response.status_code == 200, response.text
         return body
 
     async def says(self, text: str) -> bytes:
         return await self.send({"type": "text", "text": {"body": text}})
 
-    async def taps(self, choice: dict[str, str]) -> bytes:
+    async def taps(self, choice: dict[str, str], correlation_id: str | None = None) -> bytes:
         kind = choice["kind"]
         reply = {"id": choice["id"], "title": choice["title"]}
-        return await self.send({"type": "interactive", "interactive": {"type": kind, kind: reply}})
+        return await self.send({"type": "interactive", "interactive": {"type": kind, kind: reply}}, correlation_id)
 
     async def sent(self) -> list[dict[str, Any]]:
         async with httpx.AsyncClient(timeout=10) as client:
@@ -139,7 +144,12 @@ async def test_meta_verifies_the_webhook_with_the_verify_token(stack, bot):
     assert wrong.status_code == 403
 
 
-async def test_a_whole_purchase_through_whatsapp(whatsapp_shop, bot, customer):
+def logged(process: Process, correlation_id: str) -> list[str]:
+    """The process's log lines that name the id (as the correlation id or as the one that started a payment)."""
+    return [line for line in process.log.read_text().splitlines() if correlation_id in line]
+
+
+async def test_a_whole_purchase_through_whatsapp(whatsapp_shop, stack, bot, customer):
     shop = whatsapp_shop
     await customer.says("habari")
     await customer.expect("Karibu Demo Shop")
@@ -166,7 +176,8 @@ async def test_a_whole_purchase_through_whatsapp(whatsapp_shop, bot, customer):
     assert customer.wa_id in text_of(confirm) and "Yaya Centre" in text_of(confirm)
     assert [c["title"] for c in choices(confirm)] == ["Ndio", "Hapana"]
     assert await orders_of(shop, customer.conversation) == []
-    yes = await customer.taps(choices(confirm)[0])
+    trail = f"e2e-{uuid.uuid4().hex[:12]}"  # the "Ndio" tap's webhook POST: order, M-Pesa prompt, payment
+    yes = await customer.taps(choices(confirm)[0], correlation_id=trail)
 
     placed = await customer.expect("imewekwa")
     [(number, _, total, location)] = await orders_of(shop, customer.conversation)
@@ -174,6 +185,15 @@ async def test_a_whole_purchase_through_whatsapp(whatsapp_shop, bot, customer):
     assert (total, location) == (70000, "Yaya Centre, Argwings Kodhek Rd (-1.29290, 36.78740)")
     await customer.expect(f"Malipo ya oda {number} yamepokelewa")  # sent by the worker, through Rasa, to WhatsApp
     assert (await orders_of(shop, customer.conversation))[0][1] == "paid"
+    assert any(f"[correlation_id={trail}]" in line for line in logged(bot.rasa, trail))  # the WhatsApp channel
+    actions = [json.loads(line) for line in logged(stack.process("actions"), trail)]
+    assert any(
+        line["message"].startswith("payment ") and " requested from mpesa" in line["message"] for line in actions
+    )
+    sidecar = [json.loads(line) for line in logged(stack.process("sidecar"), trail)]
+    assert [line["origin_correlation_id"] for line in sidecar if "stk_callback" in line["message"]] == [trail]
+    worker = [json.loads(line) for line in logged(stack.process("worker"), trail)]
+    assert any("customer told" in line["message"] and line["correlation_id"] == trail for line in worker)
 
     # Meta redelivers the "Ndio" tap, and someone replays it with a forged signature: nothing changes.
     events_before = len((await bot.tracker(customer.conversation))["events"])
