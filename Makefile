@@ -18,13 +18,14 @@ PY311 := $(call find_python,python3 python3.13 python3.12 python3.11 $(wildcard 
 ACTIONS_VENV := .venv
 RASA_VENV := .venv-rasa
 
-.PHONY: help chat interactive test test-nlu envs browser lint format migrate seed lock clean
+.PHONY: help chat interactive test test-nlu bench envs browser lint format migrate seed lock clean
 
 help:
 	@echo "make chat   start PostgreSQL, Redis, the action server and talk to the bot in rasa shell"
 	@echo "make interactive  the same stack with rasa interactive, to correct the bot and save stories"
 	@echo "make test   run every test (ruff, rasa data validate, pytest in both environments)"
 	@echo "make test-nlu  5-fold cross-validation of the NLU, intent and entity scores per language (~12 min)"
+	@echo "make bench  benchmarks: a turn's cost as ratios to a bare Rasa turn (~15 min; make bench QUICK=1: ~6)"
 	@echo "make envs   create or update the two Python environments from the lock files"
 	@echo "make browser  install Debian's chromium for the admin pages' browser test (make test does it)"
 	@echo "make format format the code with ruff"
@@ -70,6 +71,9 @@ browser:
 
 test: envs browser
 	@$(ACTIONS_VENV)/bin/python -m devstack.test
+
+bench: envs
+	@$(ACTIONS_VENV)/bin/python -m devstack.bench $(if $(QUICK),--quick)
 
 test-nlu: envs
 	@$(RASA_VENV)/bin/python -m devstack.nlu_crossval

@@ -33,6 +33,7 @@ def rasa_environment(
         "REDIS_PASSWORD": redis.password or "",
         "REDIS_KEY_PREFIX": key_prefix,
         "ACTION_ENDPOINT_URL": action_url,
+        "DATABASE_URL": services.database_url,  # where the tracker store archives finished sessions
     }
 
 
@@ -115,13 +116,17 @@ def start_sidecar(
 
 
 def start_rasa_server(
-    model: Path, env: dict[str, str], log_dir: Path = DATA_DIR / "logs", port: int | None = None
+    model: Path,
+    env: dict[str, str],
+    log_dir: Path = DATA_DIR / "logs",
+    port: int | None = None,
+    endpoints: Path | str = "endpoints.yml",
 ) -> Process:
     """A Rasa server with the REST channel and the HTTP API, ready once its model is loaded."""
     port = port or free_port()
     command = [
         str(RASA_BIN), "run", "--enable-api", "--port", str(port), "--interface", "127.0.0.1",
-        "--model", str(model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+        "--model", str(model), "--endpoints", str(endpoints), "--credentials", "credentials.yml",
     ]  # fmt: skip
     process = spawn(f"rasa-{port}", command, env, f"http://127.0.0.1:{port}", log_dir)
     wait_until(process, "/status", timeout=240, ready=lambda body: bool(json.loads(body).get("model_file")))

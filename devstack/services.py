@@ -102,14 +102,18 @@ def redis_server_binary() -> str:
 
 
 def start_redis(directory: Path) -> tuple[str, bool]:
-    """Start (or reuse) an embedded Redis on a loopback port, with append-only persistence."""
+    """Start (or reuse) an embedded Redis on a loopback port, with append-only persistence.
+    A stopped one comes back on the same port when it is still free, so its clients reconnect."""
     directory.mkdir(parents=True, exist_ok=True)
     port_file = directory / "port"
+    port = None
     if port_file.exists():
         port = int(port_file.read_text())
         if _redis_answers(port):
             return f"redis://127.0.0.1:{port}/0", False
-    port = free_port()
+        if not _port_free(port):
+            port = None
+    port = port or free_port()
     subprocess.run(
         [
             redis_server_binary(),
@@ -141,6 +145,16 @@ def stop_redis(directory: Path) -> None:
         deadline = time.monotonic() + 10
         while _redis_answers(port) and time.monotonic() < deadline:
             time.sleep(0.1)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as redis-server binds: TIME_WAIT is no obstacle
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _redis_answers(port: int) -> bool:

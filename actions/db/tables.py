@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -284,3 +285,16 @@ class CacheVersion(Base):
 
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, server_default="1")
+
+
+class ConversationEvent(Base):
+    """A finished conversation session's events, moved here from Redis by bot/stores/tracker.py."""
+
+    __tablename__ = "conversation_events"
+
+    conversation_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)  # the event's place in the whole conversation
+    event_type: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[float | None] = mapped_column(Float)  # Rasa's timestamp (seconds since 1970)
+    event: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    archived_at: Mapped[datetime] = _created_at()

@@ -19,12 +19,14 @@ from dataclasses import replace
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.lock_store import LockError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.stores.tracker import ContextUnavailable
 from bot.whatsapp import correlation
 from bot.whatsapp.graph import GraphClient, SendFailed, mask
 from bot.whatsapp.inbound import MalformedWebhook, Turn, parse_webhook, plan_turns, split_conversation_id
@@ -35,6 +37,11 @@ from bot.whatsapp.settings import WhatsAppSettings
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024
+# Sent without the conversation's state, so without its language: both, Swahili first.
+BRIEFLY_UNAVAILABLE = (
+    "Samahani, duka halipatikani kwa muda mfupi. Tafadhali tuma ujumbe wako tena baada ya dakika chache. 🙏\n"
+    "Sorry, the shop is briefly unavailable. Please send your message again in a few minutes."
+)
 CHANNEL = "whatsapp"
 
 
@@ -258,13 +265,19 @@ class WhatsAppInput(InputChannel):
             await self.graph.post(phone_number_id, mark_read(turn.last.message_id))
         except SendFailed as e:
             log.info("whatsapp: could not mark %s read: %s", turn.last.message_id, e)
-        await self._on_new_message(
-            UserMessage(
-                turn.text,
-                WhatsAppOutput(self.graph),
-                conversation,
-                input_channel=CHANNEL,
-                message_id=turn.last.message_id,
-                metadata={**turn.metadata(), correlation.FIELD: cid},
-            )
+        message = UserMessage(
+            turn.text,
+            WhatsAppOutput(self.graph),
+            conversation,
+            input_channel=CHANNEL,
+            message_id=turn.last.message_id,
+            metadata={**turn.metadata(), correlation.FIELD: cid},
         )
+        try:
+            await self._on_new_message(message)
+        except (LockError, ContextUnavailable) as e:
+            # The conversation's state is out of reach (Redis): no answer is guessed without it.
+            log.error("whatsapp: %s not answered, conversation state unavailable: %s", mask(conversation), e)
+            _, wa_id = split_conversation_id(conversation)
+            for body in text_messages(wa_id, BRIEFLY_UNAVAILABLE):
+                await self.graph.post(phone_number_id, body)

@@ -433,3 +433,20 @@ def test_a_burst_left_behind_by_a_stopped_server_is_picked_up_by_another(setting
 
     assert run(settings, stopped_before_handling) == []
     assert run(settings, another_server) == ["kikapu changu"]
+
+
+def test_when_the_conversation_state_is_out_of_reach_the_customer_is_told_not_guessed_at(settings, graph_url, customer):
+    from rasa.core.lock_store import LockError
+
+    async def unavailable(message):
+        raise LockError("Redis unavailable")
+
+    async def scenario(channel, recorder):
+        channel._on_new_message = unavailable
+        await post(channel, webhook([message("wamid.down" + customer, now(), "lipa na mpesa", sender=customer)]))
+        await asyncio.sleep(DEBOUNCE + 1.0)
+
+    run(settings, scenario)
+    [notice] = sent_to(graph_url, customer)
+    assert "duka halipatikani kwa muda" in notice["body"]["text"]["body"]
+    assert "briefly unavailable" in notice["body"]["text"]["body"]

@@ -22,6 +22,6 @@ async def test_the_conversation_is_kept_in_redis(shop, bot, sender, services, re
     await bot.say(sender, "hi")
     client = redis.Redis.from_url(services.redis_url)
     try:
-        assert await client.exists(f"{redis_key_prefix}:tracker:{sender}") == 1
+        assert await client.llen(f"{redis_key_prefix}:session:{sender}:events") > 0
     finally:
         await client.aclose()

@@ -1,0 +1,296 @@
+"""`make bench`: how a conversation turn costs, as ratios to a bare Rasa turn measured in the same run.
+
+Everything runs on this machine, over HTTP (Rasa's REST channel), against real PostgreSQL and Redis:
+
+- baseline: the same model with a trivial action server (devstack/trivial_actions.py);
+- commerce: the real action server; p50, p95 and p99 of a turn;
+- returning customer: 5,000 events in 100 earlier sessions against a new customer (medians), with
+  this project's tracker store and, for comparison, Rasa's stock RedisTrackerStore;
+- long session: turns 271 to 300 of one session against turns 1 to 30;
+- throughput: 50 conversations at once.
+
+Figures go to stdout and to .data/bench/<time>.json. They are figures, not pass or fail.
+
+    .venv/bin/python -m devstack.bench [--quick] [--skip-stock]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import psycopg
+from sqlalchemy.engine import make_url
+
+from devstack.dotenv import load_dotenv
+from devstack.model import ensure_model
+from devstack.paths import ACTIONS_PYTHON, DATA_DIR, DEMO_CATALOG, ROOT
+from devstack.processes import Process, spawn, start_rasa_server, wait_until
+from devstack.services import Services, ensure_services, free_port
+from devstack.stack import start_stack
+
+OUT = DATA_DIR / "bench"
+MESSAGES = ("show me your products", "my cart", "do you have sugar?")
+STOCK_ENDPOINTS = """
+action_endpoint:
+  url: ${ACTION_ENDPOINT_URL}
+tracker_store:
+  type: redis
+  url: ${REDIS_HOST}
+  port: ${REDIS_PORT}
+  db: ${REDIS_DB}
+  password: ${REDIS_PASSWORD}
+  key_prefix: ${REDIS_KEY_PREFIX}
+lock_store:
+  type: redis
+  url: ${REDIS_HOST}
+  port: ${REDIS_PORT}
+  db: ${REDIS_DB}
+  password: ${REDIS_PASSWORD}
+  key_prefix: ${REDIS_KEY_PREFIX}
+"""
+
+
+@dataclass
+class Sizes:
+    turns: int = 60
+    history_sessions: int = 100
+    events_per_session: int = 50
+    compare_turns: int = 30
+    long_session: int = 300
+    concurrent: int = 50
+    turns_each: int = 6
+
+
+QUICK = Sizes(turns=24, history_sessions=40, compare_turns=12, long_session=90, concurrent=20, turns_each=3)
+
+
+@dataclass
+class Results:
+    figures: dict = field(default_factory=dict)
+
+    def add(self, name: str, **values) -> None:
+        self.figures[name] = values
+        shown = ", ".join(f"{k} {v:.1f} ms" if k.endswith("_ms") else f"{k} {v:.2f}" for k, v in values.items())
+        print(f"    {name}: {shown}", flush=True)
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+async def turn(client: httpx.AsyncClient, sender: str, text: str) -> float:
+    started = time.perf_counter()
+    response = await client.post("/webhooks/rest/webhook", json={"sender": sender, "message": text})
+    response.raise_for_status()
+    return (time.perf_counter() - started) * 1000
+
+
+async def conversation(client: httpx.AsyncClient, sender: str, turns: int) -> list[float]:
+    await turn(client, sender, "hi")  # the session start is not what is measured
+    return [await turn(client, sender, MESSAGES[n % len(MESSAGES)]) for n in range(turns)]
+
+
+def history(sessions: int, per_session: int, first: float) -> list[list[dict]]:
+    """Earlier sessions as Rasa records them, two hours apart (each one a new session)."""
+    exchanges = max(1, (per_session - 3) // 4)
+    result = []
+    for s in range(sessions):
+        t = first + s * 7200
+        events = [
+            {"event": "action", "name": "action_session_start", "timestamp": t},
+            {"event": "session_started", "timestamp": t + 0.01},
+            {"event": "action", "name": "action_listen", "timestamp": t + 0.02},
+        ]
+        for n in range(exchanges):
+            u = t + 1 + n * 5
+            events += [
+                {"event": "user", "text": f"show me your products {n}", "timestamp": u,
+                 "parse_data": {"intent": {"name": "browse_catalog", "confidence": 1.0}, "entities": []}},
+                {"event": "action", "name": "action_show_catalog", "timestamp": u + 0.1},
+                {"event": "bot", "text": "Here is what we sell: " + "• a product\n" * 20, "timestamp": u + 0.2},
+                {"event": "action", "name": "action_listen", "timestamp": u + 0.3},
+            ]  # fmt: skip
+        result.append(events)
+    return result
+
+
+async def seed_history(client: httpx.AsyncClient, sender: str, sizes: Sizes) -> int:
+    first = time.time() - (sizes.history_sessions + 2) * 7200
+    total = 0
+    for events in history(sizes.history_sessions, sizes.events_per_session, first):
+        response = await client.post(f"/conversations/{sender}/tracker/events", json=events)
+        response.raise_for_status()
+        total += len(events)
+    return total
+
+
+async def measure(rasa_url: str, sizes: Sizes, results: Results, label: str, everything: bool) -> None:
+    async with httpx.AsyncClient(base_url=rasa_url, timeout=120) as client:
+        if everything:
+            timings = []
+            for _ in range(3):
+                timings += await conversation(client, f"{label}-{uuid.uuid4().hex[:8]}", sizes.turns // 3)
+            results.add(f"{label}: one turn", p50_ms=percentile(timings, 50), p95_ms=percentile(timings, 95),
+                        p99_ms=percentile(timings, 99))  # fmt: skip
+        returning = f"{label}-returning-{uuid.uuid4().hex[:8]}"
+        events = await seed_history(client, returning, sizes)
+        new = await conversation(client, f"{label}-new-{uuid.uuid4().hex[:8]}", sizes.compare_turns)
+        old = await conversation(client, returning, sizes.compare_turns)
+        results.add(f"{label}: returning customer ({events} events of history)",
+                    new_ms=statistics.median(new), returning_ms=statistics.median(old),
+                    ratio=statistics.median(old) / statistics.median(new))  # fmt: skip
+        if not everything:
+            return
+        long = await conversation(client, f"{label}-long-{uuid.uuid4().hex[:8]}", sizes.long_session)
+        first, last = long[:30], long[-30:]
+        results.add(f"{label}: one session of {sizes.long_session} turns",
+                    first_30_ms=statistics.median(first), last_30_ms=statistics.median(last),
+                    ratio=statistics.median(last) / statistics.median(first))  # fmt: skip
+        senders = [f"{label}-many-{n}-{uuid.uuid4().hex[:6]}" for n in range(sizes.concurrent)]
+        started = time.perf_counter()
+        await asyncio.gather(*(conversation(client, s, sizes.turns_each) for s in senders))
+        elapsed = time.perf_counter() - started
+        turns = sizes.concurrent * (sizes.turns_each + 1)
+        results.figures[f"{label}: throughput"] = {"turns_per_second": turns / elapsed}
+        print(f"    {label}: throughput with {sizes.concurrent} conversations at once: {turns / elapsed:.1f} turns/s")
+
+
+def bench_database(services: Services) -> tuple[str, str]:
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    server = make_url(services.database_url)
+    admin = server.set(database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return server.set(database=name).render_as_string(hide_password=False), name
+
+
+def drop_database(services: Services, name: str) -> None:
+    admin = make_url(services.database_url).set(database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def prepare(database_url: str) -> None:
+    import subprocess
+
+    env = {**os.environ, "DATABASE_URL": database_url}
+    subprocess.run([str(ACTIONS_PYTHON), "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)  # fmt: skip
+    subprocess.run([str(ACTIONS_PYTHON), "-m", "actions.cli", "import-catalog", str(DEMO_CATALOG), "--tenant",
+                    "demo-shop", "--name", "Demo Shop", "--currency", "KES"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)  # fmt: skip
+
+
+def trivial_action_server(logs: Path) -> Process:
+    port = free_port()
+    process = spawn(f"trivial-actions-{port}", [str(ACTIONS_PYTHON), "-m", "devstack.trivial_actions"],
+                    {"ACTION_SERVER_PORT": str(port)}, f"http://127.0.0.1:{port}", logs)  # fmt: skip
+    wait_until(process, "/health", timeout=60)
+    return process
+
+
+async def run(sizes: Sizes, with_stock: bool) -> dict:
+    load_dotenv()
+    services = ensure_services("bench")
+    database_url, name = bench_database(services)
+    logs = OUT / "logs"
+    processes: list[Process] = []
+    results = Results()
+    stack = None
+    try:
+        print("==> Preparing a database, the model and the processes", flush=True)
+        prepare(database_url)
+        model = ensure_model()
+        bench_services = Services(database_url, services.redis_url)
+        stack = start_stack(bench_services, logs)
+        prefix = f"bench{uuid.uuid4().hex[:6]}"
+
+        trivial = trivial_action_server(logs)
+        processes.append(trivial)
+        env = {**stack.rasa_env(prefix + "b"), "ACTION_ENDPOINT_URL": f"{trivial.url}/webhook"}
+        print("==> Baseline: the same model, a trivial action server", flush=True)
+        baseline_rasa = start_rasa_server(model, env, logs)
+        processes.append(baseline_rasa)
+        async with httpx.AsyncClient(base_url=baseline_rasa.url, timeout=120) as client:
+            timings = []
+            for _ in range(3):
+                timings += await conversation(client, f"base-{uuid.uuid4().hex[:8]}", sizes.turns // 3)
+        baseline = statistics.median(timings)
+        results.add("baseline: one turn", p50_ms=baseline, p95_ms=percentile(timings, 95))
+        baseline_rasa.stop()
+
+        print("==> Commerce: the real action server, this project's tracker and lock stores", flush=True)
+        commerce = start_rasa_server(model, {**stack.rasa_env(prefix + "c")}, logs, stack.rasa_port)
+        processes.append(commerce)
+        await measure(commerce.url, sizes, results, "commerce", everything=True)
+        commerce.stop()
+
+        if with_stock:
+            print("==> For comparison: Rasa's stock RedisTrackerStore and RedisLockStore", flush=True)
+            stock_endpoints = OUT / "endpoints-stock.yml"
+            stock_endpoints.write_text(STOCK_ENDPOINTS)
+            stock = start_rasa_server(model, stack.rasa_env(prefix + "s"), logs, endpoints=stock_endpoints)
+            processes.append(stock)
+            await measure(stock.url, sizes, results, "stock store", everything=False)
+            stock.stop()
+    finally:
+        for process in processes:
+            process.stop()
+        if stack:
+            stack.stop()
+        drop_database(services, name)
+        services.stop()
+
+    figures = results.figures
+
+    def ratio(prefix: str) -> float:
+        return next(v["ratio"] for k, v in figures.items() if k.startswith(prefix))
+
+    summary = {
+        "commerce p50 / baseline p50": figures["commerce: one turn"]["p50_ms"] / baseline,
+        "commerce p95 / baseline p50": figures["commerce: one turn"]["p95_ms"] / baseline,
+        "commerce p99 / baseline p50": figures["commerce: one turn"]["p99_ms"] / baseline,
+        "returning / new customer": ratio("commerce: returning"),
+        "turns 271-300 / turns 1-30": ratio("commerce: one session"),
+        "throughput / sequential baseline rate": figures["commerce: throughput"]["turns_per_second"] * baseline / 1000,
+    }  # fmt: skip
+    if with_stock:
+        summary["stock store: returning / new customer"] = ratio("stock store: returning")
+    return {"figures": figures, "ratios": summary, "baseline_p50_ms": baseline}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller runs (a few minutes)")
+    parser.add_argument("--skip-stock", action="store_true", help="do not measure Rasa's stock tracker store")
+    args = parser.parse_args()
+    sizes = QUICK if args.quick else Sizes()
+    started = time.monotonic()
+    report = asyncio.run(run(sizes, with_stock=not args.skip_stock))
+    report["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()}
+    report["sizes"] = sizes.__dict__
+    report["seconds"] = round(time.monotonic() - started)
+    print("\n==> Ratios (each to the baseline or its own reference, measured in this run)")
+    for name, value in report["ratios"].items():
+        print(f"    {name:45s} {value:6.2f}")
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(report, indent=2))
+    print(f"\nSaved to {path.relative_to(ROOT)} ({report['seconds']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
