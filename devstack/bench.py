@@ -104,7 +104,7 @@ async def conversation(client: httpx.AsyncClient, sender: str, turns: int) -> li
 
 def history(sessions: int, per_session: int, first: float) -> list[list[dict]]:
     """Earlier sessions as Rasa records them, two hours apart (each one a new session)."""
-    exchanges = max(1, (per_session - 3) // 4)
+    exchanges = max(1, -(-(per_session - 3) // 4))  # rounded up: at least per_session events
     result = []
     for s in range(sessions):
         t = first + s * 7200
