@@ -137,28 +137,31 @@ async def seed_history(client: httpx.AsyncClient, sender: str, sizes: Sizes) -> 
 
 
 async def measure(rasa_url: str, sizes: Sizes, results: Results, label: str, everything: bool) -> None:
+    slug = label.replace(" ", "-")  # conversation ids travel in URL paths
     async with httpx.AsyncClient(base_url=rasa_url, timeout=120) as client:
         if everything:
             timings = []
             for _ in range(3):
-                timings += await conversation(client, f"{label}-{uuid.uuid4().hex[:8]}", sizes.turns // 3)
+                timings += await conversation(client, f"{slug}-{uuid.uuid4().hex[:8]}", sizes.turns // 3)
             results.add(f"{label}: one turn", p50_ms=percentile(timings, 50), p95_ms=percentile(timings, 95),
                         p99_ms=percentile(timings, 99))  # fmt: skip
-        returning = f"{label}-returning-{uuid.uuid4().hex[:8]}"
+        returning = f"{slug}-returning-{uuid.uuid4().hex[:8]}"
         events = await seed_history(client, returning, sizes)
-        new = await conversation(client, f"{label}-new-{uuid.uuid4().hex[:8]}", sizes.compare_turns)
+        stored = len((await client.get(f"/conversations/{returning}/tracker")).json()["events"])
+        assert stored >= events, f"the history did not arrive: {stored} of {events} events stored"
+        new = await conversation(client, f"{slug}-new-{uuid.uuid4().hex[:8]}", sizes.compare_turns)
         old = await conversation(client, returning, sizes.compare_turns)
         results.add(f"{label}: returning customer ({events} events of history)",
                     new_ms=statistics.median(new), returning_ms=statistics.median(old),
                     ratio=statistics.median(old) / statistics.median(new))  # fmt: skip
         if not everything:
             return
-        long = await conversation(client, f"{label}-long-{uuid.uuid4().hex[:8]}", sizes.long_session)
+        long = await conversation(client, f"{slug}-long-{uuid.uuid4().hex[:8]}", sizes.long_session)
         first, last = long[:30], long[-30:]
         results.add(f"{label}: one session of {sizes.long_session} turns",
                     first_30_ms=statistics.median(first), last_30_ms=statistics.median(last),
                     ratio=statistics.median(last) / statistics.median(first))  # fmt: skip
-        senders = [f"{label}-many-{n}-{uuid.uuid4().hex[:6]}" for n in range(sizes.concurrent)]
+        senders = [f"{slug}-many-{n}-{uuid.uuid4().hex[:6]}" for n in range(sizes.concurrent)]
         started = time.perf_counter()
         await asyncio.gather(*(conversation(client, s, sizes.turns_each) for s in senders))
         elapsed = time.perf_counter() - started
