@@ -27,6 +27,7 @@ import asyncio
 import json
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any, Iterable, List, Optional, Text
 
 from rasa.core.brokers.broker import EventBroker
@@ -42,6 +43,9 @@ from bot.stores.connection import key_prefix, redis_from
 log = logging.getLogger(__name__)
 
 SESSION_START = "action_session_start"
+# What the policies and the action server see of a session: the newest events (a turn adds about 10).
+# The state (slots, form) always comes from every event of the session.
+MAX_EVENT_HISTORY = 200
 
 
 class ContextUnavailable(RuntimeError):
@@ -58,6 +62,35 @@ def _session_start_index(events: List[Event]) -> Optional[int]:
         if isinstance(events[index], SessionStarted):
             return index
     return None
+
+
+LOADED = "_session_store_loaded"  # set on the trackers this store hands out
+
+
+@dataclass
+class _Loaded:
+    count: int  # events of the live session in Redis when the tracker was read (or last saved)
+    last: Optional[Event]  # the newest of them, as the object in tracker.events
+
+
+def _mark(tracker: DialogueStateTracker, count: int) -> None:
+    setattr(tracker, LOADED, _Loaded(count, tracker.events[-1] if tracker.events else None))
+
+
+def _added_since_read(tracker: DialogueStateTracker) -> Optional[List[Event]]:
+    """The events the turn added to a tracker this store read; None for any other tracker."""
+    loaded: Optional[_Loaded] = getattr(tracker, LOADED, None)
+    if loaded is None:
+        return None
+    events = list(tracker.events)
+    if loaded.last is None:
+        return events
+    for index in range(len(events) - 1, -1, -1):
+        if events[index] is loaded.last:
+            return events[index + 1 :]
+    raise ContextUnavailable(
+        f"more than max_event_history events were added in one turn to {tracker.sender_id}; raise max_event_history"
+    )
 
 
 def _same(stored: Optional[bytes], event: Event) -> bool:
@@ -79,6 +112,7 @@ class SessionTrackerStore(TrackerStore):
         self.redis = redis_from({**config, "url": host})
         self.prefix = f"{key_prefix(config)}:session"
         self.outage_wait = float(config.get("outage_wait") or 8.0)
+        self.max_event_history = int(config.get("max_event_history") or MAX_EVENT_HISTORY)
         self.archive = Archive(config.get("archive_url") or "")
 
     def _live(self, sender_id: str) -> str:
@@ -102,11 +136,15 @@ class SessionTrackerStore(TrackerStore):
                 wait = min(wait * 2, 1.0)
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
-        """The current session only: what Rasa needs to answer the next message."""
+        """The current session: its state from all of its events, its last `max_event_history` events
+        for the policies and the action server (a turn costs the same late in a long session)."""
         stored = await self._redis("read", lambda: self.redis.lrange(self._live(sender_id), 0, -1))
         if not stored:
             return None
-        return DialogueStateTracker.from_dict(sender_id, [json.loads(e) for e in stored], self.domain.slots)
+        events = [json.loads(e) for e in stored]
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots, self.max_event_history)
+        _mark(tracker, len(stored))
+        return tracker
 
     async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
         """Every event of the conversation: the archived sessions, then the live one."""
@@ -120,34 +158,57 @@ class SessionTrackerStore(TrackerStore):
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Append what the turn added; when a new session started, archive the ones before it."""
         await self.stream_events(tracker)
+        new = _added_since_read(tracker)
+        if new is None:  # a tracker this store did not read: a new conversation, or Rasa replaced the events
+            await self._save_whole(tracker)
+            return
+        start = _session_start_index(new)
+        if start is None:
+            if new:
+                rows = [json.dumps(e.as_dict()) for e in new]
+                await self._redis("write", lambda: self.redis.rpush(self._live(tracker.sender_id), *rows))
+            _mark(tracker, getattr(tracker, LOADED).count + len(new))
+            return
+        # A new session began in this turn: the stored session (and anything before the start) is archived.
+        stored = await self._redis("read", lambda: self.redis.lrange(self._live(tracker.sender_id), 0, -1))
+        finished = [json.loads(e) for e in stored] + [e.as_dict() for e in new[:start]]
+        await self._start_session(tracker.sender_id, finished, new[start:])
+        _mark(tracker, len(new) - start)
+
+    async def _save_whole(self, tracker: DialogueStateTracker) -> None:
         events = list(tracker.events)
-        live, archived_key = self._live(tracker.sender_id), self._archived(tracker.sender_id)
+        live = self._live(tracker.sender_id)
 
         async def stored_state():
             async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.llen(live).lindex(live, -1).get(archived_key)
+                pipe.llen(live).lindex(live, -1)
                 return await pipe.execute()
 
-        count, last, archived = await self._redis("read", stored_state)
-        archived = int(archived or 0)
+        count, last = await self._redis("read", stored_state)
         continuing = count == 0 or (len(events) >= count and _same(last, events[count - 1]))
         start = _session_start_index(events) or 0
         if continuing and start < count:
-            new = [json.dumps(e.as_dict()) for e in events[count:]]
-            if new:
-                await self._redis("write", lambda: self.redis.rpush(live, *new))
-            return
-        # A new session began in this turn (or Rasa replaced the events): earlier sessions go to the archive.
-        finished = events[:start] if continuing else []
+            rows = [json.dumps(e.as_dict()) for e in events[count:]]
+            if rows:
+                await self._redis("write", lambda: self.redis.rpush(live, *rows))
+        else:
+            finished = [e.as_dict() for e in events[:start]] if continuing else []
+            await self._start_session(tracker.sender_id, finished, events[start:])
+        _mark(tracker, len(events) - (0 if continuing and start < count else start))
+
+    async def _start_session(self, sender_id: str, finished: List[dict], session: List[Event]) -> None:
+        """Archive the finished events (idempotently, by position), then make `session` the live list."""
+        live, archived_key = self._live(sender_id), self._archived(sender_id)
+        archived = int(await self._redis("read", lambda: self.redis.get(archived_key)) or 0)
         if finished:
-            await self.archive.append(tracker.sender_id, archived, [e.as_dict() for e in finished])
-        session = [json.dumps(e.as_dict()) for e in events[start:]]
+            await self.archive.append(sender_id, archived, finished)
+        rows = [json.dumps(e.as_dict()) for e in session]
 
         async def replace_live():
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.delete(live)
-                if session:
-                    pipe.rpush(live, *session)
+                if rows:
+                    pipe.rpush(live, *rows)
                 pipe.set(archived_key, archived + len(finished))
                 await pipe.execute()
 

@@ -1,5 +1,6 @@
 import os
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -40,7 +41,14 @@ def archive_url():
     name = f"bot_test_{uuid.uuid4().hex[:10]}"
     admin = psycopg2.connect(on("postgres"))
     admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    for attempt in range(10):  # CREATE DATABASE fails while another one copies template1 at the same moment
+        try:
+            admin.cursor().execute(f'CREATE DATABASE "{name}"')
+            break
+        except psycopg2.errors.ObjectInUse:
+            if attempt == 9:
+                raise
+            time.sleep(0.5)
     url = on(name)
     subprocess.run(
         [str(ROOT / ".venv/bin/alembic"), "upgrade", "head"],

@@ -206,3 +206,27 @@ def test_events_are_stored_as_rasa_writes_them(store):
     asyncio.run(store.save(tracker_of("c9", session(5.0, turns=1))))
     raw = plain_redis(store).lindex(store._live("c9"), 0)
     assert json.loads(raw)["event"] == "action" and json.loads(raw)["name"] == "action_session_start"
+
+
+def test_late_in_a_long_session_rasa_sees_the_newest_events_and_the_whole_state(redis_url, key_prefix, archive_url):
+    config = redis_config(redis_url, key_prefix, max_event_history=40)
+    store = SessionTrackerStore(DOMAIN, config.pop("host"), archive_url=archive_url, **config)
+
+    async def scenario():
+        await store.save(tracker_of("c10", session(0.0, turns=1, language="sw")))
+        for n in range(30):  # thirty more turns in the same session
+            tracker = await store.retrieve("c10")
+            for event in [
+                UserUttered(f"more {n}", timestamp=100.0 + n),
+                ActionExecuted("action_listen", timestamp=100.5 + n),
+            ]:
+                tracker.update(event)
+            await store.save(tracker)
+            await store.save(tracker)  # saved twice: nothing is written twice
+        return await store.retrieve("c10"), await store.retrieve_full_tracker("c10")
+
+    late, full = asyncio.run(scenario())
+    assert len(late.events) == 40  # what the policies and the action server get
+    assert late.get_slot("language") == "sw"  # set in the session's first events, long out of that window
+    assert late.latest_message.text == "more 29"
+    assert len(full.events) == live_length(store, "c10") == len(session(0.0, turns=1, language="sw")) + 60
