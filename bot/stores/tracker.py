@@ -24,11 +24,12 @@ briefly unavailable, and Meta's redelivery or the customer's next message is ans
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable, List, Optional, Text
+from typing import Any, Iterable, List, Optional, Text, Type
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import FailSafeTrackerStore, TrackerStore
@@ -62,6 +63,22 @@ def _session_start_index(events: List[Event]) -> Optional[int]:
         if isinstance(events[index], SessionStarted):
             return index
     return None
+
+
+@functools.cache
+def _event_class(type_name: str) -> Optional[Type[Event]]:
+    return Event.resolve_by_type(type_name)  # walks every Event subclass: once per type here, not per event
+
+
+def _deserialise(rows: Iterable[dict]) -> List[Event]:
+    """Rasa's events.deserialise_events, without looking the class up again for every event."""
+    events = []
+    for data in rows:
+        cls = _event_class(data["event"])
+        event = cls._from_parameters(data) if cls is not None else None
+        if event is not None:
+            events.append(event)
+    return events
 
 
 LOADED = "_session_store_loaded"  # set on the trackers this store hands out
@@ -141,8 +158,9 @@ class SessionTrackerStore(TrackerStore):
         stored = await self._redis("read", lambda: self.redis.lrange(self._live(sender_id), 0, -1))
         if not stored:
             return None
-        events = [json.loads(e) for e in stored]
-        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots, self.max_event_history)
+        tracker = DialogueStateTracker.from_events(
+            sender_id, _deserialise(json.loads(e) for e in stored), self.domain.slots, self.max_event_history
+        )
         _mark(tracker, len(stored))
         return tracker
 
@@ -153,7 +171,7 @@ class SessionTrackerStore(TrackerStore):
         events = archived + [json.loads(e) for e in stored]
         if not events:
             return None
-        return DialogueStateTracker.from_dict(conversation_id, events, self.domain.slots)
+        return DialogueStateTracker.from_events(conversation_id, _deserialise(events), self.domain.slots)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Append what the turn added; when a new session started, archive the ones before it."""
