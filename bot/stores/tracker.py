@@ -34,7 +34,7 @@ from typing import Any, Iterable, List, Optional, Text, Type
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import FailSafeTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, Event, SessionStarted
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, ConversationPaused, Event, SessionStarted, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from redis.exceptions import RedisError
 
@@ -44,8 +44,8 @@ from bot.stores.connection import key_prefix, redis_from
 log = logging.getLogger(__name__)
 
 SESSION_START = "action_session_start"
-# What the policies and the action server see of a session: the newest events (a turn adds about 10).
-# The state (slots, form) always comes from every event of the session.
+# What the policies and the action server see of a session: its newest events (a turn adds about 10),
+# after a prelude that restates what the older ones had set (slots, active form).
 MAX_EVENT_HISTORY = 200
 
 
@@ -79,6 +79,22 @@ def _deserialise(rows: Iterable[dict]) -> List[Event]:
         if event is not None:
             events.append(event)
     return events
+
+
+def _state_of(tracker: DialogueStateTracker, window: List[Event]) -> List[Event]:
+    """Events that set a fresh tracker to `tracker`'s state (slots, active form, pause), dated just
+    before the window they precede. They are never saved: they only stand for the older events."""
+    at = window[0].timestamp - 0.001 if window else time.time()
+    prelude: List[Event] = [
+        SlotSet(name, slot.value, timestamp=at)
+        for name, slot in tracker.slots.items()
+        if slot.value != slot.initial_value
+    ]
+    if tracker.active_loop_name:
+        prelude.append(ActiveLoop(tracker.active_loop_name, timestamp=at))
+    if tracker.is_paused():
+        prelude.append(ConversationPaused(timestamp=at))
+    return prelude
 
 
 LOADED = "_session_store_loaded"  # set on the trackers this store hands out
@@ -153,14 +169,18 @@ class SessionTrackerStore(TrackerStore):
                 wait = min(wait * 2, 1.0)
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
-        """The current session: its state from all of its events, its last `max_event_history` events
-        for the policies and the action server (a turn costs the same late in a long session)."""
+        """The current session, as Rasa needs it to answer: its newest `max_event_history` events after
+        a short prelude (SlotSet, ActiveLoop) that restates what the older ones had set, so the
+        policies and the action server get a bounded tracker whose states are still right."""
         stored = await self._redis("read", lambda: self.redis.lrange(self._live(sender_id), 0, -1))
         if not stored:
             return None
-        tracker = DialogueStateTracker.from_events(
-            sender_id, _deserialise(json.loads(e) for e in stored), self.domain.slots, self.max_event_history
+        events = _deserialise(json.loads(e) for e in stored)
+        older, window = events[: -self.max_event_history], events[-self.max_event_history :]
+        prelude = (
+            _state_of(DialogueStateTracker.from_events(sender_id, older, self.domain.slots), window) if older else []
         )
+        tracker = DialogueStateTracker.from_events(sender_id, prelude + window, self.domain.slots)
         _mark(tracker, len(stored))
         return tracker
 

@@ -226,7 +226,11 @@ def test_late_in_a_long_session_rasa_sees_the_newest_events_and_the_whole_state(
         return await store.retrieve("c10"), await store.retrieve_full_tracker("c10")
 
     late, full = asyncio.run(scenario())
-    assert len(late.events) == 40  # what the policies and the action server get
+    # What the policies and the action server get: a prelude restating the older events, then the newest 40.
+    prelude = [e for e in late.events if isinstance(e, SlotSet)]
+    assert len(late.events) == 40 + len(prelude) and prelude == [SlotSet("language", "sw")]
     assert late.get_slot("language") == "sw"  # set in the session's first events, long out of that window
+    policies_view, _ = list(late.generate_all_prior_trackers())[-1]
+    assert policies_view.get_slot("language") == "sw"  # the dialogue states rebuilt from the window have it too
     assert late.latest_message.text == "more 29"
     assert len(full.events) == live_length(store, "c10") == len(session(0.0, turns=1, language="sw")) + 60
