@@ -102,6 +102,17 @@ async def conversation(client: httpx.AsyncClient, sender: str, turns: int) -> li
     return [await turn(client, sender, MESSAGES[n % len(MESSAGES)]) for n in range(turns)]
 
 
+async def side_by_side(client: httpx.AsyncClient, first: str, second: str, turns: int) -> tuple[list, list]:
+    """Two conversations' turns taken in turn, so that both meet the same machine load."""
+    await turn(client, first, "hi")
+    await turn(client, second, "hi")
+    a, b = [], []
+    for n in range(turns):
+        a.append(await turn(client, first, MESSAGES[n % len(MESSAGES)]))
+        b.append(await turn(client, second, MESSAGES[n % len(MESSAGES)]))
+    return a, b
+
+
 def history(sessions: int, per_session: int, first: float) -> list[list[dict]]:
     """Earlier sessions as Rasa records them, two hours apart (each one a new session)."""
     exchanges = max(1, -(-(per_session - 3) // 4))  # rounded up: at least per_session events
@@ -149,8 +160,7 @@ async def measure(rasa_url: str, sizes: Sizes, results: Results, label: str, eve
         events = await seed_history(client, returning, sizes)
         stored = len((await client.get(f"/conversations/{returning}/tracker")).json()["events"])
         assert stored >= events, f"the history did not arrive: {stored} of {events} events stored"
-        new = await conversation(client, f"{slug}-new-{uuid.uuid4().hex[:8]}", sizes.compare_turns)
-        old = await conversation(client, returning, sizes.compare_turns)
+        new, old = await side_by_side(client, f"{slug}-new-{uuid.uuid4().hex[:8]}", returning, sizes.compare_turns)
         results.add(f"{label}: returning customer ({events} events of history)",
                     new_ms=statistics.median(new), returning_ms=statistics.median(old),
                     ratio=statistics.median(old) / statistics.median(new))  # fmt: skip
