@@ -24,7 +24,7 @@ help:
 	@echo "make chat   start PostgreSQL, Redis, the action server and talk to the bot in rasa shell"
 	@echo "make interactive  the same stack with rasa interactive, to correct the bot and save stories"
 	@echo "make test   run every test (ruff, rasa data validate, pytest in both environments)"
-	@echo "make test-nlu  5-fold cross-validation of the NLU, intent and entity scores per language (~12 min)"
+	@echo "make test-nlu  5-fold cross-validation of the NLU, intent and entity scores per language (~30 min)"
 	@echo "make bench  benchmarks: a turn's cost as ratios to a bare Rasa turn (~15 min; make bench QUICK=1: ~6)"
 	@echo "make envs   create or update the two Python environments from the lock files"
 	@echo "make browser  install Debian's chromium for the admin pages' browser test (make test does it)"

@@ -19,7 +19,7 @@ A table goes to stdout; everything, with the errors, goes to a JSON report
 code is 0 unless --check is given and a language is below the targets.
 
 Run it in the Rasa environment from the repo root (each fold trains the pipeline,
-so 5 folds take a few minutes):
+so 5 folds take about half an hour on 2 cores):
 
     cd /work/main && .venv-rasa/bin/python -m devstack.nlu_crossval [--folds 5] [--out .data/nlu-report] [--check]
 
