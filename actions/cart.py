@@ -13,7 +13,7 @@ from actions.commerce import cart, catalog
 from actions.commerce.errors import AmbiguousProduct, InvalidQuantity, OutOfStock, ProductNotFound
 from actions.commerce.model import MAX_QUANTITY
 from actions.commerce.quantities import parse_quantity
-from actions.conversation import cart_lines, customer, entity, product_buttons, product_lines
+from actions.conversation import MAX_CHOICES, cart_lines, customer, entity, product_buttons, product_lines
 
 
 class ValidateAddItemForm(FormValidationAction):
@@ -25,28 +25,76 @@ class ValidateAddItemForm(FormValidationAction):
     async def validate_product(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
+        chosen = offered_choice(tracker)
+        if chosen:  # "2" after "Which one do you mean?": the second product offered
+            return {"product": chosen, "product_options": None}
+        said = tracker.latest_message.get("text") or ""
         try:
-            product = await catalog.describe(runtime.current().uow(), customer(tracker).tenant, str(value))
+            product = await catalog.describe(runtime.current().uow(), customer(tracker).tenant, str(value), said)
         except ProductNotFound:
             dispatcher.utter_message(response="utter_product_not_found", product=str(value))
-            return {"product": None}
+            return {"product": None, "product_options": None}
         except AmbiguousProduct as e:
             dispatcher.utter_message(
                 response="utter_product_ambiguous",
                 options=product_lines(tracker, e.candidates),
                 buttons=product_buttons(e.candidates),
             )
-            return {"product": None}
-        return {"product": product.sku}
+            return {"product": None, "product_options": [p.sku for p in e.candidates[:MAX_CHOICES]]}
+        return {"product": product.sku, "product_options": None}
 
     async def validate_quantity(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
+        chosen = offered_choice(tracker)
+        if chosen:  # the number picked a product, it is not a quantity
+            return {
+                "quantity": slot_before_latest_message(tracker, "quantity"),
+                "product": chosen,
+                "product_options": None,
+            }
         quantity = parse_quantity(str(value))
         if quantity is None or not 1 <= quantity <= MAX_QUANTITY:
             dispatcher.utter_message(response="utter_invalid_quantity")
             return {"quantity": None}
         return {"quantity": str(quantity)}
+
+
+def offered_choice(tracker: Tracker) -> str | None:
+    """The product a bare number picks from the list just offered ("2": the second one)."""
+    options = tracker.get_slot("product_options") or []
+    text = (tracker.latest_message.get("text") or "").strip().rstrip(".")
+    if tracker.get_slot("requested_slot") == "product" and text.isdigit() and 1 <= int(text) <= len(options):
+        return options[int(text) - 1]
+    return None
+
+
+def slot_before_latest_message(tracker: Tracker, name: str) -> Any:
+    """A slot's value as it was before the customer's latest message filled it."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_user = True
+        elif seen_user and event.get("event") == "slot" and event.get("name") == name:
+            return event.get("value")
+    return None
+
+
+class ActionAskProduct(Action):
+    """The form's question for the product, unless this turn already offered products to choose
+    from: then the choice is the last message (rasa shell shows it as a menu)."""
+
+    def name(self) -> str:
+        return "action_ask_product"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        for event in reversed(tracker.events):
+            if event.get("event") == "user":
+                break
+            if event.get("event") == "slot" and event.get("name") == "product_options" and event.get("value"):
+                return []
+        dispatcher.utter_message(response="utter_ask_product")
+        return []
 
 
 class ActionAddToCart(Action):
@@ -76,7 +124,7 @@ class ActionAddToCart(Action):
                 product=updated.product.name,
                 total=str(updated.cart.total),
             )
-        return [SlotSet("product", None), SlotSet("quantity", None)]
+        return [SlotSet("product", None), SlotSet("quantity", None), SlotSet("product_options", None)]
 
 
 class ActionForgetItem(Action):
@@ -86,7 +134,7 @@ class ActionForgetItem(Action):
         return "action_forget_item"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        return [SlotSet("product", None), SlotSet("quantity", None)]
+        return [SlotSet("product", None), SlotSet("quantity", None), SlotSet("product_options", None)]
 
 
 class ActionRemoveFromCart(Action):

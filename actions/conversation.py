@@ -40,9 +40,12 @@ def product_lines(tracker: Tracker, products: list[Product]) -> str:
     return "\n".join(product_line(tracker, p) for p in products)
 
 
+MAX_CHOICES = 10  # a WhatsApp list holds at most 10 rows
+
+
 def product_buttons(products: list[Product]) -> list[dict]:
     """One choice per product; on WhatsApp they become list rows, in rasa shell numbered choices."""
-    return [{"title": p.name[:24], "payload": f'/inform{{"product": "{p.sku}"}}'} for p in products[:10]]
+    return [{"title": p.name[:24], "payload": f'/inform{{"product": "{p.sku}"}}'} for p in products[:MAX_CHOICES]]
 
 
 def cart_lines(cart: Cart) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from actions.commerce.errors import AmbiguousProduct, ProductNotFound
 from actions.commerce.model import Category, Product
 from actions.commerce.ports import UnitOfWork
@@ -28,10 +31,38 @@ async def search(uow: UnitOfWork, tenant: str, text: str, limit: int = PAGE_SIZE
         return await uow.catalog.search(shop.id, text, limit)
 
 
-async def describe(uow: UnitOfWork, tenant: str, query: str) -> Product:
+async def describe(uow: UnitOfWork, tenant: str, query: str, said: str = "") -> Product:
+    """The product `query` names; when it names several, the one the customer's whole message
+    (`said`) points to, if one stands out."""
     async with uow:
         shop = await tenant_of(uow, tenant)
-        return await find_one(uow, shop.id, query)
+        try:
+            return await find_one(uow, shop.id, query)
+        except AmbiguousProduct as e:
+            chosen = best_match(e.candidates, said)
+            if chosen is None:
+                raise
+            return chosen
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[^\W_]+", text.casefold()))
+
+
+def best_match(candidates: Sequence[Product], said: str) -> Product | None:
+    """The candidate whose name holds more of the customer's words than any other's.
+
+    "sugar 1kg" picks Sugar 1kg over Sugar 2kg; "add 3 fresh milk 500ml" picks Fresh Milk 500ml
+    over Mala (Fermented Milk) 500ml. None when no candidate stands out ("add 2 sugar").
+    """
+    said_words = _words(said)
+    scores = sorted(
+        ((len(said_words & (_words(p.name) | {p.sku.casefold()})), i) for i, p in enumerate(candidates)),
+        reverse=True,
+    )
+    if not scores or scores[0][0] == 0 or (len(scores) > 1 and scores[1][0] == scores[0][0]):
+        return None
+    return candidates[scores[0][1]]
 
 
 async def find_one(uow: UnitOfWork, tenant_id: int, query: str) -> Product:

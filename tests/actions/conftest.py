@@ -13,8 +13,12 @@ TRACKERS = Path(__file__).parent / "trackers"
 def tracker():
     """Build a Tracker from a JSON fixture, optionally replacing the latest message's entities."""
 
-    def build(name: str, entities: list[dict] | None = None, slots: dict | None = None, **overrides) -> Tracker:
+    def build(
+        name: str, entities: list[dict] | None = None, slots: dict | None = None, text: str | None = None, **overrides
+    ) -> Tracker:
         state = json.loads((TRACKERS / f"{name}.json").read_text())
+        if text is not None:
+            state["latest_message"]["text"] = text
         if entities is not None:
             state["latest_message"]["entities"] = copy.deepcopy(entities)
         state["slots"].update(slots or {})

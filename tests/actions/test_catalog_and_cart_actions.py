@@ -3,7 +3,7 @@
 from rasa_sdk.events import SlotSet
 from sqlalchemy import update
 
-from actions.cart import ActionAddToCart, ActionShowCart, ValidateAddItemForm
+from actions.cart import ActionAddToCart, ActionAskProduct, ActionShowCart, ValidateAddItemForm
 from actions.catalog import ActionProductDetails, ActionSearchProducts, ActionShowCatalog
 from actions.db import tables as t
 
@@ -32,7 +32,7 @@ async def test_adding_to_the_cart_uses_the_quantity_and_reports_the_total(shop, 
     [message] = dispatcher.messages
     assert message["response"] == "utter_added_to_cart"
     assert (message["quantity"], message["product"], message["total"]) == (2, "Sugar 1kg", "KES 360")
-    assert events == [SlotSet("product", None), SlotSet("quantity", None)]
+    assert events == [SlotSet("product", None), SlotSet("quantity", None), SlotSet("product_options", None)]
 
     shown = type(dispatcher)()
     await ActionShowCart().run(shown, tracker("add_two_sugar"), {})
@@ -54,8 +54,9 @@ async def test_an_impossible_quantity_is_asked_again(shop, tracker, dispatcher):
 
 
 async def test_an_ambiguous_product_asks_which_one_with_a_choice_each(shop, tracker, dispatcher):
-    result = await ValidateAddItemForm().validate_product("sugar", dispatcher, tracker("add_two_sugar"), {})
-    assert result == {"product": None}
+    said = tracker("add_two_sugar", text="add 2 sugar")
+    result = await ValidateAddItemForm().validate_product("sugar", dispatcher, said, {})
+    assert result == {"product": None, "product_options": ["SUGAR-1KG", "SUGAR-2KG"]}
     [message] = dispatcher.messages
     assert message["response"] == "utter_product_ambiguous"
     assert "SUGAR-1KG" in message["options"] and "SUGAR-2KG" in message["options"]
@@ -67,12 +68,12 @@ async def test_an_ambiguous_product_asks_which_one_with_a_choice_each(shop, trac
 
 async def test_a_product_named_in_swahili_words_of_its_name_is_found(shop, tracker, dispatcher):
     result = await ValidateAddItemForm().validate_product("mahindi", dispatcher, tracker("add_two_sugar"), {})
-    assert result == {"product": "UNGA-2KG"}
+    assert result == {"product": "UNGA-2KG", "product_options": None}
 
 
 async def test_an_unknown_product_says_so_and_changes_nothing(shop, tracker, dispatcher):
     result = await ValidateAddItemForm().validate_product("caviar", dispatcher, tracker("add_two_sugar"), {})
-    assert result == {"product": None}
+    assert result == {"product": None, "product_options": None}
     assert dispatcher.messages[0]["response"] == "utter_product_not_found"
     shown = type(dispatcher)()
     await ActionShowCart().run(shown, tracker("add_two_sugar"), {})
@@ -109,3 +110,66 @@ async def test_a_product_with_a_photo_is_described_with_it(shop, tracker, dispat
         without, tracker("show_products", entities=[{"entity": "product", "value": "SUGAR-1KG"}]), {}
     )
     assert without.messages[0]["image"] is None
+
+
+async def test_the_words_around_an_ambiguous_name_pick_the_product(shop, tracker, dispatcher):
+    # NLU marked only "sugar" (or only "500ml"): the rest of the message tells the products apart.
+    form = ValidateAddItemForm()
+    result = await form.validate_product("sugar", dispatcher, tracker("add_two_sugar", text="sugar 1kg"), {})
+    assert result == {"product": "SUGAR-1KG", "product_options": None}
+    said = tracker("add_two_sugar", text="add 3 fresh milk 500ml")
+    assert (await form.validate_product("500ml", dispatcher, said, {}))["product"] == "MILK-500ML"
+    assert dispatcher.messages == []
+
+
+def choosing(tracker, text: str):
+    """The customer answers "Which one do you mean?" (Sugar 1kg, Sugar 2kg) after asking for 3 sugar."""
+    return tracker(
+        "add_two_sugar",
+        text=text,
+        entities=[{"entity": "quantity", "value": text}],
+        slots={"requested_slot": "product", "product_options": ["SUGAR-1KG", "SUGAR-2KG"], "quantity": text},
+        events=[
+            {"event": "slot", "name": "quantity", "value": "3"},
+            {"event": "user", "text": text},
+            {"event": "slot", "name": "quantity", "value": text},
+        ],
+    )
+
+
+async def test_a_number_after_which_one_picks_that_product_and_keeps_the_quantity(shop, tracker, dispatcher):
+    form = ValidateAddItemForm()
+    assert await form.validate_product("2", dispatcher, choosing(tracker, "2"), {}) == {
+        "product": "SUGAR-2KG",
+        "product_options": None,
+    }
+    assert await form.validate_quantity("2", dispatcher, choosing(tracker, "2"), {}) == {
+        "quantity": "3",
+        "product": "SUGAR-2KG",
+        "product_options": None,
+    }
+    # A number past the list is not a choice: it is looked up like any other answer.
+    assert (await form.validate_quantity("7", dispatcher, choosing(tracker, "7"), {})) == {"quantity": "7"}
+    assert dispatcher.messages == []
+
+
+async def test_the_product_question_waits_when_this_turn_offered_a_choice(tracker, dispatcher):
+    offered = tracker(
+        "add_two_sugar",
+        events=[
+            {"event": "user", "text": "add 2 sugar"},
+            {"event": "slot", "name": "product_options", "value": ["SUGAR-1KG", "SUGAR-2KG"]},
+        ],
+    )
+    await ActionAskProduct().run(dispatcher, offered, {})
+    assert dispatcher.messages == []
+
+    later = tracker(
+        "add_two_sugar",
+        events=[
+            {"event": "slot", "name": "product_options", "value": ["SUGAR-1KG", "SUGAR-2KG"]},
+            {"event": "user", "text": "show my cart"},
+        ],
+    )
+    await ActionAskProduct().run(dispatcher, later, {})
+    assert [m["response"] for m in dispatcher.messages] == ["utter_ask_product"]
