@@ -25,9 +25,11 @@ class ValidateAddItemForm(FormValidationAction):
     async def validate_product(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
+        # rasa-sdk shows each validator the slots the others returned, so the options stay set
+        # until the item is added or dropped: the quantity's validator sees the same choice.
         chosen = offered_choice(tracker)
         if chosen:  # "2" after "Which one do you mean?": the second product offered
-            return {"product": chosen, "product_options": None}
+            return {"product": chosen}
         said = tracker.latest_message.get("text") or ""
         try:
             product = await catalog.describe(runtime.current().uow(), customer(tracker).tenant, str(value), said)
@@ -48,11 +50,7 @@ class ValidateAddItemForm(FormValidationAction):
     ) -> dict[str, Any]:
         chosen = offered_choice(tracker)
         if chosen:  # the number picked a product, it is not a quantity
-            return {
-                "quantity": slot_before_latest_message(tracker, "quantity"),
-                "product": chosen,
-                "product_options": None,
-            }
+            return {"quantity": slot_before_latest_message(tracker, "quantity"), "product": chosen}
         quantity = parse_quantity(str(value))
         if quantity is None or not 1 <= quantity <= MAX_QUANTITY:
             dispatcher.utter_message(response="utter_invalid_quantity")

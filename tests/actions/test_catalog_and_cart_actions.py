@@ -132,6 +132,7 @@ def choosing(tracker, text: str):
         events=[
             {"event": "slot", "name": "quantity", "value": "3"},
             {"event": "user", "text": text},
+            {"event": "slot", "name": "product", "value": text},  # the candidates extracted from "2"
             {"event": "slot", "name": "quantity", "value": text},
         ],
     )
@@ -139,15 +140,10 @@ def choosing(tracker, text: str):
 
 async def test_a_number_after_which_one_picks_that_product_and_keeps_the_quantity(shop, tracker, dispatcher):
     form = ValidateAddItemForm()
-    assert await form.validate_product("2", dispatcher, choosing(tracker, "2"), {}) == {
-        "product": "SUGAR-2KG",
-        "product_options": None,
-    }
-    assert await form.validate_quantity("2", dispatcher, choosing(tracker, "2"), {}) == {
-        "quantity": "3",
-        "product": "SUGAR-2KG",
-        "product_options": None,
-    }
+    # The form's whole validation, as rasa-sdk runs it: each validator sees what the other returned.
+    domain = {"forms": {"add_item_form": {"required_slots": ["product", "quantity"]}}}
+    result = await form.get_validation_events(dispatcher, choosing(tracker, "2"), domain)
+    assert {e["name"]: e["value"] for e in result} == {"product": "SUGAR-2KG", "quantity": "3"}
     # A number past the list is not a choice: it is looked up like any other answer.
     assert (await form.validate_quantity("7", dispatcher, choosing(tracker, "7"), {})) == {"quantity": "7"}
     assert dispatcher.messages == []
