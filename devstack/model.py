@@ -36,7 +36,7 @@ def ensure_model(quiet: bool = False) -> Path:
             print(f"Model is up to date: {target.relative_to(ROOT)}", flush=True)
         return target
     MODELS_DIR.mkdir(exist_ok=True)
-    print("Training data or config changed: training the model (about a minute and a half)…", flush=True)
+    print("Training data or config changed: training the model (about 7 minutes on 2 cores)…", flush=True)
     command = [
         str(RASA_BIN), "train",
         "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
