@@ -95,6 +95,22 @@ class ActionAskProduct(Action):
         return []
 
 
+class ActionAskQuantity(Action):
+    """How many of the product, by its name ("Sugar 1kg"), not the SKU the slot holds."""
+
+    def name(self) -> str:
+        return "action_ask_quantity"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        sku = str(tracker.get_slot("product") or "")
+        try:
+            name = (await catalog.describe(runtime.current().uow(), customer(tracker).tenant, sku)).name
+        except (ProductNotFound, AmbiguousProduct):
+            name = sku
+        dispatcher.utter_message(response="utter_ask_quantity", product=name)
+        return []
+
+
 class ActionAddToCart(Action):
     """Runs when add_item_form is complete: product and quantity are validated."""
 

@@ -3,7 +3,7 @@
 from rasa_sdk.events import SlotSet
 from sqlalchemy import update
 
-from actions.cart import ActionAddToCart, ActionAskProduct, ActionShowCart, ValidateAddItemForm
+from actions.cart import ActionAddToCart, ActionAskProduct, ActionAskQuantity, ActionShowCart, ValidateAddItemForm
 from actions.catalog import ActionProductDetails, ActionSearchProducts, ActionShowCatalog
 from actions.db import tables as t
 
@@ -169,3 +169,9 @@ async def test_the_product_question_waits_when_this_turn_offered_a_choice(tracke
     )
     await ActionAskProduct().run(dispatcher, later, {})
     assert [m["response"] for m in dispatcher.messages] == ["utter_ask_product"]
+
+
+async def test_the_quantity_question_names_the_product(shop, tracker, dispatcher):
+    await ActionAskQuantity().run(dispatcher, tracker("add_two_sugar", slots={"product": "SUGAR-1KG"}), {})
+    [message] = dispatcher.messages
+    assert (message["response"], message["product"]) == ("utter_ask_quantity", "Sugar 1kg")

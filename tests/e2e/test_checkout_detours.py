@@ -78,3 +78,15 @@ async def test_staff_hand_a_waiting_customer_back_from_the_admin_pages(shop, bot
     assert sender not in (await staff.get("/admin/handoffs")).text
     assert "Karibu" in await bot.say(sender, "habari")
     await staff.http.aclose()
+
+
+async def test_which_one_is_answered_by_the_number_in_the_list_or_by_more_of_the_name(shop, bot, sender):
+    reply = await bot.say(sender, "add 3 sugar")
+    assert "Which one do you mean?" in reply and "Sugar 2kg (SUGAR-2KG)" in reply
+    assert reply.rstrip().endswith("KES 350")  # the list is the last message: rasa shell shows it as a menu
+    assert "Added 3 × Sugar 2kg" in await bot.say(sender, "2")  # the second one offered, still 3 of them
+
+    assert "Which one do you mean?" in await bot.say(sender, "add sugar")
+    assert "How many Sugar 1kg would you like?" in await bot.say(sender, "sugar 1kg")
+    assert "Added 4 × Sugar 1kg" in await bot.say(sender, "4")
+    assert await bot.slot(sender, "product_options") is None
