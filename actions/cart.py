@@ -13,7 +13,16 @@ from actions.commerce import cart, catalog
 from actions.commerce.errors import AmbiguousProduct, InvalidQuantity, OutOfStock, ProductNotFound
 from actions.commerce.model import MAX_QUANTITY
 from actions.commerce.quantities import parse_quantity
-from actions.conversation import MAX_CHOICES, cart_lines, customer, entity, product_buttons, product_lines
+from actions.conversation import (
+    MAX_CHOICES,
+    cart_lines,
+    customer,
+    entity,
+    product_buttons,
+    product_lines,
+    slot_before_latest_message,
+    slot_set_since_latest_message,
+)
 
 
 class ValidateAddItemForm(FormValidationAction):
@@ -67,17 +76,6 @@ def offered_choice(tracker: Tracker) -> str | None:
     return None
 
 
-def slot_before_latest_message(tracker: Tracker, name: str) -> Any:
-    """A slot's value as it was before the customer's latest message filled it."""
-    seen_user = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            seen_user = True
-        elif seen_user and event.get("event") == "slot" and event.get("name") == name:
-            return event.get("value")
-    return None
-
-
 class ActionAskProduct(Action):
     """The form's question for the product, unless this turn already offered products to choose
     from: then the choice is the last message (rasa shell shows it as a menu)."""
@@ -86,11 +84,8 @@ class ActionAskProduct(Action):
         return "action_ask_product"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        for event in reversed(tracker.events):
-            if event.get("event") == "user":
-                break
-            if event.get("event") == "slot" and event.get("name") == "product_options" and event.get("value"):
-                return []
+        if slot_set_since_latest_message(tracker, "product_options"):
+            return []
         dispatcher.utter_message(response="utter_ask_product")
         return []
 

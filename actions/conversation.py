@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rasa_sdk import Tracker
 
 from actions import runtime
@@ -24,6 +26,26 @@ def intent(tracker: Tracker) -> str | None:
 
 def entity(tracker: Tracker, name: str) -> str | None:
     return next(tracker.get_latest_entity_values(name), None)
+
+
+def _latest_message_at(tracker: Tracker) -> int | None:
+    return next((i for i in range(len(tracker.events) - 1, -1, -1) if tracker.events[i].get("event") == "user"), None)
+
+
+def _last_value(events: list[dict], slot: str) -> Any:
+    return next((e.get("value") for e in reversed(events) if e.get("event") == "slot" and e.get("name") == slot), None)
+
+
+def slot_before_latest_message(tracker: Tracker, slot: str) -> Any:
+    """A slot's value as it was before the customer's latest message (and this turn) changed it."""
+    at = _latest_message_at(tracker)
+    return None if at is None else _last_value(tracker.events[:at], slot)
+
+
+def slot_set_since_latest_message(tracker: Tracker, slot: str) -> Any:
+    """The value this turn gave the slot (None if this turn did not set it)."""
+    at = _latest_message_at(tracker)
+    return _last_value(tracker.events if at is None else tracker.events[at + 1 :], slot)
 
 
 def order_number(tracker: Tracker) -> str | None:
