@@ -11,19 +11,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import os
 import sys
 from pathlib import Path
 
 import httpx
 from sqlalchemy.exc import ProgrammingError
 
-from actions import rasa_api, runtime
-from actions.admin import accounts
-from actions.admin.passwords import WeakPassword
+from actions import runtime
+from actions.commerce import staff
 from actions.commerce.catalog_csv import CatalogFileError, parse_catalog
+from actions.commerce.catalog_import import CurrencyMismatch, import_catalog, shop_exists
+from actions.commerce.errors import ConversationsUnreachable, UnknownTenant
 from actions.commerce.money import MoneyError, exponent
-from actions.db.catalog_import import import_catalog, shop_exists
+from actions.commerce.passwords import WeakPassword
+from actions.rasa_api import RasaConversations
+from actions.settings import Settings
 
 
 async def _import(args: argparse.Namespace) -> int:
@@ -36,13 +38,13 @@ async def _import(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as e:
         print(f"{args.file}: cannot read it as UTF-8 text: {e}", file=sys.stderr)
         return 1
-    rt = await runtime.start()
+    rt = await runtime.start(args.settings)
     try:
-        if args.only_if_new and await shop_exists(rt.sessions, args.tenant):
+        if args.only_if_new and await shop_exists(rt.uow(), args.tenant):
             print(f"{args.tenant}: already loaded, left as it is")
             return 0
-        result = await import_catalog(rt.sessions, args.tenant, args.name or args.tenant, args.currency, rows)
-    except ValueError as e:
+        result = await import_catalog(rt.uow(), args.tenant, args.name or args.tenant, args.currency, rows)
+    except CurrencyMismatch as e:
         print(f"{args.file}: nothing imported. {e}", file=sys.stderr)
         return 1
     except ProgrammingError as e:
@@ -60,8 +62,10 @@ async def _handback(args: argparse.Namespace) -> int:
     """Resume a conversation a person took over: the bot answers the customer again."""
     async with httpx.AsyncClient(timeout=10) as client:
         try:
-            await rasa_api.resume(client, args.rasa_url, os.environ.get("RASA_TOKEN"), args.conversation)
-        except rasa_api.RasaUnreachable as e:
+            await RasaConversations(client, args.rasa_url or args.settings.rasa_url, args.settings.rasa_token).resume(
+                args.conversation
+            )
+        except ConversationsUnreachable as e:
             print(e, file=sys.stderr)
             return 1
     print(f"{args.conversation}: handed back to the bot")
@@ -69,11 +73,11 @@ async def _handback(args: argparse.Namespace) -> int:
 
 
 async def _add_staff(args: argparse.Namespace) -> int:
-    password = os.environ.get("STAFF_PASSWORD") or getpass.getpass(f"Password for {args.email}: ")
-    rt = await runtime.start()
+    password = args.settings.staff_password or getpass.getpass(f"Password for {args.email}: ")
+    rt = await runtime.start(args.settings)
     try:
-        await accounts.set_staff(rt.sessions, args.tenant, args.email, args.name or args.email, password)
-    except (accounts.UnknownShop, WeakPassword) as e:
+        await staff.set_staff(rt.uow(), args.tenant, args.email, args.name or args.email, password)
+    except (UnknownTenant, WeakPassword) as e:
         print(f"not saved: {e}", file=sys.stderr)
         return 1
     finally:
@@ -83,11 +87,11 @@ async def _add_staff(args: argparse.Namespace) -> int:
 
 
 async def _api_token(args: argparse.Namespace) -> int:
-    rt = await runtime.start()
+    rt = await runtime.start(args.settings)
     try:
-        token = await accounts.new_api_token(rt.sessions, args.tenant)
-    except accounts.UnknownShop as e:
-        print(f"no shop {e}", file=sys.stderr)
+        token = await staff.new_api_token(rt.uow(), args.tenant)
+    except UnknownTenant as e:
+        print(e, file=sys.stderr)
         return 1
     finally:
         await runtime.stop()
@@ -107,14 +111,15 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--only-if-new", action="store_true", help="do nothing if the shop already exists")
     back = commands.add_parser("handback", help="let the bot answer a conversation a person took over")
     back.add_argument("conversation", help="the conversation id (on WhatsApp, the customer's number)")
-    back.add_argument("--rasa-url", default=os.environ.get("RASA_URL", "http://127.0.0.1:5005"))
-    staff = commands.add_parser("add-staff", help="create a staff member of a shop (or set a new password)")
-    staff.add_argument("tenant", help="the shop's short name, e.g. demo-shop")
-    staff.add_argument("email")
-    staff.add_argument("--name", help="shown in the admin pages (default: the e-mail)")
+    back.add_argument("--rasa-url", help="the Rasa server (default RASA_URL)")
+    member = commands.add_parser("add-staff", help="create a staff member of a shop (or set a new password)")
+    member.add_argument("tenant", help="the shop's short name, e.g. demo-shop")
+    member.add_argument("email")
+    member.add_argument("--name", help="shown in the admin pages (default: the e-mail)")
     token = commands.add_parser("api-token", help="print a new order-API token for a shop (the old one stops)")
     token.add_argument("tenant")
     args = parser.parse_args(argv)
+    args.settings = Settings.load()
     run = {"import-catalog": _import, "handback": _handback, "add-staff": _add_staff, "api-token": _api_token}
     return asyncio.run(run[args.command](args))
 

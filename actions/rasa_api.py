@@ -1,24 +1,48 @@
-"""Calls to the Rasa server's HTTP API (the worker, the admin pages and the command line use it)."""
+"""The Rasa server's HTTP API as the commerce core's `Conversations` port (the worker, the admin pages
+and the command line use it)."""
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import quote
 
 import httpx
 
+from actions.commerce.errors import ConversationsUnreachable
+from actions.commerce.payments import Notice
+from actions.commerce.ports import PaymentRecipient
 
-class RasaUnreachable(RuntimeError):
-    pass
+log = logging.getLogger("payments.notify")
+PAYMENT_UPDATE = "EXTERNAL_payment_update"
 
 
-async def resume(http: httpx.AsyncClient, rasa_url: str, token: str | None, conversation_id: str) -> None:
-    """Hand a paused conversation back to the bot."""
-    url = f"{rasa_url.rstrip('/')}/conversations/{quote(conversation_id, safe='')}/tracker/events"
-    # "action_listen" after "resume": the next message is read as a fresh turn, not a reply to the hand-off.
-    events = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
-    try:
-        response = await http.post(url, params={"token": token} if token else {}, json=events)
-    except httpx.HTTPError as e:
-        raise RasaUnreachable(f"cannot reach Rasa at {rasa_url}: {e}") from e
-    if response.status_code != 200:
-        raise RasaUnreachable(f"Rasa answered {response.status_code}: {response.text[:300]}")
+class RasaConversations:
+    def __init__(self, http: httpx.AsyncClient, rasa_url: str, token: str | None) -> None:
+        self._http = http
+        self._url = rasa_url.rstrip("/")
+        self._params = {"token": token} if token else {}
+
+    def _conversation(self, conversation_id: str) -> str:
+        return f"{self._url}/conversations/{quote(conversation_id, safe='')}"
+
+    async def resume(self, conversation_id: str) -> None:
+        """Hand a paused conversation back to the bot."""
+        # "action_listen" after "resume": the next message is read as a fresh turn, not a reply to the hand-off.
+        events = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
+        try:
+            url = self._conversation(conversation_id) + "/tracker/events"
+            response = await self._http.post(url, params=self._params, json=events)
+        except httpx.HTTPError as e:
+            raise ConversationsUnreachable(f"cannot reach Rasa at {self._url}: {e}") from e
+        if response.status_code != 200:
+            raise ConversationsUnreachable(f"Rasa answered {response.status_code}: {response.text[:300]}")
+
+    async def payment_update(self, recipient: PaymentRecipient, notice: Notice) -> None:
+        """Trigger the payment-update intent in the customer's conversation, on the channel they last used."""
+        entities = {"order_number": recipient.order_number, "payment_status": recipient.status.value, "reason": notice}
+        response = await self._http.post(
+            self._conversation(recipient.conversation_id) + "/trigger_intent",
+            params={"output_channel": "latest", **self._params},
+            json={"name": PAYMENT_UPDATE, "entities": entities},
+        )
+        response.raise_for_status()  # the job is retried by the worker

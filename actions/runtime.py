@@ -1,20 +1,27 @@
-"""The process's shared resources: created when a server starts, closed when it stops."""
+"""The process's shared resources, created when a process starts and closed when it stops, and the
+ports the use cases are given: a unit of work, the payment providers, the job queue, the conversations.
+
+Entry points (actions/server.py, actions/web/, actions/worker.py, actions/cli.py) take what they
+need from here and pass it to the use cases in actions/commerce/; nothing below them sees a Runtime.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import httpx
 from redis.asyncio import Redis
+from sanic import Sanic
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from actions.db.cache import ReadCache
 from actions.db.engine import create_engine, session_factory
 from actions.db.uow import SqlUnitOfWork
-from actions.observability import correlation
-from actions.payments.mpesa import TokenCache
-from actions.payments.settings import PaymentSettings
+from actions.jobs import ArqJobs
+from actions.observability import correlation, logs
+from actions.payments.providers import Providers
 from actions.payments.shared_tokens import SharedTokenCache
+from actions.rasa_api import RasaConversations
 from actions.settings import Settings
 
 
@@ -23,15 +30,16 @@ class Runtime:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
-    payments: PaymentSettings
     http: httpx.AsyncClient  # for Daraja, Paystack and Rasa's API; one connection pool per process
-    mpesa_tokens: TokenCache = field(default_factory=TokenCache)  # replaced by the Redis-shared one at start
-    jobs: object | None = None  # the arq pool, opened on first use (see actions.jobs)
-    redis: Redis | None = None  # sessions of the admin pages, the read cache
+    redis: Redis  # Daraja tokens, sessions of the admin pages, the read cache, correlation trails
+    mpesa_tokens: SharedTokenCache
+    providers: Providers
+    jobs: ArqJobs
+    conversations: RasaConversations
 
     @property
-    def cache(self) -> ReadCache | None:
-        return ReadCache(self.redis) if self.redis is not None else None
+    def cache(self) -> ReadCache:
+        return ReadCache(self.redis)
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.sessions, self.cache)
@@ -43,14 +51,24 @@ _current: Runtime | None = None
 async def start(settings: Settings | None = None) -> Runtime:
     global _current
     if _current is None:
-        settings = settings or Settings.from_env()
+        settings = settings or Settings.load()
         engine = create_engine(settings)
         http = httpx.AsyncClient(
             timeout=httpx.Timeout(30, connect=10), event_hooks={"request": [correlation.add_header]}
         )
-        _current = Runtime(settings, engine, session_factory(engine), PaymentSettings.from_env(), http)
-        _current.mpesa_tokens = SharedTokenCache(Redis.from_url(settings.redis_url))
-        _current.redis = Redis.from_url(settings.redis_url)
+        redis = Redis.from_url(settings.redis_url)
+        tokens = SharedTokenCache(redis)
+        _current = Runtime(
+            settings=settings,
+            engine=engine,
+            sessions=session_factory(engine),
+            http=http,
+            redis=redis,
+            mpesa_tokens=tokens,
+            providers=Providers(settings, http, tokens),
+            jobs=ArqJobs(settings.redis_url, settings.jobs_queue, redis),
+            conversations=RasaConversations(http, settings.rasa_url, settings.rasa_token),
+        )
     return _current
 
 
@@ -59,12 +77,8 @@ async def stop() -> None:
     if _current is not None:
         await _current.engine.dispose()
         await _current.http.aclose()
-        if isinstance(_current.mpesa_tokens, SharedTokenCache):
-            await _current.mpesa_tokens.close()
-        if _current.redis is not None:
-            await _current.redis.aclose()
-        if _current.jobs is not None:
-            await _current.jobs.aclose()
+        await _current.jobs.close()
+        await _current.redis.aclose()
         _current = None
 
 
@@ -72,3 +86,27 @@ def current() -> Runtime:
     if _current is None:
         raise RuntimeError("the runtime is not started: run the action server with `python -m actions.server`")
     return _current
+
+
+def attach(app: Sanic, settings: Settings) -> Sanic:
+    """Open the engine and clients when a server starts, close them when it stops."""
+
+    async def open_resources(app: Sanic) -> None:
+        await start(settings)
+
+    async def close_resources(app: Sanic) -> None:
+        await stop()
+
+    app.register_listener(open_resources, "before_server_start")
+    app.register_listener(close_resources, "after_server_stop")
+    return app
+
+
+def configure_logging(settings: Settings) -> None:
+    """JSON lines on stderr, levels from LOG_LEVEL and LOG_LEVELS (see actions/observability/logs.py)."""
+    logs.configure(settings.log_level, logs.parse_levels(settings.log_levels))
+
+
+def serve(app: Sanic, host: str, port: int) -> None:
+    """Listen in one process."""
+    app.run(host=host, port=port, single_process=True, access_log=False, motd=False)

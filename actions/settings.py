@@ -1,19 +1,24 @@
-"""Configuration from the environment, read once when a process starts."""
+"""The action side's configuration: one typed object, read from the environment once when a process starts.
+
+Every variable is listed in `.env.example`. A missing or malformed one stops the process with a
+message naming it (`Settings.load`). Nothing else in `actions/` reads the environment; `bot/` has
+its own settings, because Rasa pins pydantic 1.
+"""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from actions.commerce.payments import CheckPolicy
+from actions.observability import logs
 
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
+class SettingsError(SystemExit):
+    """The environment cannot configure this process; the message names the variables."""
 
 
 def async_database_url(url: str) -> str:
@@ -21,33 +26,134 @@ def async_database_url(url: str) -> str:
     for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
-    raise ValueError("DATABASE_URL must be a postgresql:// URL")
+    raise ValueError("must be a postgresql:// URL")
 
 
-@dataclass(frozen=True)
-class Settings:
-    database_url: str
-    redis_url: str
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False, hide_input_in_errors=True)
+
+    # Where the data lives.
+    database_url: str = Field(description="postgresql://user@host:5432/dbname")
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    db_pool_size: int = Field(10, ge=1)
+    db_max_overflow: int = Field(20, ge=0)
+    db_pool_timeout: int = Field(30, ge=1)
+    db_pool_recycle: int = Field(1800, ge=1)
+
+    # The action server and the sidecar.
     default_tenant: str = "demo-shop"
-    db_pool_size: int = 10
-    db_max_overflow: int = 20
-    db_pool_timeout: int = 30
-    db_pool_recycle: int = 1800
+    action_server_host: str = "127.0.0.1"
+    action_server_port: int = Field(5055, ge=1, le=65535)
+    sidecar_host: str = "127.0.0.1"
+    sidecar_port: int = Field(8000, ge=1, le=65535)
+    log_level: str = "INFO"
+    log_levels: str = ""
+
+    # Payments: where providers reach the sidecar, and the platform's provider accounts.
+    public_base_url: str = "http://127.0.0.1:8000"
+    mpesa_base_url: str = "https://sandbox.safaricom.co.ke"
+    mpesa_consumer_key: str = Field("", repr=False)
+    mpesa_consumer_secret: str = Field("", repr=False)
+    mpesa_shortcode: str = Field("174379", pattern=r"^\d+$")
+    mpesa_passkey: str = Field("", repr=False)
+    mpesa_transaction_type: str = Field("CustomerPayBillOnline", pattern=r"^Customer(PayBillOnline|BuyGoodsOnline)$")
+    paystack_base_url: str = "https://api.paystack.co"
+    paystack_secret_key: str = Field("", repr=False)
+    paystack_email_domain: str = "customers.example.com"
+
+    # Reconciliation: when the provider is asked about a silent payment (see CheckPolicy).
+    reconcile_first_check_seconds: float = Field(60, ge=0)
+    reconcile_backoff_seconds: float = Field(60, ge=0)
+    reconcile_max_checks: int = Field(5, ge=1)
+    webhook_retry_window_minutes: float = Field(60, gt=0)
+    reconcile_interval_seconds: float = Field(10, gt=0)
+
+    # The worker's queue and Rasa's HTTP API (payment updates, hand-backs).
+    jobs_queue: str = "shop:jobs"
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: str = Field("", repr=False)
+
+    # Admin pages.
+    admin_session_minutes: int = Field(480, ge=1)
+    admin_login_attempts: int = Field(5, ge=1)
+    admin_secure_cookies: str = Field("auto", pattern=r"(?i)^(auto|1|0|true|false|yes|no)$")
+    admin_redis_prefix: str = "admin"
+    shop_timezone: str = "Africa/Nairobi"
+    staff_password: str = Field("", repr=False)  # `actions.cli add-staff` without asking (make chat)
+
+    @field_validator("database_url")
+    @classmethod
+    def _psycopg_url(cls, value: str) -> str:
+        return async_database_url(value.strip())
+
+    @field_validator("public_base_url", "rasa_url", "mpesa_base_url", "paystack_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.strip().rstrip("/")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return value.upper()
+
+    @field_validator("log_levels")
+    @classmethod
+    def _known_levels(cls, value: str) -> str:
+        logs.parse_levels(value)  # ValueError names the wrong item
+        return value
+
+    @field_validator("shop_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone name such as Africa/Nairobi") from None
+        return value
 
     @classmethod
-    def from_env(cls) -> Settings:
-        database_url = os.environ.get("DATABASE_URL", "").strip()
-        if not database_url:
-            raise RuntimeError(
-                "DATABASE_URL is not set. Start the stack with `make chat`, "
-                "or export DATABASE_URL=postgresql://user@host:5432/dbname"
-            )
-        return cls(
-            database_url=async_database_url(database_url),
-            redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-            default_tenant=os.environ.get("DEFAULT_TENANT", "demo-shop"),
-            db_pool_size=_int("DB_POOL_SIZE", 10),
-            db_max_overflow=_int("DB_MAX_OVERFLOW", 20),
-            db_pool_timeout=_int("DB_POOL_TIMEOUT", 30),
-            db_pool_recycle=_int("DB_POOL_RECYCLE", 1800),
+    def load(cls, **overrides: object) -> Settings:
+        """The settings of this process, or SettingsError naming each variable that is missing or wrong."""
+        try:
+            return cls(**overrides)
+        except ValidationError as e:
+            problems = []
+            for error in e.errors():
+                variable = "_".join(str(part) for part in error["loc"]).upper()
+                hint = " (start the stack with `make chat`, or export it)" if variable == "DATABASE_URL" else ""
+                message = error["msg"].removeprefix("Value error, ").removeprefix(f"{variable}: ")
+                problems.append(f"{variable}: {message}{hint}")
+            raise SettingsError("Configuration error:\n  " + "\n  ".join(problems)) from None
+
+    from_env = load
+
+    @property
+    def mpesa_configured(self) -> bool:
+        return bool(self.mpesa_consumer_key and self.mpesa_consumer_secret and self.mpesa_passkey)
+
+    @property
+    def paystack_configured(self) -> bool:
+        return bool(self.paystack_secret_key)
+
+    @property
+    def check_policy(self) -> CheckPolicy:
+        return CheckPolicy(
+            first_check=timedelta(seconds=self.reconcile_first_check_seconds),
+            backoff=timedelta(seconds=self.reconcile_backoff_seconds),
+            max_checks=self.reconcile_max_checks,
+            retry_window=timedelta(minutes=self.webhook_retry_window_minutes),
         )
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.shop_timezone)
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Secure cookies unless the sidecar is reached over plain http (make chat, tests)."""
+        setting = self.admin_secure_cookies.lower()
+        if setting == "auto":
+            return self.public_base_url.startswith("https://")
+        return setting in ("1", "true", "yes")

@@ -7,7 +7,7 @@ SKIP LOCKED, and notifications are queued once per payment outcome.
 from __future__ import annotations
 
 import functools
-import os
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,13 +15,14 @@ from arq import cron
 from arq.worker import Retry, run_worker
 
 from actions import jobs, runtime
-from actions.commerce import orders
-from actions.jobs import notify_job_id
+from actions.commerce import notifications, orders, reconciliation
+from actions.commerce.payments import DueCheck, Notice
 from actions.observability import correlation, logs, readiness
-from actions.payments import notify, reconcile
-from actions.serving import configure_logging
+from actions.observability.metrics import count_reconciliation
+from actions.settings import Settings
 
 Job = Callable[..., Awaitable[Any]]
+log = logging.getLogger("payments.notify")
 
 
 def correlated(job: Job) -> Job:
@@ -36,7 +37,7 @@ def correlated(job: Job) -> Job:
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    ctx["rt"] = await runtime.start()
+    ctx["rt"] = await runtime.start(ctx.get("settings"))
     await readiness.warn_if_not_ready(ctx["rt"])
 
 
@@ -46,24 +47,38 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 @correlated
 async def check_payments(ctx: dict[str, Any]) -> int:
-    rt = ctx["rt"]
-    await orders.expire_abandoned(rt.uow(), rt.payments.retry_window_minutes)
-    checked = await reconcile.check_due(rt)
-    for item in checked:
-        if item.applied is not None and item.applied.notify:
-            job_id = notify_job_id(item.applied.payment)
-            await jobs.enqueue(
-                rt, "notify_payment", item.payment_id, item.reason, job_id=job_id, correlation_id=item.correlation_id
-            )
-    return len(checked)
+    rt: runtime.Runtime = ctx["rt"]
+    policy = rt.settings.check_policy
+    await orders.expire_abandoned(rt.uow(), policy.retry_window)
+    due = await reconciliation.claim_due(rt.uow(), policy)
+    for item in due:
+        await check_one(rt, item)
+    return len(due)
+
+
+async def check_one(rt: runtime.Runtime, due: DueCheck) -> reconciliation.Checked:
+    """One claimed check, logged (and the customer's message queued) under the id of the turn that started
+    the payment, and counted for /metrics."""
+    payment = due.payment
+    origin = await correlation.of_payment(rt.redis, payment)
+    with logs.bind(correlation_id=origin, payment_id=payment.id, provider=payment.provider):
+        checked = await reconciliation.check(rt.uow(), rt.providers, rt.jobs, rt.settings.check_policy, due)
+    if checked.provider_error is not None:
+        await count_reconciliation(rt.redis, payment.provider, "provider_error")
+    await count_reconciliation(rt.redis, payment.provider, checked.outcome)
+    return checked
 
 
 @correlated
-async def notify_payment(ctx: dict[str, Any], payment_id: int, reason: str) -> bool:
+async def notify_payment(ctx: dict[str, Any], payment_id: int, notice: str) -> bool:
+    rt: runtime.Runtime = ctx["rt"]
     try:
-        return await notify.notify_customer(ctx["rt"], payment_id, reason)
+        told = await notifications.tell_customer(rt.uow(), rt.conversations, payment_id, Notice(notice))
     except Exception as e:
         raise Retry(defer=ctx["job_try"] * 5) from e
+    if told:
+        log.info("payment %s: customer told (%s)", payment_id, notice, extra={"payment_id": payment_id})
+    return told
 
 
 class WorkerSettings:
@@ -74,12 +89,14 @@ class WorkerSettings:
 
 
 def main() -> None:
-    configure_logging()
-    every = max(1, int(float(os.environ.get("RECONCILE_INTERVAL_SECONDS", "10"))))
-    WorkerSettings.queue_name = jobs.queue_name()
+    settings = Settings.load()
+    runtime.configure_logging(settings)
+    every = max(1, int(settings.reconcile_interval_seconds))
+    WorkerSettings.queue_name = settings.jobs_queue
     run_worker(
         WorkerSettings,
-        redis_settings=jobs.redis_settings(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")),
+        redis_settings=jobs.redis_settings(settings.redis_url),
+        ctx={"settings": settings},
         cron_jobs=[cron(check_payments, second=set(range(0, 60, every)), run_at_startup=True, unique=True)],
     )
 

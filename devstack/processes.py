@@ -109,7 +109,7 @@ def start_sidecar(
     """The public sidecar: payment callbacks and webhooks."""
     port = port or free_port()
     full_env = {**action_environment(services), "SIDECAR_PORT": str(port), **(env or {})}
-    command = [str(ACTIONS_PYTHON), "-m", "actions.sidecar.app"]
+    command = [str(ACTIONS_PYTHON), "-m", "actions.web.app"]
     process = spawn(f"sidecar-{port}", command, full_env, f"http://127.0.0.1:{port}", log_dir)
     wait_until(process, "/health", timeout=60)
     return process

@@ -76,7 +76,7 @@ def start_stack(services: Services, log_dir: Path = DATA_DIR / "logs", **overrid
     }
     commands = {
         "simulator": ([str(ACTIONS_PYTHON), "-m", "devstack.simulator"], simulator_env),
-        "sidecar": ([str(ACTIONS_PYTHON), "-m", "actions.sidecar.app"], {"SIDECAR_PORT": str(ports["sidecar"])}),
+        "sidecar": ([str(ACTIONS_PYTHON), "-m", "actions.web.app"], {"SIDECAR_PORT": str(ports["sidecar"])}),
         "actions": ([str(ACTIONS_PYTHON), "-m", "actions.server"], {"ACTION_SERVER_PORT": str(ports["actions"])}),
     }
     try:

@@ -10,6 +10,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -19,8 +20,10 @@ from sqlalchemy.engine import make_url
 
 from actions import runtime
 from actions.commerce.catalog_csv import parse_catalog
-from actions.db.catalog_import import import_catalog
+from actions.commerce.catalog_import import import_catalog
 from actions.db.tables import SCHEMA, metadata
+from actions.payments.providers import Providers
+from actions.rasa_api import RasaConversations
 from actions.settings import Settings
 from devstack.paths import ACTIONS_VENV, DEMO_CATALOG, ROOT
 from devstack.services import Services, ensure_services
@@ -101,7 +104,7 @@ async def db(rt: runtime.Runtime) -> runtime.Runtime:
 async def shop(db: runtime.Runtime) -> runtime.Runtime:
     """The demo shop, freshly loaded from seed/demo-shop.csv."""
     rows = parse_catalog(DEMO_CATALOG.read_text(), "KES")
-    await import_catalog(db.sessions, "demo-shop", "Demo Shop", "KES", rows)
+    await import_catalog(db.uow(), "demo-shop", "Demo Shop", "KES", rows)
     return db
 
 
@@ -114,3 +117,16 @@ def redis_key_prefix(services: Services) -> Iterator[str]:
     for key in client.scan_iter(f"{prefix}:*"):
         client.delete(key)
     client.close()
+
+
+@contextmanager
+def settings_changed(rt: runtime.Runtime, **changes: object) -> Iterator[runtime.Runtime]:
+    """The runtime with some settings changed (and the providers and conversations made from them)."""
+    original = (rt.settings, rt.providers, rt.conversations)
+    rt.settings = rt.settings.model_copy(update=changes)
+    rt.providers = Providers(rt.settings, rt.http, rt.mpesa_tokens)
+    rt.conversations = RasaConversations(rt.http, rt.settings.rasa_url, rt.settings.rasa_token)
+    try:
+        yield rt
+    finally:
+        rt.settings, rt.providers, rt.conversations = original

@@ -6,7 +6,7 @@ from actions.commerce.catalog import find_one
 from actions.commerce.errors import InvalidQuantity, OutOfStock
 from actions.commerce.model import MAX_QUANTITY, Cart, CartUpdate, CustomerRef
 from actions.commerce.ports import UnitOfWork
-from actions.commerce.shoppers import identify
+from actions.commerce.shops import identify
 
 
 async def view(uow: UnitOfWork, who: CustomerRef) -> Cart:

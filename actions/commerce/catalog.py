@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from actions.commerce.errors import AmbiguousProduct, ProductNotFound
 from actions.commerce.model import Category, Product
 from actions.commerce.ports import UnitOfWork
-from actions.commerce.shoppers import tenant_of
+from actions.commerce.shops import tenant_of
 
 PAGE_SIZE = 10
 

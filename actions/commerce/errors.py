@@ -62,3 +62,25 @@ class OrderNotCancellable(CommerceError):
         super().__init__(f"order {number} is {status.value} and can no longer be cancelled")
         self.number = number
         self.status = status
+
+
+class PaymentUnavailable(CommerceError):
+    """The provider could not be asked (not configured, unreachable, refused); the order stays unpaid."""
+
+
+class PaymentStillPending(CommerceError):
+    def __init__(self, number: str) -> None:
+        super().__init__(f"a payment for order {number} is still waiting for the provider")
+        self.number = number
+
+
+class ConversationsUnreachable(CommerceError):
+    """The bot's HTTP API could not be reached or refused; nothing was changed in the conversation."""
+
+
+class NotFound(CommerceError):
+    """What staff asked about is not there, or belongs to another shop (which is the same to them)."""
+
+
+class Refused(CommerceError):
+    """The action makes no sense now; the message says why and nothing was changed."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 from actions.commerce.errors import EmptyCart, NothingToCancel, OrderNotCancellable, OrderNotFound, OutOfStock
 from actions.commerce.model import CustomerRef, Order, OrderStatus, order_from_cart
 from actions.commerce.ports import UnitOfWork
-from actions.commerce.shoppers import identify
+from actions.commerce.shops import identify
 
 
 async def place(uow: UnitOfWork, who: CustomerRef, delivery_location: str | None = None) -> Order:
@@ -58,18 +59,28 @@ async def cancel(uow: UnitOfWork, who: CustomerRef, number: str | None = None) -
             raise OrderNotFound(number)
         if not order.can_be_cancelled:
             raise OrderNotCancellable(order.number, order.status)
-        for line in order.lines:
-            await uow.catalog.release(line.product_id, line.quantity)
-        await uow.orders.set_status(order.id, OrderStatus.CANCELLED)
+        await give_back(uow, order, OrderStatus.CANCELLED)
         await uow.commit()
         return replace(order, status=OrderStatus.CANCELLED)
 
 
-async def expire_abandoned(uow: UnitOfWork, older_than_minutes: float, limit: int = 50) -> list[int]:
+async def expire_abandoned(uow: UnitOfWork, older_than: timedelta, limit: int = 50) -> list[int]:
     """Give back the stock of unpaid orders nobody is paying for any more (the worker runs this)."""
     async with uow:
-        expired = await uow.orders.abandoned(older_than_minutes, limit)
-        for order_id in expired:
-            await uow.orders.expire(order_id)
+        expired = []
+        for order_id in await uow.orders.abandoned(older_than.total_seconds() / 60, limit):
+            order = await uow.orders.get(order_id, for_update=True)
+            if order is not None and order.status is OrderStatus.PENDING_PAYMENT:
+                await give_back(uow, order, OrderStatus.EXPIRED)
+                expired.append(order_id)
         await uow.commit()
         return expired
+
+
+async def give_back(uow: UnitOfWork, order: Order, status: OrderStatus) -> None:
+    """An unpaid order ends (`status`: cancelled or expired) and its stock goes back on the shelf.
+
+    The one place stock returns; the caller holds the order's row lock and commits."""
+    for line in sorted(order.lines, key=lambda line: line.product_id):
+        await uow.catalog.release(line.product_id, line.quantity)
+    await uow.orders.set_status(order.id, status)

@@ -1,21 +1,20 @@
 """A payment's life: pending until the provider says how it ended; an ending is never undone.
 
 Providers tell us more than once, late, and out of order (a callback after a query, a success
-after the retry window closed). Each outcome is applied through `settle`, which decides what
-it changes; the storage side makes sure each provider event is applied at most once.
+after the retry window closed). Each outcome arrives as a `ProviderEvent` with a key unique per
+provider (`EventKey`), is applied through `settle`, which decides what it changes, and is
+recorded at most once (`actions.commerce.settlement.record`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import hashlib
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from actions.commerce.money import Money
-
-if TYPE_CHECKING:
-    from actions.commerce.ports import UnitOfWork
 
 
 class PaymentStatus(StrEnum):
@@ -25,9 +24,32 @@ class PaymentStatus(StrEnum):
     CANCELLED = "cancelled"
     EXPIRED = "expired"
 
-    @property
-    def is_final(self) -> bool:
-        return self is not PaymentStatus.PENDING
+
+class Notice(StrEnum):
+    """What the customer is told when a payment ends: the suffix of a reply in domain.yml."""
+
+    MPESA_PAID = "mpesa_paid"
+    MPESA_INSUFFICIENT_FUNDS = "mpesa_insufficient_funds"
+    MPESA_DUPLICATE_REQUEST = "mpesa_duplicate_request"
+    MPESA_EXPIRED = "mpesa_expired"
+    MPESA_PUSH_ERROR = "mpesa_push_error"
+    MPESA_CANCELLED = "mpesa_cancelled"
+    MPESA_UNREACHABLE = "mpesa_unreachable"
+    MPESA_WRONG_PIN = "mpesa_wrong_pin"
+    MPESA_FAILED = "mpesa_failed"
+    CARD_PAID = "card_paid"
+    CARD_FAILED = "card_failed"
+    EXPIRED = "expired"
+
+
+class Recorded(StrEnum):
+    """What recording a provider event did."""
+
+    APPLIED = "applied"  # the payment ended with this event
+    UNCHANGED = "unchanged"  # a true event that changes nothing (the payment had already ended)
+    DUPLICATE = "duplicate"  # this very event was recorded before
+    UNKNOWN_PAYMENT = "unknown_payment"  # no payment of ours (or not this merchant's) has that reference
+    AMOUNT_MISMATCH = "amount_mismatch"  # a success for another amount: flagged, the provider is asked
 
 
 @dataclass(frozen=True)
@@ -66,17 +88,74 @@ class Payment:
 
 
 @dataclass(frozen=True)
+class CheckPolicy:
+    """When a silent payment's provider is asked, and when we stop asking.
+
+    The first check comes `first_check` after the request; each later one waits `backoff` times
+    1, 2, 4, 8… After `max_checks` checks, or once `retry_window` has passed since the request,
+    a payment the provider still has no answer for expires.
+    """
+
+    first_check: timedelta = timedelta(minutes=1)
+    backoff: timedelta = timedelta(minutes=1)
+    max_checks: int = 5
+    retry_window: timedelta = timedelta(hours=1)
+
+    def delay_after(self, checks_before: int) -> timedelta:
+        return self.backoff * 2**checks_before
+
+    def gives_up(self, checks_before: int, age: timedelta) -> bool:
+        """Whether the check about to be made, still without an answer, is the last one."""
+        return checks_before + 1 >= self.max_checks or age >= self.retry_window
+
+
+@dataclass(frozen=True)
 class DueCheck:
     """A silent pending payment, claimed for one check (its next check is already pushed back)."""
 
     payment: Payment
     checks_before: int
-    age_minutes: float
+    age: timedelta
+
+
+class EventKey:
+    """The ledger's keys, one place for all: unique per provider, so a repeated delivery is harmless."""
+
+    @staticmethod
+    def mpesa_callback(checkout_request_id: str, result_code: int) -> str:
+        return f"callback:{checkout_request_id}:{result_code}"
+
+    @staticmethod
+    def mpesa_query(checkout_request_id: str, result_code: int) -> str:
+        return f"query:{checkout_request_id}:{result_code}"
+
+    @staticmethod
+    def paystack_webhook(event: str, reference: str) -> str:
+        return f"{event}:{reference}"
+
+    @staticmethod
+    def paystack_verify(reference: str, status: str) -> str:
+        return f"verify:{reference}:{status}"
+
+    @staticmethod
+    def staff_verification(payment_id: int) -> str:
+        return f"manual:{payment_id}"
+
+    @staticmethod
+    def expiry(payment_id: int) -> str:
+        return f"expiry:{payment_id}"
+
+    @staticmethod
+    def rejected(raw_body: bytes) -> str:
+        return "rejected:" + hashlib.sha256(raw_body).hexdigest()
 
 
 @dataclass(frozen=True)
 class ProviderEvent:
-    """One thing a provider told us: `key` is unique per provider and makes a repeat harmless."""
+    """One thing a provider (or staff, or the clock) told us about a payment, as the ledger keeps it.
+
+    Built by the provider adapters in `actions.payments` (and, for staff and the expiry, below);
+    `notice` is what the customer is told if this event ends the payment."""
 
     provider: str
     key: str
@@ -86,78 +165,46 @@ class ProviderEvent:
     amount: Money | None = None
     payload: dict[str, Any] = field(default_factory=dict)
     tenant_id: int | None = None  # the merchant whose callback URL it came to, when known
-    expires_order: bool = False  # the retry window closed: the order expires and its stock goes back
+    notice: Notice | None = None
+    expires_order: bool = False  # we stopped waiting (the checks ran out): the order expires, its stock goes back
+
+
+def staff_verification(payment: Payment, reason: str, staff_email: str, notice: Notice) -> ProviderEvent:
+    """Staff saw the money arrive another way (the till's SMS, the Paystack dashboard)."""
+    return ProviderEvent(
+        provider=payment.provider,
+        key=EventKey.staff_verification(payment.id),
+        reference=payment.reference,
+        outcome=PaymentStatus.PAID,
+        kind="manual_verification",
+        payload={"reason": reason, "staff": staff_email},
+        tenant_id=payment.tenant_id,
+        notice=notice,
+    )
+
+
+def expiry(payment: Payment) -> ProviderEvent:
+    """The provider never answered and the checks ran out."""
+    return ProviderEvent(
+        provider=payment.provider,
+        key=EventKey.expiry(payment.id),
+        reference=payment.reference,
+        outcome=PaymentStatus.EXPIRED,
+        kind="reconciliation",
+        tenant_id=payment.tenant_id,
+        notice=Notice.EXPIRED,
+        expires_order=True,
+    )
 
 
 @dataclass(frozen=True)
 class Applied:
     """What recording an event did. `notify` is true exactly once per payment ending."""
 
-    result: str  # "applied", "unchanged", "duplicate", "unknown_payment", "amount_mismatch"
+    result: Recorded
     payment: Payment | None = None
+    notice: Notice | None = None
 
     @property
     def notify(self) -> bool:
-        return self.result == "applied"
-
-
-async def record(uow: UnitOfWork, event: ProviderEvent) -> Applied:
-    """Record a provider event and apply its outcome, both in one transaction, at most once.
-
-    The event row goes in first: its unique key makes a concurrent copy of the same delivery
-    wait, then find the key taken and change nothing. The payment row is then locked, so two
-    different events for one payment are applied one after the other.
-    """
-    async with uow:
-        payment = await uow.payments.by_reference(event.provider, event.reference)
-        if payment is not None and event.tenant_id is not None and payment.tenant_id != event.tenant_id:
-            payment = None  # another merchant's payment: not this callback's to settle
-        if payment is None:
-            await uow.payments.add_event(None, event, note="unknown_payment")
-            await uow.commit()
-            return Applied("unknown_payment")
-        if not await uow.payments.add_event(payment.id, event):
-            return Applied("duplicate", payment)
-        payment = await uow.payments.lock(payment.id)
-        if event.outcome is PaymentStatus.PAID and event.amount is not None and event.amount != payment.amount:
-            await uow.payments.flag(payment.id)
-            await uow.payments.check_now(payment.id)  # ask the provider what really happened
-            await uow.commit()
-            return Applied("amount_mismatch", payment)
-        decision = settle(payment.status, event.outcome)
-        if decision.needs_review:
-            await uow.payments.flag(payment.id)
-        if decision.changed:
-            await uow.payments.set_status(payment, decision.status)
-            if event.expires_order:
-                await uow.orders.expire(payment.order_id)
-        await uow.commit()
-        updated = replace(payment, status=decision.status)
-        return Applied("applied" if decision.changed else "unchanged", updated)
-
-
-async def record_rejected(uow: UnitOfWork, event: ProviderEvent, reason: str) -> None:
-    """Keep a message that failed authentication for staff to review; it changes no payment. If it
-    names a payment we know, the provider is asked about that payment at once."""
-    async with uow:
-        await uow.payments.add_event(None, event, note=reason)
-        payment = await uow.payments.by_reference(event.provider, event.reference) if event.reference else None
-        if payment is not None and payment.status is PaymentStatus.PENDING:
-            await uow.payments.check_now(payment.id)
-        await uow.commit()
-
-
-async def start(
-    uow: UnitOfWork,
-    order_id: int,
-    provider: str,
-    reference: str,
-    amount: Money,
-    phone: str | None = None,
-    first_check: timedelta = timedelta(minutes=1),
-) -> Payment:
-    """A pending payment for an order, known to the provider by `reference`; checked on if the provider is silent."""
-    async with uow:
-        payment = await uow.payments.add(order_id, provider, reference, amount, phone, first_check)
-        await uow.commit()
-        return payment
+        return self.result is Recorded.APPLIED

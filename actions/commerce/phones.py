@@ -24,8 +24,3 @@ def normalise_msisdn(text: str) -> str:
     if not re.fullmatch(r"[17]\d{8}", local):
         raise InvalidPhone(f"{text!r} is not a Kenyan mobile number")
     return "254" + local
-
-
-def mask(msisdn: str) -> str:
-    """For logs and screens: 254712***678."""
-    return msisdn[:6] + "***" + msisdn[-3:] if len(msisdn) > 9 else "***"

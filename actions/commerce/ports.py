@@ -1,11 +1,15 @@
-"""What the use cases need from storage. `actions.db` implements it over PostgreSQL."""
+"""What the use cases need from the world: storage (`UnitOfWork`, implemented over PostgreSQL in
+`actions.db`), payment providers (`actions.payments`), the job queue (`actions.jobs`) and the
+conversations (Rasa's HTTP API, `actions.rasa_api`). Tests use in-memory versions (tests/fakes.py)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from types import TracebackType
 from typing import Protocol, Self
 
+from actions.commerce.catalog_csv import CatalogRow
 from actions.commerce.model import (
     Cart,
     Category,
@@ -16,7 +20,7 @@ from actions.commerce.model import (
     Tenant,
 )
 from actions.commerce.money import Money
-from actions.commerce.payments import DueCheck, Payment, PaymentStatus, ProviderEvent
+from actions.commerce.payments import CheckPolicy, DueCheck, Notice, Payment, PaymentStatus, ProviderEvent
 
 
 class Tenants(Protocol):
@@ -25,6 +29,12 @@ class Tenants(Protocol):
     async def by_whatsapp_number(self, phone_number_id: str) -> Tenant | None: ...
 
     async def callback_secret(self, tenant_id: int) -> str | None: ...
+
+    async def set_api_token_hash(self, tenant_id: int, token_hash: str) -> None: ...
+
+    async def ensure(self, slug: str, name: str, currency: str) -> Tenant:
+        """The shop called `slug`, created (with its M-Pesa callback secret) if it is new."""
+        ...
 
 
 class Customers(Protocol):
@@ -46,6 +56,14 @@ class Catalog(Protocol):
 
     async def release(self, product_id: int, quantity: int) -> None: ...
 
+    async def save_category(self, tenant_id: int, slug: str, name: str) -> int:
+        """Insert or rename the category; its id."""
+        ...
+
+    async def save_product(self, tenant_id: int, category_id: int, row: CatalogRow) -> None:
+        """Insert or update the product with the row's SKU, visible."""
+        ...
+
 
 class Carts(Protocol):
     async def get(self, tenant: Tenant, customer_id: int) -> Cart: ...
@@ -64,11 +82,9 @@ class Orders(Protocol):
 
     async def by_number(self, customer_id: int, number: str, *, for_update: bool = False) -> Order | None: ...
 
-    async def set_status(self, order_id: int, status: OrderStatus) -> None: ...
+    async def get(self, order_id: int, *, for_update: bool = False) -> Order | None: ...
 
-    async def expire(self, order_id: int) -> None:
-        """An unpaid order whose payment window closed: expired, and its stock released."""
-        ...
+    async def set_status(self, order_id: int, status: OrderStatus) -> None: ...
 
     async def abandoned(self, older_than_minutes: float, limit: int) -> list[int]:
         """Unpaid orders older than that with no payment still pending (cancelled, failed, never started)."""
@@ -96,9 +112,13 @@ class Payments(Protocol):
 
     async def set_status(self, payment: Payment, status: PaymentStatus) -> None: ...
 
-    async def claim_due(self, limit: int, backoff_seconds: float) -> list[DueCheck]:
-        """Pending payments whose next check is due; each one's next check moves back (backoff x 2^n)
-        in the same transaction, so a worker that dies mid-check delays a check but never loses it."""
+    async def claim_due(self, limit: int, policy: CheckPolicy) -> list[DueCheck]:
+        """Pending payments whose next check is due; each one's next check moves back by the policy's
+        delay in the same transaction, so a worker that dies mid-check delays a check but never loses it."""
+        ...
+
+    async def recipient(self, payment_id: int) -> PaymentRecipient | None:
+        """Whom to tell about a payment: the customer's conversation, the order number, the status."""
         ...
 
     async def by_id(self, payment_id: int) -> Payment | None: ...
@@ -113,8 +133,26 @@ class Payments(Protocol):
 
 
 class Handoffs(Protocol):
-    async def request(self, tenant_id: int, conversation_id: str, reason: str) -> None:
+    async def request(self, tenant_id: int, conversation_id: str, customer_text: str) -> None:
         """Note a conversation as waiting for a person (once, however often it is asked)."""
+        ...
+
+    async def waiting(self, handoff_id: int) -> Handoff | None:
+        """The hand-off, if it is still waiting for a person."""
+        ...
+
+    async def resolve(self, handoff_id: int, staff_user_id: int) -> None: ...
+
+
+class Staff(Protocol):
+    async def save(self, tenant_id: int, email: str, name: str, password_hash: str) -> None:
+        """Create the staff member, or give them this name and password and make them active again."""
+        ...
+
+
+class Audit(Protocol):
+    async def write(self, staff: StaffMember, action: str, subject: str, reason: str = "", **details: object) -> None:
+        """Append what a staff member did and why (the log is append-only)."""
         ...
 
 
@@ -128,6 +166,8 @@ class UnitOfWork(Protocol):
     orders: Orders
     payments: Payments
     handoffs: Handoffs
+    staff: Staff
+    audit: Audit
 
     async def __aenter__(self) -> Self: ...
 
@@ -136,3 +176,88 @@ class UnitOfWork(Protocol):
     ) -> None: ...
 
     async def commit(self) -> None: ...
+
+
+# --- beyond storage -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentRecipient:
+    conversation_id: str
+    order_number: str
+    status: PaymentStatus
+
+
+@dataclass(frozen=True)
+class Handoff:
+    id: int
+    tenant_id: int
+    conversation_id: str
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    """Who is acting in the admin pages, and for which shop."""
+
+    user_id: int
+    tenant_id: int
+    email: str
+
+
+@dataclass(frozen=True)
+class PaymentAsk:
+    """What a provider needs to ask a customer for an order's money."""
+
+    tenant: Tenant
+    order: Order
+    customer_id: str  # the conversation's sender id (on WhatsApp, `<phone number id>:<wa_id>`)
+    phone: str | None  # the M-Pesa number, normalised; None for card payments
+    callback_secret: str | None  # the shop's secret half of the M-Pesa callback URL
+
+
+@dataclass(frozen=True)
+class Requested:
+    """The provider took the request: its reference for the payment, and a page to pay on (cards)."""
+
+    reference: str
+    authorization_url: str | None = None
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    async def request(self, ask: PaymentAsk) -> Requested:
+        """Ask the customer for the money; PaymentUnavailable when the provider cannot be asked."""
+        ...
+
+    async def check(self, payment: Payment, kind: str) -> ProviderEvent | None:
+        """The provider's word on a payment now, as an event of `kind`; None while it has no final answer."""
+        ...
+
+
+class PaymentProviders(Protocol):
+    def get(self, name: str) -> PaymentProvider:
+        """The provider called `name`, configured; PaymentUnavailable otherwise."""
+        ...
+
+    def paid_notice(self, name: str) -> Notice:
+        """What a customer is told when staff confirm a payment of this provider by hand (configured or not)."""
+        ...
+
+    def for_method(self, method: str) -> PaymentProvider:
+        """The provider that takes a payment method the customer chose ("mpesa", "card")."""
+        ...
+
+
+class Jobs(Protocol):
+    async def tell_customer(self, payment: Payment, notice: Notice, correlation_id: str | None = None) -> None:
+        """Queue the customer's message about how a payment ended (once per payment ending)."""
+        ...
+
+
+class Conversations(Protocol):
+    async def resume(self, conversation_id: str) -> None:
+        """The bot answers this conversation again; ConversationsUnreachable if the bot cannot be reached."""
+        ...
+
+    async def payment_update(self, recipient: PaymentRecipient, notice: Notice) -> None: ...

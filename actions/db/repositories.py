@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import asdict
 from datetime import timedelta
 
@@ -11,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from actions.commerce import model
+from actions.commerce.catalog_csv import CatalogRow
 from actions.commerce.money import Money
-from actions.commerce.payments import DueCheck, Payment, PaymentStatus, ProviderEvent
+from actions.commerce.payments import CheckPolicy, DueCheck, Payment, PaymentStatus, ProviderEvent
+from actions.commerce.ports import Handoff, PaymentRecipient, StaffMember
 from actions.db import tables as t
 from actions.db.cache import ReadCache
 
@@ -27,6 +30,18 @@ class Tenants:
 
     async def callback_secret(self, tenant_id: int) -> str | None:
         return await self.session.scalar(select(t.Tenant.mpesa_callback_secret).where(t.Tenant.id == tenant_id))
+
+    async def set_api_token_hash(self, tenant_id: int, token_hash: str) -> None:
+        await self.session.execute(update(t.Tenant).where(t.Tenant.id == tenant_id).values(api_token_hash=token_hash))
+
+    async def ensure(self, slug: str, name: str, currency: str) -> model.Tenant:
+        secret = secrets.token_urlsafe(32)  # for the M-Pesa callback URL; see actions.payments.callbacks
+        await self.session.execute(
+            insert(t.Tenant)
+            .values(slug=slug, name=name, currency=currency, mpesa_callback_secret=secret)
+            .on_conflict_do_nothing(index_elements=["slug"])
+        )
+        return await self.by_slug(slug)
 
     async def by_whatsapp_number(self, phone_number_id: str) -> model.Tenant | None:
         row = await self.session.scalar(select(t.Tenant).where(t.Tenant.whatsapp_phone_number_id == phone_number_id))
@@ -132,6 +147,31 @@ class Catalog:
             update(t.Product)
             .where(t.Product.id == product_id)
             .values(stock=t.Product.stock + quantity, updated_at=func.now())
+        )
+
+    async def save_category(self, tenant_id: int, slug: str, name: str) -> int:
+        return await self.session.scalar(
+            insert(t.Category)
+            .values(tenant_id=tenant_id, slug=slug, name=name)
+            .on_conflict_do_update(index_elements=["tenant_id", "slug"], set_={"name": name})
+            .returning(t.Category.id)
+        )
+
+    async def save_product(self, tenant_id: int, category_id: int, row: CatalogRow) -> None:
+        values = {
+            "category_id": category_id,
+            "name": row.name,
+            "description": row.description,
+            "price_minor": row.price.minor,
+            "currency": row.price.currency,
+            "stock": row.stock,
+            "image_url": row.image_url,
+            "active": True,
+        }
+        await self.session.execute(
+            insert(t.Product)
+            .values(tenant_id=tenant_id, sku=row.sku, **values)
+            .on_conflict_do_update(index_elements=["tenant_id", "sku"], set_={**values, "updated_at": func.now()})
         )
 
 
@@ -273,6 +313,13 @@ class Orders:
         )
         return [_order(row) for row in rows]
 
+    async def get(self, order_id: int, *, for_update: bool = False) -> model.Order | None:
+        query = select(t.Order).options(selectinload(t.Order.items)).where(t.Order.id == order_id)
+        if for_update:
+            query = query.with_for_update(of=t.Order).execution_options(populate_existing=True)
+        row = await self.session.scalar(query)
+        return _order(row) if row else None
+
     async def by_number(self, customer_id: int, number: str, *, for_update: bool = False) -> model.Order | None:
         query = (
             select(t.Order)
@@ -300,23 +347,6 @@ class Orders:
             .with_for_update(skip_locked=True)
         )
         return list(rows)
-
-    async def expire(self, order_id: int) -> None:
-        expired = await self.session.scalar(
-            update(t.Order)
-            .where(t.Order.id == order_id, t.Order.status == model.OrderStatus.PENDING_PAYMENT.value)
-            .values(status=model.OrderStatus.EXPIRED.value, version=t.Order.version + 1, updated_at=func.now())
-            .returning(t.Order.id)
-        )
-        if expired is None:
-            return  # paid or cancelled meanwhile: nothing to give back
-        items = await self.session.execute(
-            select(t.OrderItem.product_id, t.OrderItem.quantity).where(t.OrderItem.order_id == order_id)
-        )
-        for product_id, quantity in items:
-            await self.session.execute(
-                update(t.Product).where(t.Product.id == product_id).values(stock=t.Product.stock + quantity)
-            )
 
     async def set_status(self, order_id: int, status: model.OrderStatus) -> None:
         await self.session.execute(
@@ -408,14 +438,8 @@ class Payments:
             .where(t.Payment.id == payment.id)
             .values(status=status.value, version=t.Payment.version + 1, updated_at=func.now())
         )
-        if status is PaymentStatus.PAID:
-            await self.session.execute(
-                update(t.Order)
-                .where(t.Order.id == payment.order_id, t.Order.status == model.OrderStatus.PENDING_PAYMENT.value)
-                .values(status=model.OrderStatus.PAID.value, version=t.Order.version + 1, updated_at=func.now())
-            )
 
-    async def claim_due(self, limit: int, backoff_seconds: float) -> list[DueCheck]:
+    async def claim_due(self, limit: int, policy: CheckPolicy) -> list[DueCheck]:
         rows = (
             await self.session.scalars(
                 select(t.Payment)
@@ -427,13 +451,23 @@ class Payments:
         ).all()
         claimed = []
         for row in rows:
-            age = await self.session.scalar(select(func.extract("epoch", func.now() - row.created_at) / 60))
-            claimed.append(DueCheck(_payment(row), row.check_attempts, float(age)))
-            delay = timedelta(seconds=backoff_seconds * 2**row.check_attempts)
+            age = await self.session.scalar(select(func.extract("epoch", func.now() - row.created_at)))
+            claimed.append(DueCheck(_payment(row), row.check_attempts, timedelta(seconds=float(age))))
+            row.next_check_at = func.now() + policy.delay_after(row.check_attempts)
             row.check_attempts += 1
-            row.next_check_at = func.now() + delay
         await self.session.flush()
         return claimed
+
+    async def recipient(self, payment_id: int) -> PaymentRecipient | None:
+        row = (
+            await self.session.execute(
+                select(t.Customer.external_id, t.Order.number, t.Payment.status)
+                .join(t.Order, t.Order.id == t.Payment.order_id)
+                .join(t.Customer, t.Customer.id == t.Order.customer_id)
+                .where(t.Payment.id == payment_id)
+            )
+        ).first()
+        return PaymentRecipient(row[0], row[1], PaymentStatus(row[2])) if row else None
 
     async def by_id(self, payment_id: int) -> Payment | None:
         row = await self.session.get(t.Payment, payment_id)
@@ -450,12 +484,52 @@ class Handoffs:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def request(self, tenant_id: int, conversation_id: str, reason: str) -> None:
+    async def request(self, tenant_id: int, conversation_id: str, customer_text: str) -> None:
         """Note a conversation as waiting for a person; asking twice keeps the first request."""
         await self.session.execute(
             insert(t.Handoff)
-            .values(tenant_id=tenant_id, conversation_id=conversation_id, reason=reason)
+            .values(tenant_id=tenant_id, conversation_id=conversation_id, reason=customer_text)
             .on_conflict_do_nothing(
                 index_elements=["tenant_id", "conversation_id"], index_where=t.Handoff.resolved_at.is_(None)
             )
         )
+
+    async def waiting(self, handoff_id: int) -> Handoff | None:
+        row = await self.session.get(t.Handoff, handoff_id)
+        if row is None or row.resolved_at is not None:
+            return None
+        return Handoff(row.id, row.tenant_id, row.conversation_id)
+
+    async def resolve(self, handoff_id: int, staff_user_id: int) -> None:
+        await self.session.execute(
+            update(t.Handoff)
+            .where(t.Handoff.id == handoff_id, t.Handoff.resolved_at.is_(None))
+            .values(resolved_at=func.now(), resolved_by=staff_user_id)
+        )
+
+
+class Staff:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def save(self, tenant_id: int, email: str, name: str, password_hash: str) -> None:
+        await self.session.execute(
+            insert(t.StaffUser)
+            .values(tenant_id=tenant_id, email=email, name=name, password_hash=password_hash)
+            .on_conflict_do_update(
+                index_elements=["email"], set_={"password_hash": password_hash, "name": name, "active": True}
+            )
+        )
+
+
+class Audit:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def write(self, staff: StaffMember, action: str, subject: str, reason: str = "", **details: object) -> None:
+        await self.session.execute(
+            insert(t.AuditEntry).values(
+                tenant_id=staff.tenant_id, staff_user_id=staff.user_id, action=action, subject=subject,
+                reason=reason, details=details,
+            )
+        )  # fmt: skip

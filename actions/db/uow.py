@@ -30,6 +30,8 @@ class SqlUnitOfWork:
         self.orders = repositories.Orders(self._session)
         self.payments = repositories.Payments(self._session)
         self.handoffs = repositories.Handoffs(self._session)
+        self.staff = repositories.Staff(self._session)
+        self.audit = repositories.Audit(self._session)
         return self
 
     async def __aexit__(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import sys
 from collections.abc import Iterator
@@ -131,7 +130,3 @@ def configure(level: str = "INFO", levels: dict[str, str] | None = None, stream:
     for prefix, prefix_level in (levels or {}).items():
         logging.getLogger(prefix).setLevel(prefix_level)
     logging.captureWarnings(True)  # warnings too become JSON lines (logger "py.warnings")
-
-
-def configure_from_env() -> None:
-    configure(os.environ.get("LOG_LEVEL", "INFO"), parse_levels(os.environ.get("LOG_LEVELS", "")))

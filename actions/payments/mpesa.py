@@ -4,28 +4,37 @@ Daraja's answer to a push only means "sent to the phone"; the customer's answer 
 unsigned callback, or never. So callers keep the CheckoutRequestID, authenticate callbacks
 themselves, and ask `stk_query` when a callback is late or doubtful. Callback parsing and result
 codes live in `mpesa_callback` and `mpesa_results`; they are re-exported here so that callers
-import one module per provider.
+import one module per provider. `MpesaProvider` is M-Pesa behind the commerce core's
+`PaymentProvider` port, and the `*_event` functions turn what Daraja says into ledger events.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import httpx
 
+from actions.commerce.errors import PaymentUnavailable
 from actions.commerce.money import Money, exponent
+from actions.commerce.payments import EventKey, Notice, Payment, PaymentStatus, ProviderEvent
 from actions.commerce.phones import normalise_msisdn
+from actions.commerce.ports import PaymentAsk, Requested
+from actions.payments.callbacks import callback_token
 from actions.payments.mpesa_callback import KES, MalformedCallback, StkCallback, parse_stk_callback
 from actions.payments.mpesa_results import RESULT_CODES, UNKNOWN_RESULT, ResultMeaning, meaning_of
 from actions.payments.payloads import whole_number
+
+if TYPE_CHECKING:
+    from actions.settings import Settings
 
 __all__ = [
     "RESULT_CODES",
@@ -35,14 +44,18 @@ __all__ = [
     "DarajaError",
     "InvalidStkRequest",
     "MalformedCallback",
+    "MpesaProvider",
     "ResultMeaning",
     "StkCallback",
     "StkPushAccepted",
     "StkQueryResult",
     "TokenCache",
+    "callback_event",
     "meaning_of",
     "nairobi_timestamp",
     "parse_stk_callback",
+    "query_event",
+    "rejected_callback_event",
     "stk_password",
 ]
 
@@ -291,3 +304,104 @@ def _answer_text(body: dict[str, Any], key: str) -> str:
     if not isinstance(value, str) or not value:
         raise DarajaError("invalid_response", f"answer without {key}: {body!r}")
     return value
+
+
+# --- ledger events and the provider port ---------------------------------------------------------
+
+
+def callback_event(callback: StkCallback, payload: dict[str, Any], tenant_id: int) -> ProviderEvent:
+    """A callback that came to this merchant's callback URL."""
+    meaning = callback.meaning
+    return ProviderEvent(
+        provider=MpesaProvider.name,
+        key=EventKey.mpesa_callback(callback.checkout_request_id, callback.result_code),
+        reference=callback.checkout_request_id,
+        outcome=meaning.outcome,
+        kind="stk_callback",
+        amount=callback.amount,
+        payload=payload,
+        tenant_id=tenant_id,
+        notice=meaning.notice,
+    )
+
+
+def query_event(payment: Payment, result_code: int, kind: str) -> ProviderEvent:
+    """A final answer to an STK query about `payment`; a prompt that expired ends the order too."""
+    meaning = meaning_of(result_code)
+    return ProviderEvent(
+        provider=MpesaProvider.name,
+        key=EventKey.mpesa_query(payment.reference, result_code),
+        reference=payment.reference,
+        outcome=meaning.outcome,
+        kind=kind,
+        tenant_id=payment.tenant_id,
+        notice=meaning.notice,
+        expires_order=meaning.outcome is PaymentStatus.EXPIRED,
+    )
+
+
+def rejected_callback_event(raw_body: bytes) -> ProviderEvent:
+    """A callback to a URL we never gave out, kept for staff (bounded by the body size limit)."""
+    try:
+        reference = parse_stk_callback(raw_body).checkout_request_id
+        payload = json.loads(raw_body)
+    except (MalformedCallback, ValueError):
+        reference, payload = "", {"raw": raw_body[:2000].decode("utf-8", "replace")}
+    key = EventKey.rejected(raw_body)
+    return ProviderEvent(MpesaProvider.name, key, reference, PaymentStatus.PENDING, "forged_callback", None, payload)
+
+
+def callback_url(public_base_url: str, tenant_id: int, secret: str) -> str:
+    return f"{public_base_url}/payments/mpesa/callback/{callback_token(tenant_id, secret)}"
+
+
+class MpesaProvider:
+    """STK push for an order, STK query for a silent payment, with the platform's Daraja account."""
+
+    name = "mpesa"
+    paid_notice = Notice.MPESA_PAID
+
+    def __init__(self, settings: Settings, http: httpx.AsyncClient, tokens: TokenCache) -> None:
+        self._settings = settings
+        self._http = http
+        self._tokens = tokens
+
+    @property
+    def configured(self) -> bool:
+        return self._settings.mpesa_configured
+
+    unconfigured = "M-Pesa is not configured (MPESA_CONSUMER_KEY, MPESA_CONSUMER_SECRET, MPESA_PASSKEY)"
+
+    def client(self, callback: str = "") -> DarajaClient:
+        s = self._settings
+        config = DarajaConfig(
+            base_url=s.mpesa_base_url,
+            consumer_key=s.mpesa_consumer_key,
+            consumer_secret=s.mpesa_consumer_secret,
+            shortcode=s.mpesa_shortcode,
+            passkey=s.mpesa_passkey,
+            transaction_type=s.mpesa_transaction_type,
+            callback_url=callback,
+        )
+        return DarajaClient(config, self._http, self._tokens)
+
+    async def request(self, ask: PaymentAsk) -> Requested:
+        if ask.phone is None:
+            raise PaymentUnavailable("no M-Pesa number for this customer")
+        if not ask.callback_secret:
+            raise PaymentUnavailable(f"{ask.tenant.slug} has no M-Pesa callback secret")
+        order = ask.order
+        callback = callback_url(self._settings.public_base_url, ask.tenant.id, ask.callback_secret)
+        try:
+            accepted = await self.client(callback).stk_push(
+                order.total, ask.phone, account_reference=order.number, description=f"Order {order.number}"
+            )
+        except Exception as e:  # network errors, Daraja refusals, a number Daraja would refuse
+            raise PaymentUnavailable(str(e)) from e
+        return Requested(accepted.checkout_request_id)
+
+    async def check(self, payment: Payment, kind: str) -> ProviderEvent | None:
+        result = await self.client().stk_query(payment.reference)
+        if result.pending or result.result_code is None:
+            return None
+        return query_event(payment, result.result_code, kind)

@@ -7,32 +7,38 @@ codes come in callbacks and in query answers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-Outcome = Literal["paid", "failed", "cancelled", "expired"]
+from actions.commerce.payments import Notice, PaymentStatus
+
+PAID, FAILED, CANCELLED, EXPIRED = (
+    PaymentStatus.PAID,
+    PaymentStatus.FAILED,
+    PaymentStatus.CANCELLED,
+    PaymentStatus.EXPIRED,
+)
 
 
 @dataclass(frozen=True)
 class ResultMeaning:
-    """The order's outcome, whether to offer another push, and the response key of what to tell the customer."""
+    """The payment's outcome, whether to offer another push, and what to tell the customer."""
 
-    outcome: Outcome
+    outcome: PaymentStatus
     retryable: bool
-    message_key: str
+    notice: Notice
 
 
 RESULT_CODES: dict[int, ResultMeaning] = {
-    0: ResultMeaning("paid", False, "mpesa_paid"),
-    1: ResultMeaning("failed", True, "mpesa_insufficient_funds"),
-    17: ResultMeaning("failed", False, "mpesa_duplicate_request"),  # same amount, same customer, within 2 minutes
-    1019: ResultMeaning("expired", False, "mpesa_expired"),
-    1025: ResultMeaning("failed", False, "mpesa_push_error"),
-    9999: ResultMeaning("failed", False, "mpesa_push_error"),
-    1032: ResultMeaning("cancelled", True, "mpesa_cancelled"),
-    1037: ResultMeaning("failed", True, "mpesa_unreachable"),
-    2001: ResultMeaning("failed", True, "mpesa_wrong_pin"),
+    0: ResultMeaning(PAID, False, Notice.MPESA_PAID),
+    1: ResultMeaning(FAILED, True, Notice.MPESA_INSUFFICIENT_FUNDS),
+    17: ResultMeaning(FAILED, False, Notice.MPESA_DUPLICATE_REQUEST),  # same amount, same customer, within 2 minutes
+    1019: ResultMeaning(EXPIRED, False, Notice.MPESA_EXPIRED),
+    1025: ResultMeaning(FAILED, False, Notice.MPESA_PUSH_ERROR),
+    9999: ResultMeaning(FAILED, False, Notice.MPESA_PUSH_ERROR),
+    1032: ResultMeaning(CANCELLED, True, Notice.MPESA_CANCELLED),
+    1037: ResultMeaning(FAILED, True, Notice.MPESA_UNREACHABLE),
+    2001: ResultMeaning(FAILED, True, Notice.MPESA_WRONG_PIN),
 }
-UNKNOWN_RESULT = ResultMeaning("failed", False, "mpesa_failed")
+UNKNOWN_RESULT = ResultMeaning(FAILED, False, Notice.MPESA_FAILED)
 
 
 def meaning_of(result_code: int) -> ResultMeaning:

@@ -2,7 +2,8 @@
 
 Paystack sends webhooks for successful charges only, so failed and abandoned payments are found
 by calling `verify`. A webhook is believed only after `verify_signature` on the raw bytes, and
-deliveries repeat: deduplicate on `event_key`, since Paystack sends no event id.
+deliveries repeat: deduplicate on `event_key`, since Paystack sends no event id. `PaystackProvider`
+is Paystack behind the commerce core's `PaymentProvider` port.
 """
 
 from __future__ import annotations
@@ -12,12 +13,18 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from actions.commerce.errors import PaymentUnavailable
 from actions.commerce.money import Money, MoneyError
+from actions.commerce.payments import EventKey, Notice, Payment, PaymentStatus, ProviderEvent
+from actions.commerce.ports import PaymentAsk, Requested
 from actions.payments.payloads import MalformedPayload, Refusal, json_object, member
+
+if TYPE_CHECKING:
+    from actions.settings import Settings
 
 DEFAULT_BASE_URL = "https://api.paystack.co"
 # Paystack's alphabet, with at least one letter or digit so that "." and ".." never reach a URL path.
@@ -156,7 +163,7 @@ def parse_webhook(raw_body: bytes) -> PaystackEvent:
         reference=reference,
         amount=_money(data, "data", MalformedWebhook),
         status=member(data, "status", str, "data", MalformedWebhook),
-        event_key=f"{event}:{reference}",
+        event_key=EventKey.paystack_webhook(event, reference),
     )
 
 
@@ -171,3 +178,72 @@ def _money(data: dict[str, Any], where: str, error: Refusal) -> Money:
         return Money(amount, currency)
     except MoneyError as exc:
         raise error(f"{where}: {exc}") from None
+
+
+# --- ledger events and the provider port ---------------------------------------------------------
+
+
+def webhook_event(webhook: PaystackEvent, payload: dict[str, Any]) -> ProviderEvent:
+    """A signed charge.success webhook."""
+    return ProviderEvent(
+        provider=PaystackProvider.name,
+        key=webhook.event_key,
+        reference=webhook.reference,
+        outcome=PaymentStatus.PAID,
+        kind=webhook.event,
+        amount=webhook.amount,
+        payload=payload,
+        notice=Notice.CARD_PAID,
+    )
+
+
+def verify_event(payment: Payment, verification: PaystackVerification, kind: str) -> ProviderEvent | None:
+    """What verify says about `payment`, when it is final: paid (for exactly its amount) or failed."""
+    if verification.settles(payment.amount):
+        outcome, notice = PaymentStatus.PAID, Notice.CARD_PAID
+    elif verification.status in ("failed", "reversed"):
+        outcome, notice = PaymentStatus.FAILED, Notice.CARD_FAILED
+    else:
+        return None
+    return ProviderEvent(
+        provider=PaystackProvider.name,
+        key=EventKey.paystack_verify(
+            payment.reference, "success" if outcome is PaymentStatus.PAID else verification.status
+        ),
+        reference=payment.reference,
+        outcome=outcome,
+        kind=kind,
+        tenant_id=payment.tenant_id,
+        notice=notice,
+    )
+
+
+class PaystackProvider:
+    """A card payment link for an order, verify for a silent payment, with the platform's Paystack account."""
+
+    name = "paystack"
+    paid_notice = Notice.CARD_PAID
+    unconfigured = "card payments are not configured (PAYSTACK_SECRET_KEY)"
+
+    def __init__(self, settings: Settings, http: httpx.AsyncClient, tokens: object = None) -> None:
+        self._settings = settings
+        self._http = http
+
+    @property
+    def configured(self) -> bool:
+        return self._settings.paystack_configured
+
+    def client(self) -> PaystackClient:
+        return PaystackClient(self._settings.paystack_secret_key, self._http, self._settings.paystack_base_url)
+
+    async def request(self, ask: PaymentAsk) -> Requested:
+        reference = new_reference(ask.order.number)
+        email = f"{ask.customer_id}@{self._settings.paystack_email_domain}"  # WhatsApp customers give no e-mail
+        try:
+            initialized = await self.client().initialize(ask.order.total, email, reference, ask.order.id)
+        except Exception as e:
+            raise PaymentUnavailable(str(e)) from e
+        return Requested(reference, initialized.authorization_url)
+
+    async def check(self, payment: Payment, kind: str) -> ProviderEvent | None:
+        return verify_event(payment, await self.client().verify(payment.reference), kind)

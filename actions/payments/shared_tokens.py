@@ -43,6 +43,3 @@ class SharedTokenCache(TokenCache):
 
     async def forget(self, config: DarajaConfig, token: str) -> None:
         await self._redis.eval(_DELETE_IF_SAME, 1, self._key(config), token)
-
-    async def close(self) -> None:
-        await self._redis.aclose()

@@ -3,8 +3,8 @@
 from rasa_sdk.events import SlotSet
 from sqlalchemy import update
 
-from actions.cart import ActionAddToCart, ActionAskProduct, ActionAskQuantity, ActionShowCart, ValidateAddItemForm
-from actions.catalog import ActionProductDetails, ActionSearchProducts, ActionShowCatalog
+from actions.chat.cart import ActionAddToCart, ActionAskProduct, ActionAskQuantity, ActionShowCart, ValidateAddItemForm
+from actions.chat.catalog import ActionProductDetails, ActionSearchProducts, ActionShowCatalog
 from actions.db import tables as t
 
 

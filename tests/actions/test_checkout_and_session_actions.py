@@ -3,12 +3,14 @@
 from rasa_sdk.events import ActionExecuted, ConversationPaused, SessionStarted, SlotSet
 from sqlalchemy import select, update
 
-from actions.cart import ActionAddToCart
-from actions.checkout import ActionAskMpesaPhone, ActionPlaceOrder, ActionStartCheckout, ValidateCheckoutForm
+from actions.chat.cart import ActionAddToCart
+from actions.chat.checkout import ActionAskMpesaPhone, ActionPlaceOrder, ActionStartCheckout, ValidateCheckoutForm
+from actions.chat.handoff import ActionHandoff
+from actions.chat.language import ActionValidateSlotMappings
+from actions.chat.session import ActionSessionStart
+from actions.commerce.catalog_csv import parse_catalog
+from actions.commerce.catalog_import import import_catalog
 from actions.db import tables as t
-from actions.handoff import ActionHandoff
-from actions.language import ActionValidateSlotMappings
-from actions.session import ActionSessionStart
 
 DOMAIN = {"slots": {}, "forms": {"checkout_form": {"required_slots": ["delivery_location"]}}}
 
@@ -87,11 +89,16 @@ async def test_a_session_starts_in_the_default_shop_and_carries_the_customers_sl
 
 
 async def test_a_session_on_a_merchants_whatsapp_number_belongs_to_that_merchant(shop, tracker, dispatcher):
+    rows = parse_catalog("sku,name,category,price,stock\nSUKUMA-1,Sukuma Wiki bunch,Vegetables,30,50\n", "KES")
+    await import_catalog(shop.uow(), "mama-mboga", "Mama Mboga", "KES", rows)  # a second shop, not the default
     async with shop.sessions() as session, session.begin():
-        await session.execute(update(t.Tenant).values(whatsapp_phone_number_id="106540352242922"))
+        await session.execute(
+            update(t.Tenant).where(t.Tenant.slug == "mama-mboga").values(whatsapp_phone_number_id="106540352242922")
+        )
     on_whatsapp = tracker("session_start", slots={"session_started_metadata": {"phone_number_id": "106540352242922"}})
     events = await ActionSessionStart().run(dispatcher, on_whatsapp, {})
-    assert SlotSet("tenant", "demo-shop") in events
+    assert SlotSet("tenant", "mama-mboga") in events and SlotSet("shop_name", "Mama Mboga") in events
+    assert SlotSet("tenant", "demo-shop") not in events
 
 
 async def test_handing_off_pauses_the_conversation_and_puts_it_on_the_staff_list(shop, tracker, dispatcher):

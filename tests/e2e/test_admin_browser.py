@@ -13,8 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from actions.admin import accounts
-from actions.commerce import cart, orders, payments
+from actions.commerce import cart, orders, payment_requests, staff
 from actions.commerce.model import CustomerRef
 from actions.db import tables as t
 from actions.payments.mpesa import DarajaClient, DarajaConfig, TokenCache
@@ -45,7 +44,7 @@ async def stuck_payment(shop, stack):
     )
     async with httpx.AsyncClient(timeout=10) as http:
         push = await DarajaClient(config, http, TokenCache()).stk_push(order.total, phone, order.number, "Order")
-    payment = await payments.start(
+    payment = await payment_requests.start(
         shop.uow(), order.id, "mpesa", push.checkout_request_id, order.total, phone, first_check=timedelta(hours=1)
     )
     return order, payment
@@ -72,7 +71,7 @@ async def browser_page(request):
 
 async def test_a_stuck_payment_is_found_and_settled_from_the_admin_pages(shop, stack, stuck_payment, browser_page):
     order, payment = stuck_payment
-    await accounts.set_staff(shop.sessions, "demo-shop", "wanjiku@demo-shop.example", "Wanjiku", PASSWORD)
+    await staff.set_staff(shop.uow(), "demo-shop", "wanjiku@demo-shop.example", "Wanjiku", PASSWORD)
     page, sidecar = browser_page, stack.process("sidecar").url
 
     await page.goto(f"{sidecar}/admin/")

@@ -59,13 +59,13 @@ async def test_a_person_takes_over_and_the_bot_stays_quiet_until_handed_back(sho
 
 
 async def test_staff_hand_a_waiting_customer_back_from_the_admin_pages(shop, bot, stack, sender):
-    from actions.admin import accounts
+    from actions.commerce import staff
     from tests.sidecar.test_admin import PASSWORD, Staff
 
     await bot.say(sender, "hi")
     await bot.say(sender, "nataka kuongea na mtu")
     email = f"desk-{sender}@demo-shop.example"
-    await accounts.set_staff(shop.sessions, "demo-shop", email, "Desk", PASSWORD)
+    await staff.set_staff(shop.uow(), "demo-shop", email, "Desk", PASSWORD)
     staff = Staff(stack.process("sidecar").url)
     assert (await staff.sign_in(email)).status_code == 303
     waiting = await staff.get("/admin/handoffs")

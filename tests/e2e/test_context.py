@@ -7,8 +7,8 @@ import redis.asyncio as redis
 from sqlalchemy import select, update
 
 from actions.commerce.catalog_csv import parse_catalog
+from actions.commerce.catalog_import import import_catalog
 from actions.db import tables as t
-from actions.db.catalog_import import import_catalog
 from devstack.model import ensure_model
 from devstack.processes import rasa_environment, start_action_server, start_rasa_server
 from devstack.services import Services, start_redis, stop_redis
@@ -104,7 +104,7 @@ async def test_a_new_session_after_an_hour_keeps_the_language_and_the_cart(
 @pytest.fixture
 async def second_shop(shop):
     rows = parse_catalog("sku,name,category,price,stock\nSUKUMA-1,Sukuma Wiki bunch,Vegetables,30,50\n", "KES")
-    await import_catalog(shop.sessions, "mama-mboga", "Mama Mboga", "KES", rows)
+    await import_catalog(shop.uow(), "mama-mboga", "Mama Mboga", "KES", rows)
     async with shop.sessions() as session, session.begin():
         await session.execute(
             update(t.Tenant).where(t.Tenant.slug == "mama-mboga").values(whatsapp_phone_number_id="106540352242922")

@@ -3,7 +3,7 @@
 import asyncio
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import event, select, text, update
 
 from actions.commerce import cart, catalog, orders
 from actions.commerce.errors import (
@@ -19,6 +19,7 @@ from actions.commerce.errors import (
 from actions.commerce.model import CustomerRef, OrderStatus
 from actions.commerce.money import Money
 from actions.db import tables as t
+from tests.waiting import eventually
 
 AMINA = CustomerRef("demo-shop", "254700000001")
 BARAKA = CustomerRef("demo-shop", "254700000002")
@@ -112,6 +113,13 @@ async def test_an_order_fails_whole_when_one_line_is_out_of_stock(shop):
     assert await orders.mine(shop.uow(), AMINA) == []
 
 
+async def sessions_waiting_for_a_lock(rt) -> int:
+    """What PostgreSQL shows of this database's sessions: how many wait for a lock (a new snapshot each time)."""
+    query = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    async with rt.sessions() as session:
+        return await session.scalar(text(query))
+
+
 async def test_two_customers_racing_for_the_last_unit_get_exactly_one_order(shop):
     await cart.add(shop.uow(), AMINA, "EGGS-TRAY", 1)
     await cart.add(shop.uow(), BARAKA, "EGGS-TRAY", 1)
@@ -121,7 +129,11 @@ async def test_two_customers_racing_for_the_last_unit_get_exactly_one_order(shop
     async with shop.sessions() as blocker, blocker.begin():
         await blocker.execute(select(t.Product).where(t.Product.sku == "EGGS-TRAY").with_for_update())
         racing = [asyncio.create_task(orders.place(shop.uow(), who)) for who in (AMINA, BARAKA)]
-        await asyncio.sleep(0.3)
+
+        async def both_wait() -> bool:
+            return await sessions_waiting_for_a_lock(shop) == 2
+
+        await eventually(both_wait, what="both orders to wait for the row lock")
         assert not any(task.done() for task in racing), "both orders must be waiting on the row lock"
     results = await asyncio.gather(*racing, return_exceptions=True)
 

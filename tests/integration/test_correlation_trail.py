@@ -1,6 +1,5 @@
 """One correlation id follows a payment: from the turn that asked for it to the worker's checks and jobs."""
 
-import dataclasses
 import io
 import json
 import logging
@@ -10,14 +9,15 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, update
 
-from actions import jobs
-from actions.commerce import cart, orders, payments
+from actions.chat.payment import started
+from actions.commerce import cart, orders, payment_requests, reconciliation
 from actions.commerce.model import CustomerRef
 from actions.db import tables as t
+from actions.jobs import ArqJobs
 from actions.observability import correlation, logs
 from actions.observability.metrics import RECONCILIATION_KEY
-from actions.payments import gateway, reconcile
-from actions.worker import correlated
+from actions.worker import check_one, correlated
+from tests.conftest import settings_changed
 
 WHO = CustomerRef("demo-shop", "254700000099")
 
@@ -40,13 +40,11 @@ def json_lines():
 
 @pytest.fixture
 def unreachable_daraja(shop):
-    original = shop.payments
-    shop.payments = dataclasses.replace(
-        original, mpesa_base_url="http://127.0.0.1:9", mpesa_consumer_key="k", mpesa_consumer_secret="s",
-        mpesa_passkey="p", max_checks=5,
-    )  # fmt: skip
-    yield shop
-    shop.payments = original
+    with settings_changed(
+        shop, mpesa_base_url="http://127.0.0.1:9", mpesa_consumer_key="k", mpesa_consumer_secret="s",
+        mpesa_passkey="p", reconcile_max_checks=5,
+    ):  # fmt: skip
+        yield shop
 
 
 async def started_in_a_turn(rt, turn_id: str):
@@ -54,9 +52,9 @@ async def started_in_a_turn(rt, turn_id: str):
     await cart.add(rt.uow(), WHO, "EGGS-TRAY", 1)
     order = await orders.place(rt.uow(), WHO, "Kilimani")
     reference = f"ws_CO_trail_{uuid.uuid4().hex[:8]}"
-    payment = await payments.start(rt.uow(), order.id, "mpesa", reference, order.total, "254712345678")
+    payment = await payment_requests.start(rt.uow(), order.id, "mpesa", reference, order.total, "254712345678")
     logs.begin(correlation_id=turn_id)
-    await gateway.started(rt, payment)
+    await started(rt, payment)
     logs.begin()
     async with rt.sessions() as session, session.begin():
         await session.execute(update(t.Payment).where(t.Payment.id == payment.id).values(next_check_at=func.now()))
@@ -74,9 +72,10 @@ async def test_the_workers_check_of_a_payment_logs_under_the_turn_that_started_i
     errors, pending = await counted(rt, "provider_error"), await counted(rt, "pending")
 
     logs.begin(correlation_id="cron-tick")
-    [checked] = await reconcile.check_due(rt)
+    [due] = await reconciliation.claim_due(rt.uow(), rt.settings.check_policy)
+    checked = await check_one(rt, due)
 
-    assert (checked.payment_id, checked.applied, checked.correlation_id) == (payment.id, None, "turn-7f3a")
+    assert (checked.payment_id, checked.applied) == (payment.id, None)
     requested, failed = json_lines()
     assert requested["message"] == f"payment {payment.id} requested from mpesa: {payment.reference}"
     assert failed["message"].startswith(f"payment {payment.id}: provider check failed")
@@ -97,12 +96,14 @@ class FakePool:
 
 
 async def test_a_job_carries_the_current_correlation_id_and_the_worker_runs_it_under_that_id():
-    rt = SimpleNamespace(jobs=FakePool())
+    rt = SimpleNamespace(jobs=ArqJobs("redis://unused", "q", redis=None))
+    rt.jobs._pool = FakePool()
     logs.begin(correlation_id="turn-5c1d")
-    await jobs.enqueue(rt, "notify_payment", 7, "mpesa_paid", job_id="notify:mpesa:ws_CO_1")
-    await jobs.enqueue(rt, "notify_payment", 8, "card_paid", correlation_id="turn-started-the-payment")
+    await rt.jobs.enqueue("notify_payment", 7, "mpesa_paid", job_id="notify:mpesa:ws_CO_1")
+    await rt.jobs.enqueue("notify_payment", 8, "card_paid", correlation_id="turn-started-the-payment")
     logs.begin()
-    assert [kwargs["correlation_id"] for _, _, kwargs in rt.jobs.queued] == ["turn-5c1d", "turn-started-the-payment"]
+    queued = rt.jobs._pool.queued
+    assert [kwargs["correlation_id"] for _, _, kwargs in queued] == ["turn-5c1d", "turn-started-the-payment"]
 
     seen = []
 
@@ -110,7 +111,7 @@ async def test_a_job_carries_the_current_correlation_id_and_the_worker_runs_it_u
     async def job(ctx, payment_id, reason):
         seen.append((payment_id, reason, correlation.current(), logs.fields().get("job")))
 
-    for _, args, kwargs in rt.jobs.queued:
+    for _, args, kwargs in queued:
         await job({"job_id": "j1"}, *args, correlation_id=kwargs["correlation_id"])
     await job({"job_id": "j2"}, 9, "expired")  # queued before correlation ids existed
     assert seen[:2] == [(7, "mpesa_paid", "turn-5c1d", "j1"), (8, "card_paid", "turn-started-the-payment", "j1")]

@@ -1,17 +1,17 @@
 """Reconciliation on real PostgreSQL: claiming due checks, surviving a killed worker, expiring at the end."""
 
-import dataclasses
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
 
-from actions.commerce import cart, orders, payments
+from actions.commerce import cart, orders, payment_requests, reconciliation, settlement
 from actions.commerce.model import CustomerRef
 from actions.commerce.money import Money
-from actions.commerce.payments import PaymentStatus, ProviderEvent
+from actions.commerce.payments import CheckPolicy, PaymentStatus, ProviderEvent
 from actions.db import tables as t
-from actions.payments import reconcile
+from actions.worker import check_one
+from tests.conftest import settings_changed
 
 WHO = CustomerRef("demo-shop", "254700000088")
 
@@ -19,7 +19,7 @@ WHO = CustomerRef("demo-shop", "254700000088")
 async def silent_payment(rt, reference="ws_CO_silent"):
     await cart.add(rt.uow(), WHO, "EGGS-TRAY", 2)
     order = await orders.place(rt.uow(), WHO, "Kilimani")
-    payment = await payments.start(rt.uow(), order.id, "mpesa", reference, order.total, "254712345678")
+    payment = await payment_requests.start(rt.uow(), order.id, "mpesa", reference, order.total, "254712345678")
     async with rt.sessions() as session, session.begin():  # due now
         await session.execute(update(t.Payment).where(t.Payment.id == payment.id).values(next_check_at=func.now()))
     return order, payment
@@ -27,7 +27,7 @@ async def silent_payment(rt, reference="ws_CO_silent"):
 
 async def claim(rt, backoff=60.0):
     async with rt.uow() as uow:
-        claimed = await uow.payments.claim_due(20, backoff)
+        claimed = await uow.payments.claim_due(20, CheckPolicy(backoff=timedelta(seconds=backoff)))
         await uow.commit()
     return claimed
 
@@ -49,17 +49,20 @@ async def test_a_worker_killed_after_claiming_loses_no_check(shop):
 @pytest.fixture
 def unreachable_daraja(shop):
     """Daraja on a closed local port: every query fails at once."""
-    original = shop.payments
-    shop.payments = dataclasses.replace(
-        original,
+    with settings_changed(
+        shop,
         mpesa_base_url="http://127.0.0.1:9",
         mpesa_consumer_key="k",
         mpesa_consumer_secret="s",
         mpesa_passkey="p",
-        max_checks=2,
-    )
-    yield shop
-    shop.payments = original
+        reconcile_max_checks=2,
+    ):
+        yield shop
+
+
+async def check_due(rt):
+    """What the worker's tick does: claim the due checks, then check each."""
+    return [await check_one(rt, due) for due in await reconciliation.claim_due(rt.uow(), rt.settings.check_policy)]
 
 
 async def stock_of(rt, sku):
@@ -73,12 +76,12 @@ async def test_after_the_last_check_an_unanswered_payment_expires_and_the_stock_
     order, _ = await silent_payment(rt)
     assert await stock_of(rt, "EGGS-TRAY") == before - 2
 
-    [first] = await reconcile.check_due(rt)  # check 1 of 2: no answer, still pending
+    [first] = await check_due(rt)  # check 1 of 2: no answer, still pending
     assert first.applied is None
     async with rt.sessions() as session, session.begin():
         await session.execute(update(t.Payment).values(next_check_at=func.now()))
-    [last] = await reconcile.check_due(rt)  # check 2 of 2: no answer, the payment expires
-    assert (last.applied.result, last.reason) == ("applied", "expired")
+    [last] = await check_due(rt)  # check 2 of 2: no answer, the payment expires
+    assert (last.applied.result, last.applied.notice) == ("applied", "expired")
 
     async with rt.sessions() as session:
         payment = await session.scalar(select(t.Payment.status))
@@ -91,19 +94,19 @@ async def test_a_doubtful_callback_makes_the_next_check_due_at_once(shop):
     _, payment = await silent_payment(shop)
     await claim(shop)  # pushed back a minute
     wrong = ProviderEvent("mpesa", "cb-wrong", payment.reference, PaymentStatus.PAID, "stk_callback", Money(100, "KES"))
-    assert (await payments.record(shop.uow(), wrong)).result == "amount_mismatch"
+    assert (await settlement.record(shop.uow(), wrong)).result == "amount_mismatch"
     assert [due.payment.id for due in await claim(shop)] == [payment.id]
 
 
 async def test_an_order_nobody_pays_for_gives_its_stock_back_after_the_window(shop):
     before = await stock_of(shop, "EGGS-TRAY")
     order, payment = await silent_payment(shop)
-    await payments.record(
+    await settlement.record(
         shop.uow(), ProviderEvent("mpesa", "cb-1032", payment.reference, PaymentStatus.CANCELLED, "cb")
     )
-    assert await orders.expire_abandoned(shop.uow(), older_than_minutes=60) == []  # still inside the window
+    assert await orders.expire_abandoned(shop.uow(), older_than=timedelta(minutes=60)) == []  # still inside the window
     async with shop.sessions() as session, session.begin():
         await session.execute(update(t.Order).values(created_at=func.now() - timedelta(hours=2)))
-    assert await orders.expire_abandoned(shop.uow(), older_than_minutes=60) == [order.id]
+    assert await orders.expire_abandoned(shop.uow(), older_than=timedelta(minutes=60)) == [order.id]
     assert await stock_of(shop, "EGGS-TRAY") == before
-    assert await orders.expire_abandoned(shop.uow(), older_than_minutes=60) == []  # and only once
+    assert await orders.expire_abandoned(shop.uow(), older_than=timedelta(minutes=60)) == []  # and only once

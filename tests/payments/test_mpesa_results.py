@@ -23,13 +23,13 @@ def test_the_table_covers_exactly_the_documented_codes():
 @pytest.mark.parametrize(("code", "expected"), DOCUMENTED.items())
 def test_each_documented_code_has_its_outcome_retry_offer_and_message(code, expected):
     meaning = meaning_of(code)
-    assert (meaning.outcome, meaning.retryable, meaning.message_key) == expected
+    assert (meaning.outcome, meaning.retryable, meaning.notice) == expected
 
 
 @pytest.mark.parametrize("code", [2, 1001, 1036, -1, 500])
 def test_an_unknown_code_is_a_failure_not_offered_again(code):
     meaning = meaning_of(code)
-    assert (meaning.outcome, meaning.retryable, meaning.message_key) == ("failed", False, "mpesa_failed")
+    assert (meaning.outcome, meaning.retryable, meaning.notice) == ("failed", False, "mpesa_failed")
 
 
 def test_only_a_zero_result_means_paid():

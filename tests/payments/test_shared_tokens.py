@@ -18,8 +18,8 @@ async def caches(services):
     second = SharedTokenCache(Redis.from_url(services.redis_url))
     yield config, first, second
     await first._redis.delete(first._key(config))
-    await first.close()
-    await second.close()
+    await first._redis.aclose()
+    await second._redis.aclose()
 
 
 async def test_concurrent_callers_in_two_processes_share_one_token(caches, daraja, daraja_http, money):

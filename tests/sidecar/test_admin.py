@@ -10,8 +10,8 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import select, update
 
-from actions.admin import accounts
-from actions.commerce import cart, orders, payments
+from actions.commerce import cart, orders, payment_requests, settlement
+from actions.commerce import staff as accounts
 from actions.commerce.model import CustomerRef
 from actions.commerce.money import Money
 from actions.commerce.payments import PaymentStatus, ProviderEvent
@@ -65,7 +65,7 @@ class Staff:
 @pytest.fixture
 async def staff_email(shop) -> str:
     email = f"amina-{secrets.token_hex(3)}@demo-shop.example"
-    await accounts.set_staff(shop.sessions, "demo-shop", email, "Amina", PASSWORD)
+    await accounts.set_staff(shop.uow(), "demo-shop", email, "Amina", PASSWORD)
     return email
 
 
@@ -82,7 +82,7 @@ async def staff(sidecar, staff_email):
 async def pending_payment(rt, reference: str, who: CustomerRef = WHO):
     await cart.add(rt.uow(), who, "SUGAR-1KG", 2)  # KES 360
     order = await orders.place(rt.uow(), who, "Kilimani")
-    payment = await payments.start(rt.uow(), order.id, "mpesa", reference, order.total, who.external_id)
+    payment = await payment_requests.start(rt.uow(), order.id, "mpesa", reference, order.total, who.external_id)
     return order, payment
 
 
@@ -152,10 +152,10 @@ async def test_mark_verified_needs_a_reason_and_is_audit_logged(shop, staff, sta
 
 async def test_staff_see_only_their_own_shop(shop, sidecar, staff):
     from actions.commerce.catalog_csv import parse_catalog
-    from actions.db.catalog_import import import_catalog
+    from actions.commerce.catalog_import import import_catalog
 
     rows = parse_catalog(DEMO_CATALOG.read_text(), "KES")
-    await import_catalog(shop.sessions, "other-shop", "Other Shop", "KES", rows)
+    await import_catalog(shop.uow(), "other-shop", "Other Shop", "KES", rows)
     theirs, their_payment = await pending_payment(shop, "ws_CO_OTHER_1", CustomerRef("other-shop", "254722000222"))
     mine, _ = await pending_payment(shop, "ws_CO_MINE_1")
     listing = (await staff.get("/admin/orders")).text
@@ -186,13 +186,13 @@ async def test_the_sales_summary_shows_a_write_on_the_next_read(shop, staff):
     after = (await staff.get("/admin/")).text
     assert "Orders: <strong>1</strong>" in after and "Waiting for payment: 1" in after
     event = ProviderEvent("mpesa", "cb:summary", payment.reference, PaymentStatus.PAID, "callback", Money(36000, "KES"))
-    await payments.record(shop.uow(), event)
+    await settlement.record(shop.uow(), event)
     paid = (await staff.get("/admin/")).text
     assert "Revenue (paid): <strong>KES 360</strong>" in paid and "Paid: 1" in paid
 
 
 async def test_the_order_api_answers_304_until_the_order_changes(shop, sidecar):
-    token = await accounts.new_api_token(shop.sessions, "demo-shop")
+    token = await accounts.new_api_token(shop.uow(), "demo-shop")
     order, payment = await pending_payment(shop, "ws_CO_API_1")
     async with httpx.AsyncClient(base_url=sidecar.url, headers={"Authorization": f"Bearer {token}"}) as api:
         first = await api.get(f"/orders/{order.number}")
@@ -201,7 +201,7 @@ async def test_the_order_api_answers_304_until_the_order_changes(shop, sidecar):
         etag = first.headers["ETag"]
         same = await api.get(f"/orders/{order.number}", headers={"If-None-Match": etag})
         assert same.status_code == 304 and same.content == b""
-        await payments.record(
+        await settlement.record(
             shop.uow(), ProviderEvent("mpesa", "cb:api", payment.reference, PaymentStatus.PAID, "callback")
         )
         changed = await api.get(f"/orders/{order.number}", headers={"If-None-Match": etag})

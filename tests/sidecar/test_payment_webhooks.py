@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from actions.commerce import cart, orders, payments
+from actions.commerce import cart, orders, payment_requests
 from actions.commerce.model import CustomerRef
 from actions.db import tables as t
 from actions.payments.callbacks import callback_token
@@ -38,7 +38,7 @@ def sidecar(services, database_url, tmp_path_factory):
 async def order_with_payment(rt, provider, reference):
     await cart.add(rt.uow(), WHO, "SUGAR-1KG", 1)  # KES 180
     order = await orders.place(rt.uow(), WHO, "Kilimani")
-    await payments.start(rt.uow(), order.id, provider, reference, order.total, "254708374149")
+    await payment_requests.start(rt.uow(), order.id, provider, reference, order.total, "254708374149")
     return order
 
 

@@ -34,6 +34,7 @@ from actions.payments.paystack import PaystackClient, PaystackError, new_referen
 from devstack.paths import ACTIONS_PYTHON
 from devstack.processes import Process, spawn, wait_until
 from devstack.services import free_port
+from tests.waiting import eventually
 
 PROVIDERS = Path(__file__).resolve().parents[1] / "providers"  # the documented payloads, copied into the repo
 PAYSTACK_SECRET = "sk_test_" + secrets.token_hex(16)
@@ -139,6 +140,34 @@ def stk_callback_for(checkout_id: str) -> Check:
 
 def webhook_for(reference: str, path: str = "/paystack") -> Check:
     return lambda r: r.path == path and r.json()["data"]["reference"] == reference
+
+
+async def logged(simulator: Process, http: httpx.AsyncClient, reference: str) -> list[dict]:
+    """What the simulator's log says it sent about `reference` (a CheckoutRequestID or a Paystack reference)."""
+    sent = (await http.get(f"{simulator.url}/simulator/log")).json()
+    return [entry for entry in sent if reference in json.dumps(entry["body"])]
+
+
+async def a_later_callback_arrives(
+    daraja: DarajaClient, simulator: Process, receiver: Receiver, http: httpx.AsyncClient
+) -> None:
+    """Push an ordinary payment; wait until its callback is received and in the simulator's log. Whatever the
+    simulator had to send for an earlier push was due at least one callback delay before that one."""
+    later = await daraja.stk_push(KES_180, "0712345678", "ORD-LATER", "Duka order")
+    await receiver.wait_for(stk_callback_for(later.checkout_request_id))
+    await eventually(lambda: logged(simulator, http, later.checkout_request_id), what="the later callback logged")
+
+
+async def a_later_payment_is_announced(
+    paystack: PaystackClient, simulator: Process, receiver: Receiver, http: httpx.AsyncClient
+) -> None:
+    """Pay another checkout; wait until its webhook is received and in the simulator's log. A webhook for
+    anything paid before it was on its way first."""
+    later = new_reference("ORD-LATER")
+    await paystack.initialize(Money(1000, "NGN"), "demo@test.com", later, order_id=99)
+    assert (await http.post(f"{simulator.url}/paystack/checkout/{later}/pay")).status_code == 200
+    await receiver.wait_for(webhook_for(later))
+    await eventually(lambda: logged(simulator, http, later), what="the later webhook logged")
 
 
 # --- fixtures ----------------------------------------------------------------------------------------
@@ -372,16 +401,16 @@ async def test_0000_never_calls_back_but_the_query_finds_the_success(daraja, sim
         await asyncio.sleep(0.1)
     assert after.result_code == 0
 
-    await asyncio.sleep(CALLBACK_DELAY + 0.3)
+    await a_later_callback_arrives(daraja, simulator, receiver, http)  # a callback for 0000 would have come first
     assert receiver.matching(stk_callback_for(accepted.checkout_request_id)) == []
     sent = (await http.get(f"{simulator.url}/simulator/log")).json()
     assert not [e for e in sent if e["kind"] == "mpesa_callback" and accepted.checkout_request_id in json.dumps(e)]
 
 
-async def test_2222_sends_three_identical_callbacks(daraja, receiver):
+async def test_2222_sends_three_identical_callbacks(daraja, simulator, receiver, http):
     accepted = await daraja.stk_push(KES_180, "0712342222", "ORD-46", "Duka order")
     callbacks = await receiver.wait_for(stk_callback_for(accepted.checkout_request_id), count=3)
-    await asyncio.sleep(0.5)
+    await a_later_callback_arrives(daraja, simulator, receiver, http)  # a fourth copy would have come before it
     callbacks = receiver.matching(stk_callback_for(accepted.checkout_request_id))
     assert len(callbacks) == 3
     assert callbacks[0].body == callbacks[1].body == callbacks[2].body
@@ -389,9 +418,9 @@ async def test_2222_sends_three_identical_callbacks(daraja, receiver):
     assert (parsed.result_code, parsed.amount) == (0, KES_180)
 
 
-async def test_3333_calls_back_late_while_the_query_already_knows(daraja, receiver):
+async def test_3333_calls_back_late_while_the_query_already_knows(daraja, simulator, receiver, http):
     accepted = await daraja.stk_push(KES_180, "0712343333", "ORD-47", "Duka order")
-    await asyncio.sleep(CALLBACK_DELAY + 0.3)
+    await a_later_callback_arrives(daraja, simulator, receiver, http)  # pushed after it, called back on time
     assert receiver.matching(stk_callback_for(accepted.checkout_request_id)) == []
     assert (await daraja.stk_query(accepted.checkout_request_id)).result_code == 0
     [callback] = await receiver.wait_for(stk_callback_for(accepted.checkout_request_id), within=10)
@@ -462,7 +491,7 @@ async def test_paystack_initialize_pay_signed_webhook_and_verify(paystack, simul
 
     again = await http.post(f"{simulator.url}/paystack/checkout/{reference}/pay")  # paying twice sends nothing new
     assert "Already paid" in again.text
-    await asyncio.sleep(0.3)
+    await a_later_payment_is_announced(paystack, simulator, receiver, http)  # a second webhook would be in first
     assert len(receiver.matching(webhook_for(reference))) == 1
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from actions.language import detect_language
+from actions.chat.language import detect_language
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 import pytest
 
-from actions.commerce.phones import InvalidPhone, mask, normalise_msisdn
+from actions.commerce.phones import InvalidPhone, normalise_msisdn
 
 
 @pytest.mark.parametrize(
@@ -21,7 +21,3 @@ def test_01_numbers_become_2541():
 def test_anything_else_is_refused(text):
     with pytest.raises(InvalidPhone):
         normalise_msisdn(text)
-
-
-def test_masks_numbers_for_display():
-    assert mask("254712345678") == "254712***678"

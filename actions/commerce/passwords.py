@@ -1,4 +1,4 @@
-"""Staff passwords, hashed with scrypt (standard library): "scrypt$n$r$p$salt$hash", base64 parts."""
+"""Staff passwords, hashed with scrypt (standard library): "scrypt$n$r$p$salt$hash", base64 parts; API token hashes."""
 
 from __future__ import annotations
 
@@ -39,3 +39,8 @@ def verify_password(password: str, stored: str) -> bool:
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(actual, expected)
+
+
+def token_hash(token: str) -> str:
+    """What is stored of an API token: its SHA-256 (the token is long and random, so no salt is needed)."""
+    return hashlib.sha256(token.encode()).hexdigest()

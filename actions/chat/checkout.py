@@ -9,12 +9,12 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
+from actions.chat.payment import ask_for_payment
+from actions.chat.phrases import phrase
+from actions.chat.tracker import cart_lines, customer, intent
 from actions.commerce import cart, orders
 from actions.commerce.errors import EmptyCart, OutOfStock
 from actions.commerce.phones import InvalidPhone, normalise_msisdn
-from actions.conversation import cart_lines, customer, intent
-from actions.payment import ask_for_payment
-from actions.phrases import phrase
 
 MAX_FAILED_ATTEMPTS = 3
 PAYMENT_INTENTS = {"pay_mpesa", "pay_card"}

@@ -7,8 +7,8 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from actions import runtime
+from actions.chat.phrases import phrase
 from actions.commerce.model import Cart, CustomerRef, Order, Product, order_number_in
-from actions.phrases import phrase
 
 TENANT_SLOT = "tenant"
 

@@ -9,8 +9,8 @@ from rasa_sdk.events import ConversationPaused, EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
+from actions.chat.tracker import customer
 from actions.commerce import handoffs
-from actions.conversation import customer
 
 
 class ActionHandoff(Action):

@@ -9,11 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from actions.commerce import cart, catalog
-from actions.commerce.errors import AmbiguousProduct, InvalidQuantity, OutOfStock, ProductNotFound
-from actions.commerce.model import MAX_QUANTITY
-from actions.commerce.quantities import parse_quantity
-from actions.conversation import (
+from actions.chat.tracker import (
     MAX_CHOICES,
     cart_lines,
     customer,
@@ -23,6 +19,10 @@ from actions.conversation import (
     slot_before_latest_message,
     slot_set_since_latest_message,
 )
+from actions.commerce import cart, catalog
+from actions.commerce.errors import AmbiguousProduct, InvalidQuantity, OutOfStock, ProductNotFound
+from actions.commerce.model import MAX_QUANTITY
+from actions.commerce.quantities import parse_quantity
 
 
 class ValidateAddItemForm(FormValidationAction):

@@ -9,10 +9,10 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
+from actions.chat.phrases import phrase
+from actions.chat.tracker import customer, order_line, order_number
 from actions.commerce import orders
 from actions.commerce.errors import NothingToCancel, OrderNotCancellable, OrderNotFound
-from actions.conversation import customer, order_line, order_number
-from actions.phrases import phrase
 
 
 class ActionOrderStatus(Action):

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.commerce.money import Money
@@ -20,12 +19,8 @@ ORDER_STATUSES = ("pending_payment", "paid", "cancelled", "expired", "fulfilled"
 PAYMENT_STATUSES = ("pending", "paid", "failed", "cancelled", "expired")
 
 
-def shop_timezone() -> ZoneInfo:
-    return ZoneInfo(os.environ.get("SHOP_TIMEZONE", "Africa/Nairobi"))
-
-
-def local(moment: datetime | None) -> str:
-    return moment.astimezone(shop_timezone()).strftime("%Y-%m-%d %H:%M") if moment else ""
+def local(moment: datetime | None, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 @dataclass(frozen=True)
@@ -47,8 +42,8 @@ class Timeline:
         if when is not None:
             self.entries.append((when, what, detail))
 
-    def sorted(self) -> list[tuple[str, str, str]]:
-        return [(local(when), what, detail) for when, what, detail in sorted(self.entries, key=lambda e: e[0])]
+    def sorted(self, zone: ZoneInfo) -> list[tuple[str, str, str]]:
+        return [(local(when, zone), what, detail) for when, what, detail in sorted(self.entries, key=lambda e: e[0])]
 
 
 async def staff_by_email(session: AsyncSession, email: str) -> tuple[t.StaffUser, t.Tenant] | None:
@@ -62,21 +57,23 @@ async def staff_by_email(session: AsyncSession, email: str) -> tuple[t.StaffUser
     return (row[0], row[1]) if row else None
 
 
-async def sales_summary(session: AsyncSession, cache: ReadCache | None, tenant_id: int) -> dict[str, Any]:
-    """Orders, revenue (paid orders) and paid against pending, today and over the last 7 days."""
-    today = datetime.now(shop_timezone()).date()
+async def sales_summary(
+    session: AsyncSession, cache: ReadCache | None, tenant_id: int, zone: ZoneInfo
+) -> dict[str, Any]:
+    """Orders, revenue (paid orders) and paid against pending, today and over the last 7 days (in the shop's zone)."""
+    today = datetime.now(zone).date()
 
     async def load() -> dict[str, Any]:
-        return {"today": await _summary_since(session, tenant_id, today), "week": await _summary_since(
-            session, tenant_id, today - timedelta(days=6))}  # fmt: skip
+        return {"today": await _summary_since(session, tenant_id, today, zone), "week": await _summary_since(
+            session, tenant_id, today - timedelta(days=6), zone)}  # fmt: skip
 
     if cache is None:
         return await load()
     return await cache.fetch(session, tenant_id, f"summary:{today.isoformat()}", load, lambda v: v, lambda v: v)
 
 
-async def _summary_since(session: AsyncSession, tenant_id: int, first_day: date) -> dict[str, Any]:
-    since = datetime.combine(first_day, time.min, tzinfo=shop_timezone())
+async def _summary_since(session: AsyncSession, tenant_id: int, first_day: date, zone: ZoneInfo) -> dict[str, Any]:
+    since = datetime.combine(first_day, time.min, tzinfo=zone)
     paid = t.Order.status.in_(("paid", "fulfilled"))
     row = (
         await session.execute(
@@ -94,12 +91,17 @@ async def _summary_since(session: AsyncSession, tenant_id: int, first_day: date)
 
 
 async def orders(
-    session: AsyncSession, tenant_id: int, status: str | None, day_from: date | None, day_to: date | None, page: int
+    session: AsyncSession,
+    tenant_id: int,
+    status: str | None,
+    day_from: date | None,
+    day_to: date | None,
+    page: int,
+    zone: ZoneInfo,
 ) -> Page:
     where = [t.Order.tenant_id == tenant_id]
     if status in ORDER_STATUSES:
         where.append(t.Order.status == status)
-    zone = shop_timezone()
     if day_from:
         where.append(t.Order.created_at >= datetime.combine(day_from, time.min, tzinfo=zone))
     if day_to:
@@ -116,7 +118,7 @@ async def orders(
     return Page([(order, customer) for order, customer in rows], page, total or 0)
 
 
-async def order(session: AsyncSession, tenant_id: int, number: str) -> dict[str, Any] | None:
+async def order(session: AsyncSession, tenant_id: int, number: str, zone: ZoneInfo) -> dict[str, Any] | None:
     row = (
         await session.execute(
             select(t.Order, t.Customer)
@@ -144,7 +146,13 @@ async def order(session: AsyncSession, tenant_id: int, number: str) -> dict[str,
         timeline.add(entry.created_at, f"Staff: {entry.action}", entry.reason)
     if found.status != "pending_payment":
         timeline.add(found.updated_at, f"Order {found.status}")
-    return {"order": found, "customer": customer, "items": items, "payments": payments, "timeline": timeline.sorted()}
+    return {
+        "order": found,
+        "customer": customer,
+        "items": items,
+        "payments": payments,
+        "timeline": timeline.sorted(zone),
+    }
 
 
 async def payments(session: AsyncSession, tenant_id: int, status: str | None, page: int) -> Page:
@@ -163,7 +171,7 @@ async def payments(session: AsyncSession, tenant_id: int, status: str | None, pa
     return Page([(payment, number) for payment, number in rows], page, total or 0)
 
 
-async def payment(session: AsyncSession, tenant_id: int, payment_id: int) -> dict[str, Any] | None:
+async def payment(session: AsyncSession, tenant_id: int, payment_id: int, zone: ZoneInfo) -> dict[str, Any] | None:
     row = (
         await session.execute(
             select(t.Payment, t.Order.number)
@@ -180,7 +188,7 @@ async def payment(session: AsyncSession, tenant_id: int, payment_id: int) -> dic
         timeline.add(event.received_at, event.kind, event.event_key)
     for entry in await _audit(session, tenant_id, [f"payment:{found.id}"]):
         timeline.add(entry.created_at, f"Staff: {entry.action}", entry.reason)
-    return {"payment": found, "order_number": number, "timeline": timeline.sorted()}
+    return {"payment": found, "order_number": number, "timeline": timeline.sorted(zone)}
 
 
 async def waiting_for_a_person(session: AsyncSession, tenant_id: int) -> list[t.Handoff]:
@@ -196,17 +204,6 @@ async def _payment_events(session: AsyncSession, payment_id: int) -> list[t.Paym
 async def _audit(session: AsyncSession, tenant_id: int, subjects: list[str]) -> list[t.AuditEntry]:
     query = select(t.AuditEntry).where(t.AuditEntry.tenant_id == tenant_id, t.AuditEntry.subject.in_(subjects))
     return list((await session.scalars(query.order_by(t.AuditEntry.id))).all())
-
-
-async def write_audit(
-    session: AsyncSession, tenant_id: int, staff_user_id: int, action: str, subject: str, reason: str, **details: Any
-) -> None:
-    await session.execute(
-        insert(t.AuditEntry).values(
-            tenant_id=tenant_id, staff_user_id=staff_user_id, action=action, subject=subject, reason=reason,
-            details=details,
-        )
-    )  # fmt: skip
 
 
 async def tenant_by_api_token_hash(session: AsyncSession, token_hash: str) -> t.Tenant | None:

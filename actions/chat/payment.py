@@ -10,15 +10,17 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
+from actions.chat.tracker import customer, entity
+from actions.commerce import payment_requests
+from actions.commerce.errors import PaymentStillPending, PaymentUnavailable
 from actions.commerce.model import Order
+from actions.commerce.payments import Payment
 from actions.commerce.phones import InvalidPhone, normalise_msisdn
-from actions.commerce.shoppers import tenant_of
-from actions.conversation import customer, entity
-from actions.payments import gateway
+from actions.observability import correlation
 
-log = logging.getLogger("payments.chat")
+log = logging.getLogger("payments.gateway")
 
-# The worker's reason for a payment update -> the reply that explains it (domain.yml).
+# The worker's notice of a payment update (its "reason" entity) -> the reply that explains it (domain.yml).
 REPLIES = {
     "mpesa_paid": "utter_mpesa_paid",
     "card_paid": "utter_card_paid",
@@ -43,29 +45,36 @@ def mpesa_number(tracker: Tracker) -> str | None:
 
 async def ask_for_payment(dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> None:
     """Send the M-Pesa prompt or the card link for an order, and tell the customer what to do next."""
-    rt, who = runtime.current(), customer(tracker)
-    async with rt.uow() as uow:
-        if await uow.payments.pending_for_order(order.id):
-            dispatcher.utter_message(response="utter_payment_still_pending", number=order.number)
-            return
-        tenant = await tenant_of(uow, who.tenant)
-    phone = mpesa_number(tracker)
+    rt = runtime.current()
+    method = "card" if tracker.get_slot("payment_method") == "card" else "mpesa"
+    phone = mpesa_number(tracker) if method == "mpesa" else None
     try:
-        if tracker.get_slot("payment_method") == "card":
-            request = await gateway.request_card(rt, who.external_id, order)
-            dispatcher.utter_message(
-                response="utter_card_link", number=order.number, total=str(order.total), url=request.authorization_url
-            )
-        elif phone is None:
-            raise gateway.PaymentUnavailable("no M-Pesa number for this customer")
-        else:
-            await gateway.request_mpesa(rt, tenant, order, phone)
-            dispatcher.utter_message(
-                response="utter_mpesa_prompt_sent", number=order.number, total=str(order.total), phone=phone
-            )
-    except gateway.PaymentUnavailable as e:
+        request = await payment_requests.request_payment(
+            rt.uow(), rt.providers, customer(tracker), order, method, phone, rt.settings.check_policy
+        )
+    except PaymentStillPending:
+        dispatcher.utter_message(response="utter_payment_still_pending", number=order.number)
+        return
+    except PaymentUnavailable as e:
         log.warning("order %s: payment not started: %s", order.number, e, extra={"order_id": order.id})
         dispatcher.utter_message(response="utter_payment_request_failed", number=order.number)
+        return
+    await started(rt, request.payment)
+    if request.authorization_url:
+        dispatcher.utter_message(
+            response="utter_card_link", number=order.number, total=str(order.total), url=request.authorization_url
+        )
+    else:
+        dispatcher.utter_message(
+            response="utter_mpesa_prompt_sent", number=order.number, total=str(order.total), phone=phone
+        )
+
+
+async def started(rt: runtime.Runtime, payment: Payment) -> None:
+    """Log the request, and remember the current correlation id for the callback and the worker's checks."""
+    await correlation.remember_for_payment(rt.redis, payment)
+    fields = {"payment_id": payment.id, "order_id": payment.order_id, "provider": payment.provider}
+    log.info("payment %s requested from %s: %s", payment.id, payment.provider, payment.reference, extra=fields)
 
 
 class ActionPaymentUpdate(Action):
@@ -76,6 +85,6 @@ class ActionPaymentUpdate(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         number = entity(tracker, "order_number")
-        reason = entity(tracker, "reason") or ""
-        dispatcher.utter_message(response=REPLIES.get(reason, "utter_payment_failed"), number=number)
+        notice = entity(tracker, "reason") or ""
+        dispatcher.utter_message(response=REPLIES.get(notice, "utter_payment_failed"), number=number)
         return [SlotSet("order_number", number)]

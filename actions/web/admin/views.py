@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 import hmac
-import os
 import secrets
+from collections.abc import Awaitable
 from datetime import date
 from typing import Any
 from urllib.parse import quote, unquote
@@ -15,10 +15,14 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, html, redirect
 
 from actions import runtime
-from actions.admin import operations, sessions, store
-from actions.admin.passwords import verify_password
-from actions.admin.sessions import StaffSession
+from actions.commerce import backoffice, handoffs
+from actions.commerce.errors import ConversationsUnreachable, NotFound, Refused
 from actions.commerce.money import Money
+from actions.commerce.passwords import verify_password
+from actions.commerce.ports import StaffMember
+from actions.db import admin_queries as store
+from actions.web.admin import sessions
+from actions.web.admin.sessions import StaffSession
 
 bp = Blueprint("admin", url_prefix="/admin")
 SESSION_COOKIE = "duka_admin"
@@ -28,18 +32,14 @@ NOTICE_COOKIE = "duka_notice"
 
 @functools.cache
 def templates() -> Environment:
-    env = Environment(loader=PackageLoader("actions.admin", "templates"), autoescape=select_autoescape())
-    env.filters["local"] = store.local
+    env = Environment(loader=PackageLoader("actions.web.admin", "templates"), autoescape=select_autoescape())
+    env.filters["local"] = lambda moment: store.local(moment, runtime.current().settings.timezone)
     env.filters["money"] = lambda minor, currency: str(Money(minor, currency))
     return env
 
 
 def secure_cookies() -> bool:
-    """Secure cookies unless the sidecar is reached over plain http (make chat, tests)."""
-    setting = os.environ.get("ADMIN_SECURE_COOKIES", "auto").lower()
-    if setting == "auto":
-        return os.environ.get("PUBLIC_BASE_URL", "").startswith("https://")
-    return setting in ("1", "true", "yes")
+    return runtime.current().settings.secure_cookies
 
 
 def page(request: Request, name: str, status: int = 200, **context: Any) -> HTTPResponse:
@@ -70,7 +70,7 @@ def staff_only(handler):
 
     @functools.wraps(handler)
     async def wrapped(request: Request, *args, **kwargs) -> HTTPResponse:
-        staff = await sessions.current_session(runtime.current().redis, request.cookies.get(SESSION_COOKIE))
+        staff = await sessions.current_session(runtime.current(), request.cookies.get(SESSION_COOKIE))
         if staff is None:
             return redirect(f"/admin/login?next={quote(request.path)}", status=303)
         if request.method == "POST" and not hmac.compare_digest(
@@ -105,7 +105,7 @@ async def login(request: Request) -> HTTPResponse:
     next_page = request.form.get("next") or "/admin/"
     if not next_page.startswith("/admin"):
         next_page = "/admin/"
-    wait = await sessions.seconds_until_allowed(rt.redis, email, address)
+    wait = await sessions.seconds_until_allowed(rt, email, address)
     if wait:
         minutes = -(-wait // 60)
         error = f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
@@ -113,12 +113,12 @@ async def login(request: Request) -> HTTPResponse:
     async with rt.sessions() as session:
         found = await store.staff_by_email(session, email)
     if found is None or not verify_password(password, found[0].password_hash):
-        await sessions.record_failure(rt.redis, email, address)
+        await sessions.record_failure(rt, email, address)
         error = "Wrong e-mail or password."
         return page(request, "login.html", status=401, csrf=cookie_token, next=next_page, email=email, error=error)
     user, tenant = found
-    await sessions.clear_failures(rt.redis, email, address)
-    token = await sessions.open_session(rt.redis, user.id, tenant.id, tenant.name, user.email, user.name)
+    await sessions.clear_failures(rt, email, address)
+    token = await sessions.open_session(rt, user.id, tenant.id, tenant.name, user.email, user.name)
     response = redirect(next_page, status=303)
     _set_cookie(response, SESSION_COOKIE, token)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/admin")
@@ -128,7 +128,7 @@ async def login(request: Request) -> HTTPResponse:
 @bp.post("/logout")
 @staff_only
 async def logout(request: Request, staff: StaffSession) -> HTTPResponse:
-    await sessions.close_session(runtime.current().redis, request.cookies.get(SESSION_COOKIE))
+    await sessions.close_session(runtime.current(), request.cookies.get(SESSION_COOKIE))
     response = redirect("/admin/login", status=303)
     response.delete_cookie(SESSION_COOKIE, path="/admin")
     return response
@@ -156,7 +156,7 @@ def _date_arg(request: Request, name: str) -> date | None:
 async def home(request: Request, staff: StaffSession) -> HTTPResponse:
     rt = runtime.current()
     async with rt.sessions() as session:
-        summary = await store.sales_summary(session, rt.cache, staff.tenant_id)
+        summary = await store.sales_summary(session, rt.cache, staff.tenant_id, rt.settings.timezone)
         waiting = len(await store.waiting_for_a_person(session, staff.tenant_id))
         pending = await store.payments(session, staff.tenant_id, "pending", 1)
     return page(request, "home.html", summary=summary, waiting=waiting, pending=pending.total)
@@ -167,8 +167,11 @@ async def home(request: Request, staff: StaffSession) -> HTTPResponse:
 async def order_list(request: Request, staff: StaffSession) -> HTTPResponse:
     status = request.args.get("status") or None
     day_from, day_to = _date_arg(request, "from"), _date_arg(request, "to")
-    async with runtime.current().sessions() as session:
-        found = await store.orders(session, staff.tenant_id, status, day_from, day_to, _int_arg(request, "page"))
+    rt = runtime.current()
+    async with rt.sessions() as session:
+        found = await store.orders(
+            session, staff.tenant_id, status, day_from, day_to, _int_arg(request, "page"), rt.settings.timezone
+        )
     filters = {"status": status or "", "from": day_from.isoformat() if day_from else "", "to": day_to or ""}
     return page(request, "orders.html", page_=found, filters=filters, statuses=store.ORDER_STATUSES)
 
@@ -176,8 +179,9 @@ async def order_list(request: Request, staff: StaffSession) -> HTTPResponse:
 @bp.get("/orders/<number:str>")
 @staff_only
 async def order_page(request: Request, staff: StaffSession, number: str) -> HTTPResponse:
-    async with runtime.current().sessions() as session:
-        found = await store.order(session, staff.tenant_id, number)
+    rt = runtime.current()
+    async with rt.sessions() as session:
+        found = await store.order(session, staff.tenant_id, number, rt.settings.timezone)
     if found is None:
         return page(request, "not_found.html", status=404, what=f"Order {number}")
     return page(request, "order.html", **found)
@@ -195,8 +199,9 @@ async def payment_list(request: Request, staff: StaffSession) -> HTTPResponse:
 @bp.get("/payments/<payment_id:int>")
 @staff_only
 async def payment_page(request: Request, staff: StaffSession, payment_id: int) -> HTTPResponse:
-    async with runtime.current().sessions() as session:
-        found = await store.payment(session, staff.tenant_id, payment_id)
+    rt = runtime.current()
+    async with rt.sessions() as session:
+        found = await store.payment(session, staff.tenant_id, payment_id, rt.settings.timezone)
     if found is None:
         return page(request, "not_found.html", status=404, what=f"Payment {payment_id}")
     return page(request, "payment.html", **found)
@@ -205,14 +210,17 @@ async def payment_page(request: Request, staff: StaffSession, payment_id: int) -
 @bp.post("/payments/<payment_id:int>/refresh")
 @staff_only
 async def refresh(request: Request, staff: StaffSession, payment_id: int) -> HTTPResponse:
-    return await _act(request, f"/admin/payments/{payment_id}", operations.refresh_payment, staff, payment_id)
+    rt = runtime.current()
+    refreshed = backoffice.refresh_payment(rt.uow(), rt.providers, rt.jobs, member(staff), payment_id)
+    return await _act(request, f"/admin/payments/{payment_id}", refreshed)
 
 
 @bp.post("/payments/<payment_id:int>/verify")
 @staff_only
 async def verify(request: Request, staff: StaffSession, payment_id: int) -> HTTPResponse:
-    reason = request.form.get("reason") or ""
-    return await _act(request, f"/admin/payments/{payment_id}", operations.mark_verified, staff, payment_id, reason)
+    rt, reason = runtime.current(), request.form.get("reason") or ""
+    verified = backoffice.mark_verified(rt.uow(), rt.providers, rt.jobs, member(staff), payment_id, reason)
+    return await _act(request, f"/admin/payments/{payment_id}", verified)
 
 
 @bp.get("/handoffs")
@@ -226,14 +234,29 @@ async def handoff_list(request: Request, staff: StaffSession) -> HTTPResponse:
 @bp.post("/handoffs/<handoff_id:int>/handback")
 @staff_only
 async def hand_back(request: Request, staff: StaffSession, handoff_id: int) -> HTTPResponse:
-    return await _act(request, "/admin/handoffs", operations.hand_back, staff, handoff_id)
+    rt = runtime.current()
+    handed_back = _handed_back(handoffs.hand_back(rt.uow(), rt.conversations, member(staff), handoff_id))
+    return await _act(request, "/admin/handoffs", handed_back)
 
 
-async def _act(request: Request, back: str, operation, staff: StaffSession, *args: Any) -> HTTPResponse:
+async def _handed_back(hand_back: Awaitable[None]) -> str:
     try:
-        done = await operation(runtime.current(), staff, *args)
-    except operations.NotFound as e:
+        await hand_back
+    except ConversationsUnreachable as e:
+        raise Refused(f"The bot could not be reached, the conversation is still waiting: {e}") from e
+    return "Handed back: the bot answers this customer again."
+
+
+def member(staff: StaffSession) -> StaffMember:
+    return StaffMember(staff.user_id, staff.tenant_id, staff.email)
+
+
+async def _act(request: Request, back: str, operation: Awaitable[str]) -> HTTPResponse:
+    """Run a staff action and go back to the page with what it did, or what stopped it."""
+    try:
+        done = await operation
+    except NotFound as e:
         return page(request, "not_found.html", status=404, what=str(e).capitalize())
-    except operations.Refused as e:
+    except Refused as e:
         return back_to(back, f"⚠ {e}")
-    return back_to(back, f"✓ {done.message}")
+    return back_to(back, f"✓ {done}")

@@ -6,18 +6,14 @@ import hashlib
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, json
-from sqlalchemy import select
 
 from actions import runtime
-from actions.admin import store
 from actions.commerce.money import Money
+from actions.commerce.passwords import token_hash
+from actions.db import admin_queries as store
 from actions.db import tables as t
 
 bp = Blueprint("order_api")
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def etag_of(order: t.Order, payments: list[t.Payment]) -> str:
@@ -42,11 +38,12 @@ async def order_json(request: Request, number: str) -> HTTPResponse:
     token = (request.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
     if not token:
         return json({"error": "missing bearer token"}, status=401, headers={"WWW-Authenticate": "Bearer"})
-    async with runtime.current().sessions() as session:
+    rt = runtime.current()
+    async with rt.sessions() as session:
         tenant = await store.tenant_by_api_token_hash(session, token_hash(token))
         if tenant is None:
             return json({"error": "invalid token"}, status=401, headers={"WWW-Authenticate": "Bearer"})
-        found = await store.order(session, tenant.id, number)
+        found = await store.order(session, tenant.id, number, rt.settings.timezone)
         if found is None:
             return json({"error": f"no order {number}"}, status=404)
         order, payments = found["order"], found["payments"]
@@ -74,13 +71,3 @@ async def order_json(request: Request, number: str) -> HTTPResponse:
             ],
         }
         return json(body, headers=headers)
-
-
-async def set_api_token(tenant_slug: str, token: str) -> bool:
-    """Store the hash of a shop's new API token (the old one stops working)."""
-    async with runtime.current().sessions() as session, session.begin():
-        tenant = await session.scalar(select(t.Tenant).where(t.Tenant.slug == tenant_slug))
-        if tenant is None:
-            return False
-        tenant.api_token_hash = token_hash(token)
-    return True

@@ -8,10 +8,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
+from actions.chat.phrases import phrase
+from actions.chat.tracker import customer, entity, product_lines
 from actions.commerce import catalog
 from actions.commerce.errors import AmbiguousProduct, ProductNotFound
-from actions.conversation import customer, entity, product_lines
-from actions.phrases import phrase
 
 PER_CATEGORY = 4
 

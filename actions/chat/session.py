@@ -9,7 +9,7 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from actions.commerce.shoppers import tenant_for_conversation
+from actions.commerce.shops import tenant_for_conversation
 
 # Per-session state that must not leak into the next session.
 NOT_CARRIED = {

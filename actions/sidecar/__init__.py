@@ -1,1 +1,0 @@
-"""The Sanic sidecar: the public process for payment callbacks and webhooks (admin pages later)."""

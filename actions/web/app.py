@@ -1,0 +1,44 @@
+"""The sidecar's app factory: one blueprint per area, shared resources opened at start.
+
+Run with `python -m actions.web.app` (SIDECAR_HOST, SIDECAR_PORT; default 127.0.0.1:8000).
+"""
+
+from __future__ import annotations
+
+from sanic import Request, Sanic
+from sanic.response import HTTPResponse, json
+
+from actions import runtime
+from actions.observability.http import instrument
+from actions.settings import Settings
+from actions.web.admin.views import bp as admin
+from actions.web.orders_api import bp as order_api
+from actions.web.webhooks import bp as webhooks
+
+# Provider callbacks are a few KB; anything much bigger is not one of them.
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(settings: Settings, name: str = "sidecar") -> Sanic:
+    app = Sanic(name, configure_logging=False)
+    app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
+    app.blueprint(webhooks)
+    app.blueprint(admin)
+    app.blueprint(order_api)
+    instrument(app)  # correlation ids, request logs, /ready, /metrics
+
+    @app.get("/health")
+    async def health(request: Request) -> HTTPResponse:
+        return json({"status": "ok"})
+
+    return runtime.attach(app, settings)
+
+
+def main() -> None:
+    settings = Settings.load()
+    runtime.configure_logging(settings)
+    runtime.serve(create_app(settings), settings.sidecar_host, settings.sidecar_port)
+
+
+if __name__ == "__main__":
+    main()
