@@ -40,8 +40,9 @@ class RasaConversations:
     async def payment_update(self, recipient: PaymentRecipient, notice: Notice) -> None:
         """Trigger the payment-update intent in the customer's conversation, on the channel they last used."""
         entities = {"order_number": recipient.order_number, "payment_status": recipient.status.value, "reason": notice}
+        # The sender id as it is: Rasa's route takes the rest of the path, and a WhatsApp id's ":" reaches it quoted.
         response = await self._http.post(
-            self._conversation(recipient.conversation_id) + "/trigger_intent",
+            f"{self._url}/conversations/{recipient.conversation_id}/trigger_intent",
             params={"output_channel": "latest", **self._params},
             json={"name": PAYMENT_UPDATE, "entities": entities},
         )

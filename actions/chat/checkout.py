@@ -168,7 +168,7 @@ class ActionAskOrderConfirmed(Action):
 
 
 class ActionPlaceOrder(Action):
-    """Runs when checkout_form is complete. Until payments land, the order waits for payment."""
+    """Runs when checkout_form is complete: the order is placed (stock reserved) and its payment asked for."""
 
     def name(self) -> str:
         return "action_place_order"

@@ -58,7 +58,7 @@ class ActionCancelOrder(Action):
 
 
 class ActionPaymentStatus(Action):
-    """Until payments land, an order's payment state is its status."""
+    """Whether an order's money arrived, told by the order's status (paid once its payment is)."""
 
     def name(self) -> str:
         return "action_payment_status"

@@ -30,6 +30,7 @@ REPLIES = {
     "mpesa_unreachable": "utter_mpesa_unreachable",
     "mpesa_expired": "utter_mpesa_expired",
     "expired": "utter_payment_expired",
+    "paid_for_ended_order": "utter_paid_for_ended_order",
 }
 
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from actions.commerce.money import Money, MoneyError
 
 REQUIRED = ("sku", "name", "category", "price", "stock")
-OPTIONAL = ("description", "image_url")
+OPTIONAL = ("description", "image_url", "aliases")
+ALIAS_SEPARATOR = "|"  # "sukari|sugar ya kilo": other names customers use for the product
 SKU = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,63}$")
 
 
@@ -24,6 +25,7 @@ class CatalogRow:
     stock: int
     description: str
     image_url: str | None
+    aliases: tuple[str, ...] = ()
 
     @property
     def category_slug(self) -> str:
@@ -109,7 +111,13 @@ def _parse_row(record: dict, line: int, currency: str) -> tuple[CatalogRow | Non
     image_url = cell.get("image_url") or None
     if image_url and not re.match(r"^https?://\S+$", image_url):
         errors.append(RowError(line, "image_url", "must start with http:// or https://"))
+    aliases = tuple(dict.fromkeys(a.strip() for a in cell.get("aliases", "").split(ALIAS_SEPARATOR) if a.strip()))
+    if any(len(alias) > 100 for alias in aliases):
+        errors.append(RowError(line, "aliases", "each alias must be at most 100 characters"))
+    if len(aliases) > 20:
+        errors.append(RowError(line, "aliases", "at most 20 aliases, separated by |"))
     if errors:
         return None, errors
-    row = CatalogRow(line, sku, cell["name"], cell["category"], price, stock, cell.get("description", ""), image_url)
+    description = cell.get("description", "")
+    row = CatalogRow(line, sku, cell["name"], cell["category"], price, stock, description, image_url, aliases)
     return row, []

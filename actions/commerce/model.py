@@ -44,6 +44,7 @@ class Product:
     stock: int
     description: str = ""
     image_url: str | None = None
+    aliases: tuple[str, ...] = ()  # other names customers use, set by the merchant
 
     @property
     def in_stock(self) -> bool:

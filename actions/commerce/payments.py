@@ -40,6 +40,7 @@ class Notice(StrEnum):
     CARD_PAID = "card_paid"
     CARD_FAILED = "card_failed"
     EXPIRED = "expired"
+    PAID_FOR_ENDED_ORDER = "paid_for_ended_order"  # the truth: the money came, the order had ended; staff decide
 
 
 class Recorded(StrEnum):

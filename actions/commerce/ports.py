@@ -48,6 +48,10 @@ class Catalog(Protocol):
 
     async def search(self, tenant_id: int, text: str, limit: int) -> list[Product]: ...
 
+    async def everything(self, tenant_id: int) -> list[Product]:
+        """Every visible product of the shop, for matching a customer's words against the catalog."""
+        ...
+
     async def by_sku(self, tenant_id: int, sku: str) -> Product | None: ...
 
     async def reserve(self, product_id: int, quantity: int) -> bool:

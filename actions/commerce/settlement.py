@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from actions.commerce import orders
 from actions.commerce.model import OrderStatus
-from actions.commerce.payments import Applied, PaymentStatus, ProviderEvent, Recorded, settle
+from actions.commerce.payments import Applied, Notice, PaymentStatus, ProviderEvent, Recorded, settle
 from actions.commerce.ports import Jobs, UnitOfWork
 
 
@@ -41,28 +41,34 @@ async def record(uow: UnitOfWork, event: ProviderEvent) -> Applied:
         decision = settle(payment.status, event.outcome)
         if decision.needs_review:
             await uow.payments.flag(payment.id)
+        notice, flagged = event.notice, payment.needs_review or decision.needs_review
         if decision.changed:
             await uow.payments.set_status(payment, decision.status)
-            await _follow_on_order(uow, payment.order_id, decision.status, event.expires_order)
+            if not await _follow_on_order(uow, payment.order_id, decision.status, event.expires_order):
+                await uow.payments.flag(payment.id)  # money for an order that ended meanwhile: staff decide
+                notice, flagged = Notice.PAID_FOR_ENDED_ORDER, True
         await uow.commit()
-        updated = replace(payment, status=decision.status)
+        updated = replace(payment, status=decision.status, needs_review=flagged)
         if not decision.changed:
             return Applied(Recorded.UNCHANGED, updated)
-        return Applied(Recorded.APPLIED, updated, event.notice)
+        return Applied(Recorded.APPLIED, updated, notice)
 
 
-async def _follow_on_order(uow: UnitOfWork, order_id: int, status: PaymentStatus, expires_order: bool) -> None:
+async def _follow_on_order(uow: UnitOfWork, order_id: int, status: PaymentStatus, expires_order: bool) -> bool:
     """An order becomes paid because its payment did. It expires (stock back) when we stopped waiting for
-    its payment; a failed or cancelled prompt leaves it waiting, so the customer can pay again."""
+    its payment; a failed or cancelled prompt leaves it waiting, so the customer can pay again.
+
+    False when money arrived for an order that is no longer waiting for it (cancelled or expired)."""
     if status is not PaymentStatus.PAID and not expires_order:
-        return
+        return True
     order = await uow.orders.get(order_id, for_update=True)
     if order is None or order.status is not OrderStatus.PENDING_PAYMENT:
-        return  # cancelled or already settled meanwhile: nothing to follow
+        return status is not PaymentStatus.PAID  # an expiry after the order ended meanwhile changes nothing
     if status is PaymentStatus.PAID:
         await uow.orders.set_status(order.id, OrderStatus.PAID)
     else:
         await orders.give_back(uow, order, OrderStatus.EXPIRED)
+    return True
 
 
 async def record_and_tell(

@@ -1,4 +1,4 @@
-"""Finding the shop and the customer a conversation belongs to."""
+"""Finding the shop (merchant) and the customer a conversation or a callback belongs to."""
 
 from __future__ import annotations
 
@@ -25,6 +25,12 @@ async def tenant_for_conversation(
                 raise UnknownTenant(f"whatsapp:{whatsapp_number}")
             return tenant
         return await tenant_of(uow, slug or default_slug)
+
+
+async def mpesa_callback_secret(uow: UnitOfWork, tenant_id: int) -> str | None:
+    """The secret half of the shop's M-Pesa callback URL (see actions.payments.callbacks); None for no such shop."""
+    async with uow:
+        return await uow.tenants.callback_secret(tenant_id)
 
 
 async def identify(uow: UnitOfWork, who: CustomerRef) -> tuple[Tenant, int]:

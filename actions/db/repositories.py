@@ -76,6 +76,7 @@ def _product(row: t.Product) -> model.Product:
         stock=row.stock,
         description=row.description,
         image_url=row.image_url,
+        aliases=tuple(row.aliases or ()),
     )
 
 
@@ -127,6 +128,9 @@ class Catalog:
             )
         return [_product(row) for row in await self.session.scalars(query)]
 
+    async def everything(self, tenant_id: int) -> list[model.Product]:
+        return [_product(row) for row in await self.session.scalars(self._products(tenant_id))]
+
     async def by_sku(self, tenant_id: int, sku: str) -> model.Product | None:
         row = await self.session.scalar(self._products(tenant_id).where(t.Product.sku == sku))
         return _product(row) if row else None
@@ -166,6 +170,7 @@ class Catalog:
             "currency": row.price.currency,
             "stock": row.stock,
             "image_url": row.image_url,
+            "aliases": list(row.aliases),
             "active": True,
         }
         await self.session.execute(
@@ -192,6 +197,16 @@ class CachedCatalog(Catalog):
             lambda rows: [model.Category(*row) for row in rows],
         )
 
+    async def everything(self, tenant_id: int) -> list[model.Product]:
+        return await self.cache.fetch(
+            self.session,
+            tenant_id,
+            "everything",
+            lambda: super(CachedCatalog, self).everything(tenant_id),
+            lambda products: [_product_json(p) for p in products],
+            lambda rows: [_product_from_json(row) for row in rows],
+        )
+
     async def products(self, tenant_id: int, category: str | None, limit: int) -> list[model.Product]:
         return await self.cache.fetch(
             self.session,
@@ -208,7 +223,7 @@ def _product_json(product: model.Product) -> dict:
 
 
 def _product_from_json(row: dict) -> model.Product:
-    return model.Product(**{**row, "price": Money(*row["price"])})
+    return model.Product(**{**row, "price": Money(*row["price"]), "aliases": tuple(row.get("aliases") or ())})
 
 
 def _escape_like(text: str) -> str:

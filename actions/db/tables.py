@@ -20,7 +20,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 SCHEMA = "commerce"
@@ -107,6 +107,8 @@ class Product(Base):
     currency: Mapped[str] = _currency()
     stock: Mapped[int] = mapped_column(Integer)
     image_url: Mapped[str | None] = mapped_column(String(500))
+    # Other names customers use ("sukari", "maziwa", a brand alone), matched like the name.
+    aliases: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
     active: Mapped[bool] = mapped_column(server_default=text("true"))
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()

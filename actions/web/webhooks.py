@@ -8,7 +8,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from actions import runtime
-from actions.commerce import settlement
+from actions.commerce import settlement, shops
 from actions.commerce.payments import Applied, ProviderEvent, Recorded
 from actions.observability import correlation
 from actions.payments import callbacks, mpesa, paystack
@@ -35,7 +35,7 @@ def count(request: Request, provider: str, outcome: str) -> None:
 async def mpesa_callback(request: Request, token: str) -> HTTPResponse:
     rt = runtime.current()
     parts = callbacks.split_token(token)
-    secret = await _callback_secret(parts[0]) if parts else None
+    secret = await shops.mpesa_callback_secret(rt.uow(), parts[0]) if parts else None
     if parts is None or not callbacks.secret_matches(parts[1], secret):
         log.warning("mpesa callback with an unknown token refused")
         count(request, "mpesa", "rejected_token")
@@ -81,8 +81,3 @@ async def _record(request: Request, event: ProviderEvent) -> Applied:
     fields = {"provider": event.provider, "payment_id": payment_id, "origin_correlation_id": origin}
     log.info("%s %s %s: %s", event.provider, event.kind, event.reference, applied.result, extra=fields)
     return applied
-
-
-async def _callback_secret(tenant_id: int) -> str | None:
-    async with runtime.current().uow() as uow:
-        return await uow.tenants.callback_secret(tenant_id)

@@ -18,6 +18,7 @@ from bot.stores.lock import TicketLockStore
 from bot.stores.tracker import ContextUnavailable, SessionTrackerStore
 from devstack.services import free_port
 from tests.bot.conftest import ROOT
+from tests.waiting import eventually
 
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))
 
@@ -168,15 +169,22 @@ def test_a_slow_turn_keeps_its_lock_and_a_crashed_server_frees_it(redis_url, key
     async def scenario():
         store = lock_store(redis_url, key_prefix, lock_lifetime=0.3)
         order = []
+        slow_has_it = asyncio.Event()
+
+        async def next_one_waits():
+            """The next message took its ticket (the conversation's counter in Redis): it waits behind this one."""
+            return int(await store.redis.get(store._keys("c6")["next"]) or 0) == 2
 
         async def slow():
             async with store.lock("c6"):
                 order.append("slow starts")
-                await asyncio.sleep(1.0)  # three lifetimes: kept alive all along
+                slow_has_it.set()
+                await eventually(next_one_waits)
+                await asyncio.sleep(1.0)  # three lifetimes, the next one waiting all along: kept alive
                 order.append("slow ends")
 
         async def next_one():
-            await asyncio.sleep(0.1)
+            await slow_has_it.wait()
             async with store.lock("c6"):
                 order.append("next")
 

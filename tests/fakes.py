@@ -1,0 +1,710 @@
+"""In-memory versions of the ports in `actions.commerce.ports`, for fast use-case tests.
+
+`FakeUnitOfWork` keeps a committed state and, inside `async with`, works on a deep copy of it:
+`commit()` makes the copy the committed state, leaving the block without it throws the copy away,
+as a rolled-back transaction does. Its repositories mirror the SQL ones in `actions.db.repositories`
+(the same upserts, uniqueness, ordering and conditional updates), against a clock (`now`) the test
+moves with `advance`. Ids come from counters that, like PostgreSQL's sequences, are not rolled back.
+
+No database, no Redis, no network: plain Python over the real domain values.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Self
+
+from actions.commerce.catalog_csv import CatalogRow
+from actions.commerce.errors import ConversationsUnreachable, PaymentUnavailable
+from actions.commerce.model import Cart, CartLine, Category, NewOrder, Order, OrderLine, OrderStatus, Product, Tenant
+from actions.commerce.money import Money
+from actions.commerce.payments import CheckPolicy, DueCheck, Notice, Payment, PaymentStatus, ProviderEvent
+from actions.commerce.ports import Handoff, PaymentAsk, PaymentRecipient, Requested, StaffMember
+
+START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+
+
+# --- the rows -----------------------------------------------------------------------------------
+
+
+@dataclass
+class TenantRow:
+    id: int
+    slug: str
+    name: str
+    currency: str
+    callback_secret: str
+    whatsapp_number: str | None = None
+    api_token_hash: str | None = None
+
+    def tenant(self) -> Tenant:
+        return Tenant(self.id, self.slug, self.name, self.currency)
+
+
+@dataclass
+class CustomerRow:
+    id: int
+    tenant_id: int
+    external_id: str
+
+
+@dataclass
+class CategoryRow:
+    id: int
+    tenant_id: int
+    slug: str
+    name: str
+
+
+@dataclass
+class ProductRow:
+    id: int
+    tenant_id: int
+    category_id: int
+    sku: str
+    name: str
+    price: Money
+    stock: int
+    description: str = ""
+    image_url: str | None = None
+    active: bool = True
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass
+class OrderRow:
+    id: int
+    tenant_id: int
+    customer_id: int
+    number: str
+    status: OrderStatus
+    lines: tuple[OrderLine, ...]
+    total: Money
+    delivery_location: str | None
+    created_at: datetime
+    version: int = 1
+
+
+@dataclass
+class PaymentRow:
+    id: int
+    tenant_id: int
+    order_id: int
+    provider: str
+    reference: str
+    status: PaymentStatus
+    amount: Money
+    phone: str | None
+    next_check_at: datetime
+    created_at: datetime
+    needs_review: bool = False
+    check_attempts: int = 0
+    version: int = 1
+
+    def payment(self) -> Payment:
+        return Payment(
+            self.id,
+            self.tenant_id,
+            self.order_id,
+            self.provider,
+            self.reference,
+            self.status,
+            self.amount,
+            self.needs_review,
+        )
+
+
+@dataclass
+class EventRow:
+    id: int
+    payment_id: int | None
+    provider: str
+    key: str
+    kind: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class HandoffRow:
+    id: int
+    tenant_id: int
+    conversation_id: str
+    reason: str
+    resolved_at: datetime | None = None
+    resolved_by: int | None = None
+
+
+@dataclass
+class StaffRow:
+    id: int
+    tenant_id: int
+    email: str
+    name: str
+    password_hash: str
+    active: bool = True
+
+
+@dataclass
+class AuditRow:
+    tenant_id: int
+    staff_user_id: int
+    action: str
+    subject: str
+    reason: str
+    details: dict[str, object]
+
+
+@dataclass
+class State:
+    """Everything the database would hold; tests read the committed one as `uow.committed`."""
+
+    tenants: dict[int, TenantRow] = field(default_factory=dict)
+    customers: dict[int, CustomerRow] = field(default_factory=dict)
+    categories: dict[int, CategoryRow] = field(default_factory=dict)
+    products: dict[int, ProductRow] = field(default_factory=dict)
+    carts: dict[int, dict[int, int]] = field(default_factory=dict)  # customer id -> product id -> quantity
+    orders: dict[int, OrderRow] = field(default_factory=dict)
+    payments: dict[int, PaymentRow] = field(default_factory=dict)
+    events: list[EventRow] = field(default_factory=list)
+    handoffs: dict[int, HandoffRow] = field(default_factory=dict)
+    staff: dict[str, StaffRow] = field(default_factory=dict)  # by email, unique across shops
+    audit: list[AuditRow] = field(default_factory=list)
+
+    def product(self, sku: str, tenant_id: int | None = None) -> ProductRow:
+        [row] = [p for p in self.products.values() if p.sku == sku and tenant_id in (None, p.tenant_id)]
+        return row
+
+    def events_of(self, payment_id: int | None) -> list[EventRow]:
+        return [e for e in self.events if e.payment_id == payment_id]
+
+
+# --- the repositories ---------------------------------------------------------------------------
+
+
+class _Repository:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    @property
+    def _s(self) -> State:
+        return self._uow.working
+
+    def _id(self, table: str) -> int:
+        return self._uow.next_id(table)
+
+
+class FakeTenants(_Repository):
+    async def by_slug(self, slug: str) -> Tenant | None:
+        row = next((t for t in self._s.tenants.values() if t.slug == slug), None)
+        return row.tenant() if row else None
+
+    async def by_whatsapp_number(self, phone_number_id: str) -> Tenant | None:
+        row = next((t for t in self._s.tenants.values() if t.whatsapp_number == phone_number_id), None)
+        return row.tenant() if row else None
+
+    async def callback_secret(self, tenant_id: int) -> str | None:
+        row = self._s.tenants.get(tenant_id)
+        return row.callback_secret if row else None
+
+    async def set_api_token_hash(self, tenant_id: int, token_hash: str) -> None:
+        if tenant_id in self._s.tenants:
+            self._s.tenants[tenant_id].api_token_hash = token_hash
+
+    async def ensure(self, slug: str, name: str, currency: str) -> Tenant:
+        existing = await self.by_slug(slug)
+        if existing is not None:  # ON CONFLICT DO NOTHING: name and currency stay as they were
+            return existing
+        row = TenantRow(self._id("tenants"), slug, name, currency, callback_secret=f"secret-{slug}")
+        self._s.tenants[row.id] = row
+        return row.tenant()
+
+
+class FakeCustomers(_Repository):
+    async def get_or_create(self, tenant_id: int, external_id: str) -> int:
+        for row in self._s.customers.values():
+            if (row.tenant_id, row.external_id) == (tenant_id, external_id):
+                return row.id
+        row = CustomerRow(self._id("customers"), tenant_id, external_id)
+        self._s.customers[row.id] = row
+        return row.id
+
+
+class FakeCatalog(_Repository):
+    def _product(self, row: ProductRow) -> Product:
+        category = self._s.categories[row.category_id]
+        return Product(
+            id=row.id,
+            sku=row.sku,
+            name=row.name,
+            category=category.slug,
+            price=row.price,
+            stock=row.stock,
+            description=row.description,
+            image_url=row.image_url,
+            aliases=row.aliases,
+        )
+
+    def _visible(self, tenant_id: int) -> list[ProductRow]:
+        rows = [p for p in self._s.products.values() if p.tenant_id == tenant_id and p.active]
+        return sorted(rows, key=lambda p: p.name)
+
+    async def categories(self, tenant_id: int) -> list[Category]:
+        rows = sorted((c for c in self._s.categories.values() if c.tenant_id == tenant_id), key=lambda c: c.name)
+        visible = self._visible(tenant_id)
+        return [Category(c.slug, c.name, sum(p.category_id == c.id for p in visible)) for c in rows]
+
+    async def products(self, tenant_id: int, category: str | None, limit: int) -> list[Product]:
+        rows = self._visible(tenant_id)
+        if category:  # "dairy" finds "Dairy & Eggs": a category named by its first word
+            wanted = category.strip().lower()
+            rows = [
+                p
+                for p in rows
+                if self._s.categories[p.category_id].slug.startswith(wanted)
+                or self._s.categories[p.category_id].name.lower().startswith(wanted)
+            ]
+        return [self._product(p) for p in rows[:limit]]
+
+    async def search(self, tenant_id: int, text: str, limit: int) -> list[Product]:
+        words = [w for w in text.lower().split() if w]
+        if not words:
+            return []
+
+        def matches(p: ProductRow, word: str) -> bool:
+            category = self._s.categories[p.category_id].name.lower()
+            return word in p.name.lower() or word in category or p.sku.lower() == word
+
+        rows = [p for p in self._visible(tenant_id) if all(matches(p, w) for w in words)]
+        return [self._product(p) for p in rows[:limit]]
+
+    async def everything(self, tenant_id: int) -> list[Product]:
+        return [self._product(p) for p in self._visible(tenant_id)]
+
+    async def by_sku(self, tenant_id: int, sku: str) -> Product | None:
+        row = next((p for p in self._visible(tenant_id) if p.sku == sku), None)
+        return self._product(row) if row else None
+
+    async def reserve(self, product_id: int, quantity: int) -> bool:
+        row = self._s.products.get(product_id)
+        if row is None or row.stock < quantity:
+            return False
+        row.stock -= quantity
+        return True
+
+    async def release(self, product_id: int, quantity: int) -> None:
+        if product_id in self._s.products:
+            self._s.products[product_id].stock += quantity
+
+    async def save_category(self, tenant_id: int, slug: str, name: str) -> int:
+        for row in self._s.categories.values():
+            if (row.tenant_id, row.slug) == (tenant_id, slug):
+                row.name = name
+                return row.id
+        row = CategoryRow(self._id("categories"), tenant_id, slug, name)
+        self._s.categories[row.id] = row
+        return row.id
+
+    async def save_product(self, tenant_id: int, category_id: int, row: CatalogRow) -> None:
+        values = {
+            "category_id": category_id,
+            "name": row.name,
+            "description": row.description,
+            "price": row.price,
+            "stock": row.stock,
+            "image_url": row.image_url,
+            "aliases": row.aliases,
+            "active": True,
+        }
+        for existing in self._s.products.values():
+            if (existing.tenant_id, existing.sku) == (tenant_id, row.sku):
+                for name, value in values.items():
+                    setattr(existing, name, value)
+                return
+        product = ProductRow(id=self._id("products"), tenant_id=tenant_id, sku=row.sku, **values)
+        self._s.products[product.id] = product
+
+
+class FakeCarts(_Repository):
+    async def get(self, tenant: Tenant, customer_id: int) -> Cart:
+        catalog = FakeCatalog(self._uow)
+        items = self._s.carts.get(customer_id, {})
+        lines = [CartLine(catalog._product(self._s.products[pid]), qty) for pid, qty in items.items()]
+        return Cart(tuple(sorted(lines, key=lambda line: line.product.name)), tenant.currency)
+
+    async def set_quantity(self, tenant_id: int, customer_id: int, product_id: int, quantity: int) -> None:
+        items = self._s.carts.setdefault(customer_id, {})  # one cart per customer
+        if quantity <= 0:
+            items.pop(product_id, None)
+        else:
+            items[product_id] = quantity
+
+    async def clear(self, customer_id: int) -> None:
+        if customer_id in self._s.carts:
+            self._s.carts[customer_id] = {}
+
+
+def _order(row: OrderRow) -> Order:
+    return Order(row.id, row.number, row.status, row.total, row.lines, row.delivery_location, row.created_at)
+
+
+class FakeOrders(_Repository):
+    async def add(self, order: NewOrder) -> Order:
+        row = OrderRow(
+            id=self._id("orders"),
+            tenant_id=order.tenant_id,
+            customer_id=order.customer_id,
+            number=order.number,
+            status=OrderStatus.PENDING_PAYMENT,
+            lines=order.lines,
+            total=order.total,
+            delivery_location=order.delivery_location,
+            created_at=self._uow.now,
+        )
+        self._s.orders[row.id] = row
+        return _order(row)
+
+    async def for_customer(self, customer_id: int, limit: int) -> list[Order]:
+        rows = [o for o in self._s.orders.values() if o.customer_id == customer_id]
+        rows.sort(key=lambda o: (o.created_at, o.id), reverse=True)
+        return [_order(o) for o in rows[:limit]]
+
+    async def by_number(self, customer_id: int, number: str, *, for_update: bool = False) -> Order | None:
+        row = next((o for o in self._s.orders.values() if (o.customer_id, o.number) == (customer_id, number)), None)
+        return _order(row) if row else None
+
+    async def get(self, order_id: int, *, for_update: bool = False) -> Order | None:
+        row = self._s.orders.get(order_id)
+        return _order(row) if row else None
+
+    async def set_status(self, order_id: int, status: OrderStatus) -> None:
+        if order_id in self._s.orders:
+            row = self._s.orders[order_id]
+            row.status, row.version = status, row.version + 1
+
+    async def abandoned(self, older_than_minutes: float, limit: int) -> list[int]:
+        cutoff = self._uow.now - timedelta(minutes=older_than_minutes)
+        paying = {p.order_id for p in self._s.payments.values() if p.status is PaymentStatus.PENDING}
+        rows = [
+            o
+            for o in self._s.orders.values()
+            if o.status is OrderStatus.PENDING_PAYMENT and o.created_at < cutoff and o.id not in paying
+        ]
+        rows.sort(key=lambda o: o.created_at)
+        return [o.id for o in rows[:limit]]
+
+
+class FakePayments(_Repository):
+    async def add(
+        self, order_id: int, provider: str, reference: str, amount: Money, phone: str | None, first_check: timedelta
+    ) -> Payment:
+        order = self._s.orders[order_id]  # a foreign key: the order must be there
+        if any((p.provider, p.reference) == (provider, reference) for p in self._s.payments.values()):
+            raise ValueError(f"duplicate payment reference {provider}:{reference}")  # a unique constraint
+        row = PaymentRow(
+            id=self._id("payments"),
+            tenant_id=order.tenant_id,
+            order_id=order_id,
+            provider=provider,
+            reference=reference,
+            status=PaymentStatus.PENDING,
+            amount=amount,
+            phone=phone,
+            next_check_at=self._uow.now + first_check,
+            created_at=self._uow.now,
+        )
+        self._s.payments[row.id] = row
+        return row.payment()
+
+    async def by_reference(self, provider: str, reference: str) -> Payment | None:
+        row = next((p for p in self._s.payments.values() if (p.provider, p.reference) == (provider, reference)), None)
+        return row.payment() if row else None
+
+    async def pending_for_order(self, order_id: int) -> bool:
+        return any(p.order_id == order_id and p.status is PaymentStatus.PENDING for p in self._s.payments.values())
+
+    async def lock(self, payment_id: int) -> Payment:
+        return self._s.payments[payment_id].payment()
+
+    async def add_event(self, payment_id: int | None, event: ProviderEvent, note: str | None = None) -> bool:
+        if any((e.provider, e.key) == (event.provider, event.key) for e in self._s.events):
+            return False
+        kind = str(note or event.kind)
+        self._s.events.append(EventRow(self._id("events"), payment_id, event.provider, event.key, kind, event.payload))
+        return True
+
+    async def set_status(self, payment: Payment, status: PaymentStatus) -> None:
+        if payment.id in self._s.payments:
+            row = self._s.payments[payment.id]
+            row.status, row.version = status, row.version + 1
+
+    async def claim_due(self, limit: int, policy: CheckPolicy) -> list[DueCheck]:
+        now = self._uow.now
+        rows = [p for p in self._s.payments.values() if p.status is PaymentStatus.PENDING and p.next_check_at <= now]
+        rows.sort(key=lambda p: p.next_check_at)
+        claimed = []
+        for row in rows[:limit]:
+            claimed.append(DueCheck(row.payment(), row.check_attempts, now - row.created_at))
+            row.next_check_at = now + policy.delay_after(row.check_attempts)
+            row.check_attempts += 1
+        return claimed
+
+    async def recipient(self, payment_id: int) -> PaymentRecipient | None:
+        row = self._s.payments.get(payment_id)
+        if row is None:
+            return None
+        order = self._s.orders[row.order_id]
+        customer = self._s.customers[order.customer_id]
+        return PaymentRecipient(customer.external_id, order.number, row.status)
+
+    async def by_id(self, payment_id: int) -> Payment | None:
+        row = self._s.payments.get(payment_id)
+        return row.payment() if row else None
+
+    async def check_now(self, payment_id: int) -> None:
+        if payment_id in self._s.payments:
+            self._s.payments[payment_id].next_check_at = self._uow.now
+
+    async def flag(self, payment_id: int) -> None:
+        if payment_id in self._s.payments:
+            self._s.payments[payment_id].needs_review = True
+
+
+class FakeHandoffs(_Repository):
+    async def request(self, tenant_id: int, conversation_id: str, customer_text: str) -> None:
+        for row in self._s.handoffs.values():
+            if (row.tenant_id, row.conversation_id) == (tenant_id, conversation_id) and row.resolved_at is None:
+                return  # one waiting hand-off per conversation: the first request is kept
+        row = HandoffRow(self._id("handoffs"), tenant_id, conversation_id, customer_text)
+        self._s.handoffs[row.id] = row
+
+    async def waiting(self, handoff_id: int) -> Handoff | None:
+        row = self._s.handoffs.get(handoff_id)
+        if row is None or row.resolved_at is not None:
+            return None
+        return Handoff(row.id, row.tenant_id, row.conversation_id)
+
+    async def resolve(self, handoff_id: int, staff_user_id: int) -> None:
+        row = self._s.handoffs.get(handoff_id)
+        if row is not None and row.resolved_at is None:
+            row.resolved_at, row.resolved_by = self._uow.now, staff_user_id
+
+
+class FakeStaff(_Repository):
+    async def save(self, tenant_id: int, email: str, name: str, password_hash: str) -> None:
+        row = self._s.staff.get(email)
+        if row is None:
+            self._s.staff[email] = StaffRow(self._id("staff"), tenant_id, email, name, password_hash)
+        else:  # ON CONFLICT (email) DO UPDATE name, password, active: the shop stays the first one
+            row.name, row.password_hash, row.active = name, password_hash, True
+
+
+class FakeAudit(_Repository):
+    async def write(self, staff: StaffMember, action: str, subject: str, reason: str = "", **details: object) -> None:
+        self._s.audit.append(AuditRow(staff.tenant_id, staff.user_id, action, subject, reason, dict(details)))
+
+
+# --- the unit of work ---------------------------------------------------------------------------
+
+
+class FakeUnitOfWork:
+    """One transaction per `async with`, over an in-memory state; reusable like `SqlUnitOfWork`."""
+
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
+        self.committed = State()
+        self.working: State  # only inside `async with`
+        self._in_transaction = False
+        self._ids: defaultdict[str, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
+        self.commits = 0
+        self.rollbacks = 0
+        self.tenants = FakeTenants(self)
+        self.customers = FakeCustomers(self)
+        self.catalog = FakeCatalog(self)
+        self.carts = FakeCarts(self)
+        self.orders = FakeOrders(self)
+        self.payments = FakePayments(self)
+        self.handoffs = FakeHandoffs(self)
+        self.staff = FakeStaff(self)
+        self.audit = FakeAudit(self)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "working":
+            raise RuntimeError("use the unit of work inside `async with`")
+        raise AttributeError(name)
+
+    async def __aenter__(self) -> Self:
+        if self._in_transaction:
+            raise RuntimeError("the unit of work is already in a transaction (nested `async with`)")
+        self._in_transaction = True
+        self.working = copy.deepcopy(self.committed)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.working != self.committed:
+            self.rollbacks += 1  # changes left uncommitted: thrown away
+        del self.working
+        self._in_transaction = False
+
+    async def commit(self) -> None:
+        if not self._in_transaction:
+            raise RuntimeError("commit() outside `async with`")
+        self.committed = copy.deepcopy(self.working)
+        self.commits += 1
+
+    def next_id(self, table: str) -> int:
+        return next(self._ids[table])
+
+    def advance(self, delta: timedelta | None = None, **kwargs: float) -> None:
+        """Move the clock on: `advance(minutes=5)`."""
+        self.now += delta if delta is not None else timedelta(**kwargs)
+
+    # --- arranging: rows put straight into the committed state, as a fixture would ---
+
+    def add_shop(
+        self,
+        slug: str = "demo-shop",
+        name: str = "Demo Shop",
+        currency: str = "KES",
+        whatsapp_number: str | None = None,
+    ) -> Tenant:
+        row = TenantRow(self.next_id("tenants"), slug, name, currency, f"secret-{slug}", whatsapp_number)
+        self.committed.tenants[row.id] = row
+        return row.tenant()
+
+    def add_product(
+        self,
+        shop: Tenant,
+        sku: str,
+        name: str,
+        price_minor: int,
+        stock: int,
+        category: str = "Groceries",
+        *,
+        active: bool = True,
+    ) -> Product:
+        slug = category.lower().replace(" ", "-")
+        category_row = next(
+            (c for c in self.committed.categories.values() if (c.tenant_id, c.slug) == (shop.id, slug)), None
+        )
+        if category_row is None:
+            category_row = CategoryRow(self.next_id("categories"), shop.id, slug, category)
+            self.committed.categories[category_row.id] = category_row
+        row = ProductRow(
+            self.next_id("products"), shop.id, category_row.id, sku, name, Money(price_minor, shop.currency), stock
+        )
+        row.active = active
+        self.committed.products[row.id] = row
+        return Product(row.id, sku, name, slug, row.price, stock)
+
+    # --- looking: the committed state, as another transaction would see it ---
+
+    def stock(self, sku: str, shop: Tenant | None = None) -> int:
+        return self.committed.product(sku, shop.id if shop else None).stock
+
+    def order(self, order_id: int) -> OrderRow:
+        return self.committed.orders[order_id]
+
+    def payment(self, payment_id: int) -> PaymentRow:
+        return self.committed.payments[payment_id]
+
+
+# --- beyond storage -----------------------------------------------------------------------------
+
+
+class FakeProvider:
+    """A payment provider that records what it was asked and answers `check` with `answer`:
+    a ProviderEvent, None (no final answer yet), an exception to raise, or a function of
+    (payment, kind) giving one of those."""
+
+    def __init__(self, name: str, authorization_url: str | None = None) -> None:
+        self.name = name
+        self.authorization_url = authorization_url
+        self.requests: list[PaymentAsk] = []
+        self.checks: list[tuple[Payment, str]] = []
+        self.refusal: Exception | None = None  # raised by `request` when set
+        self.answer: Any = None
+        self._references = itertools.count(1)
+
+    async def request(self, ask: PaymentAsk) -> Requested:
+        if self.refusal is not None:
+            raise self.refusal
+        self.requests.append(ask)
+        return Requested(f"{self.name}-ref-{next(self._references)}", self.authorization_url)
+
+    async def check(self, payment: Payment, kind: str) -> ProviderEvent | None:
+        self.checks.append((payment, kind))
+        answer = self.answer(payment, kind) if callable(self.answer) else self.answer
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+
+PAID_NOTICES = {"mpesa": Notice.MPESA_PAID, "paystack": Notice.CARD_PAID}
+METHODS = {"mpesa": "mpesa", "card": "paystack"}
+
+
+class FakeProviders:
+    """M-Pesa and Paystack as fakes; `unconfigured` names the ones `get` refuses."""
+
+    def __init__(self, *providers: FakeProvider) -> None:
+        providers = providers or (FakeProvider("mpesa"), FakeProvider("paystack", "https://pay.example/abc"))
+        self.providers = {p.name: p for p in providers}
+        self.unconfigured: set[str] = set()
+
+    def __getitem__(self, name: str) -> FakeProvider:
+        return self.providers[name]
+
+    def get(self, name: str) -> FakeProvider:
+        provider = self.providers.get(name)
+        if provider is None or name in self.unconfigured:
+            raise PaymentUnavailable(f"no payment provider called {name!r} is configured")
+        return provider
+
+    def paid_notice(self, name: str) -> Notice:
+        return PAID_NOTICES[name]
+
+    def for_method(self, method: str) -> FakeProvider:
+        return self.get(METHODS.get(method, method))
+
+
+@dataclass(frozen=True)
+class Told:
+    payment: Payment
+    notice: Notice
+    correlation_id: str | None
+
+
+class FakeJobs:
+    def __init__(self) -> None:
+        self.told: list[Told] = []
+
+    async def tell_customer(self, payment: Payment, notice: Notice, correlation_id: str | None = None) -> None:
+        self.told.append(Told(payment, notice, correlation_id))
+
+
+class FakeConversations:
+    """Records what the bot was asked to do; `unreachable = True` makes every call fail as Rasa down would."""
+
+    def __init__(self) -> None:
+        self.resumed: list[str] = []
+        self.updates: list[tuple[PaymentRecipient, Notice]] = []
+        self.unreachable = False
+
+    def _reach(self) -> None:
+        if self.unreachable:
+            raise ConversationsUnreachable("the bot cannot be reached (fake)")
+
+    async def resume(self, conversation_id: str) -> None:
+        self._reach()
+        self.resumed.append(conversation_id)
+
+    async def payment_update(self, recipient: PaymentRecipient, notice: Notice) -> None:
+        self._reach()
+        self.updates.append((recipient, notice))

@@ -1,0 +1,78 @@
+"""A small shop over the fakes, and the few steps most use-case tests start from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from actions.commerce import cart, orders, payment_requests
+from actions.commerce.model import CustomerRef, Order, Tenant
+from actions.commerce.money import Money
+from actions.commerce.payments import CheckPolicy, Notice, Payment, PaymentStatus, ProviderEvent
+from actions.commerce.ports import StaffMember
+from tests.fakes import FakeConversations, FakeJobs, FakeProviders, FakeUnitOfWork
+
+PHONE = "254712345678"
+POLICY = CheckPolicy(
+    first_check=timedelta(minutes=1), backoff=timedelta(minutes=1), max_checks=3, retry_window=timedelta(hours=1)
+)
+
+
+@dataclass
+class World:
+    uow: FakeUnitOfWork = field(default_factory=FakeUnitOfWork)
+    providers: FakeProviders = field(default_factory=FakeProviders)
+    jobs: FakeJobs = field(default_factory=FakeJobs)
+    conversations: FakeConversations = field(default_factory=FakeConversations)
+
+    def __post_init__(self) -> None:
+        self.shop: Tenant = self.uow.add_shop("demo-shop", "Demo Shop", "KES")
+        self.uow.add_product(self.shop, "SUGAR-1KG", "Sugar 1kg", 18000, stock=10)
+        self.uow.add_product(self.shop, "SUGAR-2KG", "Sugar 2kg", 34000, stock=10)
+        self.uow.add_product(self.shop, "EGGS-TRAY", "Eggs (tray of 30)", 45000, stock=3, category="Dairy & Eggs")
+        self.uow.add_product(self.shop, "MILK-500ML", "Fresh Milk 500ml", 6000, stock=200, category="Dairy & Eggs")
+        self.other_shop: Tenant = self.uow.add_shop("other-shop", "Other Shop", "KES")
+        self.uow.add_product(self.other_shop, "SUGAR-1KG", "Sugar 1kg", 17500, stock=10)
+        self.who = CustomerRef("demo-shop", "254700000001")
+        self.staff = StaffMember(user_id=7, tenant_id=self.shop.id, email="amina@demo.shop")
+        self.other_staff = StaffMember(user_id=8, tenant_id=self.other_shop.id, email="otieno@other.shop")
+
+    def stock(self, sku: str) -> int:
+        return self.uow.stock(sku, self.shop)
+
+    async def order(self, *lines: tuple[str, int], who: CustomerRef | None = None) -> Order:
+        """An order placed from a cart holding these (sku, quantity) lines."""
+        who = who or self.who
+        for sku, quantity in lines or (("SUGAR-1KG", 2),):
+            await cart.add(self.uow, who, sku, quantity)
+        return await orders.place(self.uow, who, "Kilimani")
+
+    async def pending_payment(self, *lines: tuple[str, int], provider: str = "mpesa") -> tuple[Order, Payment]:
+        order = await self.order(*lines)
+        payment = await payment_requests.start(
+            self.uow, order.id, provider, f"ws_CO_{order.id}", order.total, PHONE, POLICY.first_check
+        )
+        return order, payment
+
+
+def event(
+    payment: Payment,
+    outcome: PaymentStatus = PaymentStatus.PAID,
+    key: str | None = None,
+    *,
+    amount: Money | None = None,
+    tenant_id: int | None = None,
+    notice: Notice | None = Notice.MPESA_PAID,
+    kind: str = "stk_callback",
+) -> ProviderEvent:
+    """What a provider might say about a payment (by default: paid, in full, via the callback)."""
+    return ProviderEvent(
+        provider=payment.provider,
+        key=key or f"callback:{payment.reference}:{outcome.value}",
+        reference=payment.reference,
+        outcome=outcome,
+        kind=kind,
+        amount=payment.amount if amount is None else amount,
+        tenant_id=tenant_id,
+        notice=notice,
+    )
