@@ -3,6 +3,7 @@
 python -m actions.cli import-catalog seed/demo-shop.csv --tenant demo-shop --name "Demo Shop" --currency KES
 python -m actions.cli add-staff demo-shop amina@example.com --name Amina   (asks for the password, or STAFF_PASSWORD)
 python -m actions.cli api-token demo-shop
+python -m actions.cli rotate-callback-secret demo-shop   (new M-Pesa callback secret; payments in flight keep theirs)
 python -m actions.cli handback <conversation id>
 """
 
@@ -18,10 +19,10 @@ import httpx
 from sqlalchemy.exc import ProgrammingError
 
 from actions import runtime
-from actions.commerce import staff
+from actions.commerce import payment_requests, staff
 from actions.commerce.catalog_csv import CatalogFileError, parse_catalog
 from actions.commerce.catalog_import import CurrencyMismatch, import_catalog, shop_exists
-from actions.commerce.errors import ConversationsUnreachable, UnknownTenant
+from actions.commerce.errors import ConversationsUnreachable, Refused, UnknownTenant
 from actions.commerce.money import MoneyError, exponent
 from actions.commerce.passwords import WeakPassword
 from actions.rasa_api import RasaConversations
@@ -100,6 +101,23 @@ async def _api_token(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _rotate_callback_secret(args: argparse.Namespace) -> int:
+    rt = await runtime.start(args.settings)
+    window = args.settings.check_policy.retry_window
+    try:
+        await payment_requests.rotate_callback_secret(rt.uow(), args.tenant, window, force=args.force)
+    except (UnknownTenant, Refused) as e:
+        print(f"not rotated: {e}", file=sys.stderr)
+        return 1
+    finally:
+        await runtime.stop()
+    print(
+        f"{args.tenant}: new M-Pesa callback secret. Payments asked for before keep their URL, and their callbacks "
+        "are still taken; new payments get the new one."
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m actions.cli", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -118,9 +136,22 @@ def main(argv: list[str] | None = None) -> int:
     member.add_argument("--name", help="shown in the admin pages (default: the e-mail)")
     token = commands.add_parser("api-token", help="print a new order-API token for a shop (the old one stops)")
     token.add_argument("tenant")
+    rotate = commands.add_parser(
+        "rotate-callback-secret", help="give a shop a new M-Pesa callback secret (callbacks in flight are kept)"
+    )
+    rotate.add_argument("tenant")
+    rotate.add_argument(
+        "--force", action="store_true", help="rotate even if the last rotation is younger than the retry window"
+    )
     args = parser.parse_args(argv)
     args.settings = Settings.load()
-    run = {"import-catalog": _import, "handback": _handback, "add-staff": _add_staff, "api-token": _api_token}
+    run = {
+        "import-catalog": _import,
+        "handback": _handback,
+        "add-staff": _add_staff,
+        "api-token": _api_token,
+        "rotate-callback-secret": _rotate_callback_secret,
+    }
     return asyncio.run(run[args.command](args))
 
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from actions.commerce.payments import CheckPolicy
+from actions.commerce.payments import PROMPT_LIFETIME, CheckPolicy
 from actions.observability import logs
 
 
@@ -59,13 +59,18 @@ class Settings(BaseSettings):
     mpesa_transaction_type: str = Field("CustomerPayBillOnline", pattern=r"^Customer(PayBillOnline|BuyGoodsOnline)$")
     paystack_base_url: str = "https://api.paystack.co"
     paystack_secret_key: str = Field("", repr=False)
-    paystack_email_domain: str = "customers.example.com"
+    paystack_email_domain: str = Field("customers.example.com", pattern=r"(?i)^[a-z0-9-]+(\.[a-z0-9-]+)+$")
+    # Keys the hash that makes a customer's Paystack e-mail (no phone number in it); set once, never change.
+    paystack_email_secret: str = Field("", repr=False)
+    # Unauthenticated callbacks and webhooks kept for review, per hour: from one address, and in all.
+    rejected_per_address_per_hour: int = Field(20, ge=0)
+    rejected_per_hour: int = Field(500, ge=0)
 
     # Reconciliation: when the provider is asked about a silent payment (see CheckPolicy).
     reconcile_first_check_seconds: float = Field(60, ge=0)
     reconcile_backoff_seconds: float = Field(60, ge=0)
     reconcile_max_checks: int = Field(5, ge=1)
-    webhook_retry_window_minutes: float = Field(60, gt=0)
+    webhook_retry_window_minutes: float = 60
     reconcile_interval_seconds: float = Field(10, gt=0)
 
     # The worker's queue and Rasa's HTTP API (payment updates, hand-backs).
@@ -90,6 +95,16 @@ class Settings(BaseSettings):
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.strip().rstrip("/")
+
+    @field_validator("webhook_retry_window_minutes")
+    @classmethod
+    def _outlasts_a_prompt(cls, value: float) -> float:
+        floor = PROMPT_LIFETIME.total_seconds() / 60
+        if value <= floor:
+            raise ValueError(
+                f"must be more than {floor:g} minutes, the life of an M-Pesa prompt (or payments still payable expire)"
+            )
+        return value
 
     @field_validator("log_level")
     @classmethod
@@ -136,6 +151,11 @@ class Settings(BaseSettings):
     @property
     def paystack_configured(self) -> bool:
         return bool(self.paystack_secret_key)
+
+    @property
+    def paystack_email_key(self) -> str:
+        """PAYSTACK_EMAIL_SECRET, else one derived from the Paystack key (stable while that key is)."""
+        return self.paystack_email_secret or "paystack-email:" + self.paystack_secret_key
 
     @property
     def check_policy(self) -> CheckPolicy:

@@ -17,6 +17,7 @@ from arq.worker import Retry, run_worker
 from actions import jobs, runtime
 from actions.commerce import notifications, orders, reconciliation
 from actions.commerce.payments import DueCheck, Notice
+from actions.db import cache
 from actions.observability import correlation, logs, readiness
 from actions.observability.metrics import count_reconciliation
 from actions.settings import Settings
@@ -53,6 +54,8 @@ async def check_payments(ctx: dict[str, Any]) -> int:
     due = await reconciliation.claim_due(rt.uow(), policy)
     for item in due:
         await check_one(rt, item)
+    async with rt.sessions() as session, session.begin():
+        await cache.compact(session)  # fold the shops' cache change rows (their versions stay as they are)
     return len(due)
 
 

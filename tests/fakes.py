@@ -23,7 +23,18 @@ from actions.commerce.catalog_csv import CatalogRow
 from actions.commerce.errors import ConversationsUnreachable, PaymentUnavailable
 from actions.commerce.model import Cart, CartLine, Category, NewOrder, Order, OrderLine, OrderStatus, Product, Tenant
 from actions.commerce.money import Money
-from actions.commerce.payments import CheckPolicy, DueCheck, Notice, Payment, PaymentStatus, ProviderEvent
+from actions.commerce.payments import (
+    CallbackSecrets,
+    CheckPolicy,
+    DueCheck,
+    EventKey,
+    Notice,
+    Payment,
+    PaymentStatus,
+    ProviderEvent,
+    RejectCaps,
+    Rejected,
+)
 from actions.commerce.ports import Handoff, PaymentAsk, PaymentRecipient, Requested, StaffMember
 
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
@@ -41,6 +52,8 @@ class TenantRow:
     callback_secret: str
     whatsapp_number: str | None = None
     api_token_hash: str | None = None
+    previous_callback_secret: str | None = None
+    callback_rotated_at: datetime | None = None
 
     def tenant(self) -> Tenant:
         return Tenant(self.id, self.slug, self.name, self.currency)
@@ -88,6 +101,11 @@ class OrderRow:
     delivery_location: str | None
     created_at: datetime
     version: int = 1
+    updated_at: datetime | None = None  # placed, or a payment last asked for (None: when placed)
+
+    @property
+    def active_at(self) -> datetime:
+        return self.updated_at or self.created_at
 
 
 @dataclass
@@ -105,6 +123,7 @@ class PaymentRow:
     needs_review: bool = False
     check_attempts: int = 0
     version: int = 1
+    callback_nonce: str | None = None
 
     def payment(self) -> Payment:
         return Payment(
@@ -116,6 +135,7 @@ class PaymentRow:
             self.status,
             self.amount,
             self.needs_review,
+            self.callback_nonce,
         )
 
 
@@ -127,6 +147,12 @@ class EventRow:
     key: str
     kind: str
     payload: dict[str, Any]
+
+
+@dataclass
+class RejectedRow:
+    message: Rejected
+    received_at: datetime
 
 
 @dataclass
@@ -171,6 +197,8 @@ class State:
     orders: dict[int, OrderRow] = field(default_factory=dict)
     payments: dict[int, PaymentRow] = field(default_factory=dict)
     events: list[EventRow] = field(default_factory=list)
+    rejected: list[RejectedRow] = field(default_factory=list)
+    rejected_counts: dict[tuple[datetime, str], int] = field(default_factory=dict)  # (hour, address) -> received
     handoffs: dict[int, HandoffRow] = field(default_factory=dict)
     staff: dict[str, StaffRow] = field(default_factory=dict)  # by email, unique across shops
     audit: list[AuditRow] = field(default_factory=list)
@@ -210,6 +238,23 @@ class FakeTenants(_Repository):
     async def callback_secret(self, tenant_id: int) -> str | None:
         row = self._s.tenants.get(tenant_id)
         return row.callback_secret if row else None
+
+    async def callback_secrets(self, tenant_id: int) -> CallbackSecrets | None:
+        row = self._s.tenants.get(tenant_id)
+        if row is None:
+            return None
+        return CallbackSecrets(row.callback_secret, row.previous_callback_secret, row.callback_rotated_at)
+
+    async def rotate_callback_secret(self, tenant_id: int, secret: str, unless_within: timedelta | None) -> bool:
+        row = self._s.tenants.get(tenant_id)
+        if row is None:
+            return False
+        last = row.callback_rotated_at
+        if unless_within is not None and last is not None and last > self._uow.now - unless_within:
+            return False
+        row.previous_callback_secret, row.callback_secret = row.callback_secret, secret
+        row.callback_rotated_at = self._uow.now
+        return True
 
     async def set_api_token_hash(self, tenant_id: int, token_hash: str) -> None:
         if tenant_id in self._s.tenants:
@@ -392,15 +437,26 @@ class FakeOrders(_Repository):
         rows = [
             o
             for o in self._s.orders.values()
-            if o.status is OrderStatus.PENDING_PAYMENT and o.created_at < cutoff and o.id not in paying
+            if o.status is OrderStatus.PENDING_PAYMENT and o.active_at < cutoff and o.id not in paying
         ]
-        rows.sort(key=lambda o: o.created_at)
+        rows.sort(key=lambda o: o.active_at)
         return [o.id for o in rows[:limit]]
+
+    async def touch(self, order_id: int) -> None:
+        if order_id in self._s.orders:
+            self._s.orders[order_id].updated_at = self._uow.now
 
 
 class FakePayments(_Repository):
     async def add(
-        self, order_id: int, provider: str, reference: str, amount: Money, phone: str | None, first_check: timedelta
+        self,
+        order_id: int,
+        provider: str,
+        reference: str,
+        amount: Money,
+        phone: str | None,
+        first_check: timedelta,
+        callback_nonce: str | None = None,
     ) -> Payment:
         order = self._s.orders[order_id]  # a foreign key: the order must be there
         if any((p.provider, p.reference) == (provider, reference) for p in self._s.payments.values()):
@@ -416,6 +472,7 @@ class FakePayments(_Repository):
             phone=phone,
             next_check_at=self._uow.now + first_check,
             created_at=self._uow.now,
+            callback_nonce=callback_nonce,
         )
         self._s.payments[row.id] = row
         return row.payment()
@@ -427,14 +484,21 @@ class FakePayments(_Repository):
     async def pending_for_order(self, order_id: int) -> bool:
         return any(p.order_id == order_id and p.status is PaymentStatus.PENDING for p in self._s.payments.values())
 
+    async def pending_of_order(self, order_id: int) -> list[Payment]:
+        rows = [p for p in self._s.payments.values() if p.order_id == order_id and p.status is PaymentStatus.PENDING]
+        return [p.payment() for p in sorted(rows, key=lambda p: p.id)]
+
     async def lock(self, payment_id: int) -> Payment:
         return self._s.payments[payment_id].payment()
 
-    async def add_event(self, payment_id: int | None, event: ProviderEvent, note: str | None = None) -> bool:
-        if any((e.provider, e.key) == (event.provider, event.key) for e in self._s.events):
+    async def add_event(self, payment_id: int, event: ProviderEvent, note: str | None = None) -> bool:
+        if payment_id not in self._s.payments:
+            raise ValueError(f"no payment {payment_id}")  # a foreign key: the payment must be there
+        key = EventKey.ledger(event.provider, payment_id, event.key)
+        if any((e.provider, e.key) == (event.provider, key) for e in self._s.events):
             return False
         kind = str(note or event.kind)
-        self._s.events.append(EventRow(self._id("events"), payment_id, event.provider, event.key, kind, event.payload))
+        self._s.events.append(EventRow(self._id("events"), payment_id, event.provider, key, kind, event.payload))
         return True
 
     async def set_status(self, payment: Payment, status: PaymentStatus) -> None:
@@ -448,8 +512,9 @@ class FakePayments(_Repository):
         rows.sort(key=lambda p: p.next_check_at)
         claimed = []
         for row in rows[:limit]:
-            claimed.append(DueCheck(row.payment(), row.check_attempts, now - row.created_at))
-            row.next_check_at = now + policy.delay_after(row.check_attempts)
+            age = now - row.created_at
+            claimed.append(DueCheck(row.payment(), row.check_attempts, age))
+            row.next_check_at = now + policy.next_check_in(row.check_attempts, age)
             row.check_attempts += 1
         return claimed
 
@@ -472,6 +537,20 @@ class FakePayments(_Repository):
     async def flag(self, payment_id: int) -> None:
         if payment_id in self._s.payments:
             self._s.payments[payment_id].needs_review = True
+
+
+class FakeRejectedMessages(_Repository):
+    async def keep(self, message: Rejected, caps: RejectCaps) -> bool:
+        if not message.signed:
+            hour = self._uow.now.replace(minute=0, second=0, microsecond=0)
+            for address, cap in ((message.source_address, caps.per_address_per_hour), ("*", caps.per_hour)):
+                received = self._s.rejected_counts[(hour, address)] = (
+                    self._s.rejected_counts.get((hour, address), 0) + 1
+                )
+                if received > cap:
+                    return False
+        self._s.rejected.append(RejectedRow(message, self._uow.now))
+        return True
 
 
 class FakeHandoffs(_Repository):
@@ -528,6 +607,7 @@ class FakeUnitOfWork:
         self.carts = FakeCarts(self)
         self.orders = FakeOrders(self)
         self.payments = FakePayments(self)
+        self.rejected = FakeRejectedMessages(self)
         self.handoffs = FakeHandoffs(self)
         self.staff = FakeStaff(self)
         self.audit = FakeAudit(self)

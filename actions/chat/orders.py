@@ -12,7 +12,7 @@ from actions import runtime
 from actions.chat.phrases import phrase
 from actions.chat.tracker import customer, order_line, order_number
 from actions.commerce import orders
-from actions.commerce.errors import NothingToCancel, OrderNotCancellable, OrderNotFound
+from actions.commerce.errors import NothingToCancel, OrderNotCancellable, OrderNotFound, PaymentStillPending
 
 
 class ActionOrderStatus(Action):
@@ -52,6 +52,8 @@ class ActionCancelOrder(Action):
         except OrderNotCancellable as e:
             status = phrase(tracker, e.status.value)
             dispatcher.utter_message(response="utter_order_not_cancellable", number=e.number, status=status)
+        except PaymentStillPending as e:  # its M-Pesa prompt may still be answered: paid, or declined first
+            dispatcher.utter_message(response="utter_cancel_wait_for_prompt", number=e.number)
         else:
             dispatcher.utter_message(response="utter_order_cancelled", number=order.number)
         return []

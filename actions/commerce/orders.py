@@ -5,8 +5,16 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from actions.commerce.errors import EmptyCart, NothingToCancel, OrderNotCancellable, OrderNotFound, OutOfStock
+from actions.commerce.errors import (
+    EmptyCart,
+    NothingToCancel,
+    OrderNotCancellable,
+    OrderNotFound,
+    OutOfStock,
+    PaymentStillPending,
+)
 from actions.commerce.model import CustomerRef, Order, OrderStatus, order_from_cart
+from actions.commerce.payments import PROMPT_PROVIDERS
 from actions.commerce.ports import UnitOfWork
 from actions.commerce.shops import identify
 
@@ -46,7 +54,13 @@ async def find(uow: UnitOfWork, who: CustomerRef, number: str) -> Order:
 
 
 async def cancel(uow: UnitOfWork, who: CustomerRef, number: str | None = None) -> Order:
-    """Cancel an unpaid order of this customer's (the latest when no number is given); put its stock back."""
+    """Cancel an unpaid order of this customer's (the latest when no number is given); put its stock back.
+
+    Not while an M-Pesa prompt for it may still be answered on the customer's phone (PaymentStillPending:
+    wait for it, or decline it, then cancel): the money could arrive for an order already given up.
+    A pending card payment does not hold the order, since its link stays payable for the whole retry
+    window; money that still arrives for a cancelled order is flagged for staff and the customer is
+    told so (Notice.PAID_FOR_ENDED_ORDER)."""
     async with uow:
         _, customer_id = await identify(uow, who)
         if number is None:
@@ -59,20 +73,29 @@ async def cancel(uow: UnitOfWork, who: CustomerRef, number: str | None = None) -
             raise OrderNotFound(number)
         if not order.can_be_cancelled:
             raise OrderNotCancellable(order.number, order.status)
+        if any(p.provider in PROMPT_PROVIDERS for p in await uow.payments.pending_of_order(order.id)):
+            raise PaymentStillPending(order.number)
         await give_back(uow, order, OrderStatus.CANCELLED)
         await uow.commit()
         return replace(order, status=OrderStatus.CANCELLED)
 
 
 async def expire_abandoned(uow: UnitOfWork, older_than: timedelta, limit: int = 50) -> list[int]:
-    """Give back the stock of unpaid orders nobody is paying for any more (the worker runs this)."""
+    """Give back the stock of unpaid orders nobody is paying for any more (the worker runs this).
+
+    Never an order with a payment still pending (its provider could still complete it: the worker's
+    checks end that payment first), nor one a payment was asked for within `older_than`. Each order is
+    checked again once locked, as a payment may have been recorded since it was found."""
     async with uow:
         expired = []
         for order_id in await uow.orders.abandoned(older_than.total_seconds() / 60, limit):
             order = await uow.orders.get(order_id, for_update=True)
-            if order is not None and order.status is OrderStatus.PENDING_PAYMENT:
-                await give_back(uow, order, OrderStatus.EXPIRED)
-                expired.append(order_id)
+            if order is None or order.status is not OrderStatus.PENDING_PAYMENT:
+                continue
+            if await uow.payments.pending_for_order(order_id):
+                continue
+            await give_back(uow, order, OrderStatus.EXPIRED)
+            expired.append(order_id)
         await uow.commit()
         return expired
 

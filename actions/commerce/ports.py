@@ -20,7 +20,17 @@ from actions.commerce.model import (
     Tenant,
 )
 from actions.commerce.money import Money
-from actions.commerce.payments import CheckPolicy, DueCheck, Notice, Payment, PaymentStatus, ProviderEvent
+from actions.commerce.payments import (
+    CallbackSecrets,
+    CheckPolicy,
+    DueCheck,
+    Notice,
+    Payment,
+    PaymentStatus,
+    ProviderEvent,
+    RejectCaps,
+    Rejected,
+)
 
 
 class Tenants(Protocol):
@@ -29,6 +39,15 @@ class Tenants(Protocol):
     async def by_whatsapp_number(self, phone_number_id: str) -> Tenant | None: ...
 
     async def callback_secret(self, tenant_id: int) -> str | None: ...
+
+    async def callback_secrets(self, tenant_id: int) -> CallbackSecrets | None:
+        """The shop's M-Pesa callback secret, the one before its last rotation, and when that was."""
+        ...
+
+    async def rotate_callback_secret(self, tenant_id: int, secret: str, unless_within: timedelta | None) -> bool:
+        """`secret` becomes the shop's callback secret and the current one its previous; False (nothing
+        changed) when the last rotation was less than `unless_within` ago."""
+        ...
 
     async def set_api_token_hash(self, tenant_id: int, token_hash: str) -> None: ...
 
@@ -94,10 +113,21 @@ class Orders(Protocol):
         """Unpaid orders older than that with no payment still pending (cancelled, failed, never started)."""
         ...
 
+    async def touch(self, order_id: int) -> None:
+        """Note that something happened to the order now (a payment was asked for): it is not abandoned."""
+        ...
+
 
 class Payments(Protocol):
     async def add(
-        self, order_id: int, provider: str, reference: str, amount: Money, phone: str | None, first_check: timedelta
+        self,
+        order_id: int,
+        provider: str,
+        reference: str,
+        amount: Money,
+        phone: str | None,
+        first_check: timedelta,
+        callback_nonce: str | None = None,
     ) -> Payment: ...
 
     async def by_reference(self, provider: str, reference: str) -> Payment | None: ...
@@ -106,12 +136,17 @@ class Payments(Protocol):
         """Whether a payment for the order is still waiting for the provider (so no second prompt)."""
         ...
 
+    async def pending_of_order(self, order_id: int) -> list[Payment]:
+        """The order's payments still waiting for their provider, oldest first."""
+        ...
+
     async def lock(self, payment_id: int) -> Payment:
         """The payment, locked (SELECT … FOR UPDATE) until the transaction ends."""
         ...
 
-    async def add_event(self, payment_id: int | None, event: ProviderEvent, note: str | None = None) -> bool:
-        """Append the event; False when its key was recorded before (nothing is written then)."""
+    async def add_event(self, payment_id: int, event: ProviderEvent, note: str | None = None) -> bool:
+        """Append the event to the payment's ledger under `EventKey.ledger(provider, payment_id, event.key)`;
+        False when that key was recorded before (nothing is written then)."""
         ...
 
     async def set_status(self, payment: Payment, status: PaymentStatus) -> None: ...
@@ -132,7 +167,14 @@ class Payments(Protocol):
         ...
 
     async def flag(self, payment_id: int) -> None:
-        """Mark for a person to look at (money after the end, an amount that does not match)."""
+        """Mark for a person to look at (money after the end, an amount that does not match, a refund)."""
+        ...
+
+
+class RejectedMessages(Protocol):
+    async def keep(self, message: Rejected, caps: RejectCaps) -> bool:
+        """Store the message outside the ledger; an unsigned one only while its source address and all
+        sources together are under `caps` this hour (False: over a cap, only counted)."""
         ...
 
 
@@ -169,6 +211,7 @@ class UnitOfWork(Protocol):
     carts: Carts
     orders: Orders
     payments: Payments
+    rejected: RejectedMessages
     handoffs: Handoffs
     staff: Staff
     audit: Audit
@@ -216,7 +259,8 @@ class PaymentAsk:
     order: Order
     customer_id: str  # the conversation's sender id (on WhatsApp, `<phone number id>:<wa_id>`)
     phone: str | None  # the M-Pesa number, normalised; None for card payments
-    callback_secret: str | None  # the shop's secret half of the M-Pesa callback URL
+    callback_secret: str | None  # the shop's secret in the M-Pesa callback URL
+    callback_nonce: str | None = None  # this payment's own secret in the M-Pesa callback URL
 
 
 @dataclass(frozen=True)

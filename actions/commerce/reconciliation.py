@@ -1,9 +1,11 @@
-"""Reconciliation: asking the provider about payments whose callback never came.
+"""Reconciliation: asking the provider about payments whose callback never came, or was doubtful.
 
 The worker claims due checks every few seconds (`claim_due`) and checks each (`check`). A pending
-payment is asked about at most `CheckPolicy.max_checks` times, with the wait doubling each time,
-inside the retry window; when the checks run out (or the window closes) while the provider still
-has no answer, the payment expires and the order's stock goes back on the shelf.
+payment is asked about `CheckPolicy.max_checks` times with the wait doubling each time, then once
+more when the retry window closes; a callback that claims a success (or looks wrong) makes the next
+check due at once, and the provider's answer to it is what settles the payment. Only when the
+window has closed and the provider still has no final answer does the payment expire and the
+order's stock go back on the shelf: never while the provider could still complete it.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ async def claim_due(uow: UnitOfWork, policy: CheckPolicy, limit: int = 20) -> li
 async def check(
     uow: UnitOfWork, providers: PaymentProviders, jobs: Jobs, policy: CheckPolicy, due: DueCheck
 ) -> Checked:
-    """Ask the provider about one claimed payment; the last unanswered check expires it."""
+    """Ask the provider about one claimed payment; an unanswered check after the retry window expires it."""
     payment, error = due.payment, None
     try:
         event = await providers.get(payment.provider).check(payment, "reconciliation")

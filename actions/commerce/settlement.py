@@ -1,7 +1,9 @@
 """Hearing from a provider: record what it said once, apply it to the payment and its order, tell the customer.
 
 Every path that can end a payment (a callback, a webhook, the worker's check, staff) goes through
-`record`, so exactly-once lives here and in the ledger's unique key, nowhere else.
+`record`, so exactly-once lives here and in the ledger's unique key, nowhere else. What the ledger
+does not take (forged or unreadable messages, messages about no payment of ours) goes through
+`record_rejected`, which changes no payment.
 """
 
 from __future__ import annotations
@@ -10,38 +12,67 @@ from dataclasses import replace
 
 from actions.commerce import orders
 from actions.commerce.model import OrderStatus
-from actions.commerce.payments import Applied, Notice, PaymentStatus, ProviderEvent, Recorded, settle
+from actions.commerce.payments import (
+    Applied,
+    CallbackCredentials,
+    Notice,
+    Payment,
+    PaymentStatus,
+    ProviderEvent,
+    Recorded,
+    RejectCaps,
+    Rejected,
+    settle,
+)
 from actions.commerce.ports import Jobs, UnitOfWork
 
 
 async def record(uow: UnitOfWork, event: ProviderEvent) -> Applied:
     """Record a provider event and apply its outcome, both in one transaction, at most once.
 
+    Only an event about a payment we know is recorded, under a key naming that payment, and an
+    unsigned callback only when its URL is the one given for that payment (UNKNOWN_PAYMENT and
+    REJECTED write nothing: the caller keeps such messages with `record_rejected`).
+
     The event row goes in first: its unique key makes a concurrent copy of the same delivery
     wait, then find the key taken and change nothing. The payment row is then locked, so two
     different events for one payment are applied one after the other; the order is locked after
     its payment, never before, wherever both are locked.
+
+    A success is applied only on evidence: an unsigned callback's success is kept and makes the
+    payment's next provider check due at once (AWAITING_CONFIRMATION); the provider's own answer to
+    that check settles it. A success for another amount, or a claimed one without its amount or
+    receipt, is kept, flagged for staff, and checked on the same way; it never settles.
     """
     async with uow:
         payment = await uow.payments.by_reference(event.provider, event.reference)
         if payment is not None and event.tenant_id is not None and payment.tenant_id != event.tenant_id:
             payment = None  # another merchant's payment: not this callback's to settle
         if payment is None:
-            await uow.payments.add_event(None, event, note=Recorded.UNKNOWN_PAYMENT)
-            await uow.commit()
             return Applied(Recorded.UNKNOWN_PAYMENT)
+        if event.credentials is not None and not event.credentials.admit(
+            payment, await uow.tenants.callback_secrets(payment.tenant_id)
+        ):
+            return Applied(Recorded.REJECTED)
         if not await uow.payments.add_event(payment.id, event):
             return Applied(Recorded.DUPLICATE, payment)
         payment = await uow.payments.lock(payment.id)
-        if event.outcome is PaymentStatus.PAID and event.amount is not None and event.amount != payment.amount:
+        flagged = payment.needs_review
+        if event.flags:
             await uow.payments.flag(payment.id)
-            await uow.payments.check_now(payment.id)  # ask the provider what really happened
+            flagged = True
+        if event.outcome is PaymentStatus.PAID and (doubt := _doubt(event, payment)) is not None:
+            if payment.status is PaymentStatus.PENDING:
+                await uow.payments.check_now(payment.id)  # ask the provider what really happened
+            if doubt is not Recorded.AWAITING_CONFIRMATION:
+                await uow.payments.flag(payment.id)  # a success we cannot believe: someone should look
+                flagged = True
             await uow.commit()
-            return Applied(Recorded.AMOUNT_MISMATCH, payment)
+            return Applied(doubt, replace(payment, needs_review=flagged))
         decision = settle(payment.status, event.outcome)
         if decision.needs_review:
             await uow.payments.flag(payment.id)
-        notice, flagged = event.notice, payment.needs_review or decision.needs_review
+        notice, flagged = event.notice, flagged or decision.needs_review
         if decision.changed:
             await uow.payments.set_status(payment, decision.status)
             if not await _follow_on_order(uow, payment.order_id, decision.status, event.expires_order):
@@ -50,8 +81,21 @@ async def record(uow: UnitOfWork, event: ProviderEvent) -> Applied:
         await uow.commit()
         updated = replace(payment, status=decision.status, needs_review=flagged)
         if not decision.changed:
-            return Applied(Recorded.UNCHANGED, updated)
+            return Applied(Recorded.FLAGGED if event.flags else Recorded.UNCHANGED, updated)
         return Applied(Recorded.APPLIED, updated, notice)
+
+
+def _doubt(event: ProviderEvent, payment: Payment) -> Recorded | None:
+    """Why a success does not settle the payment by itself; None when it does."""
+    if event.amount is not None and event.amount != payment.amount:
+        return Recorded.AMOUNT_MISMATCH
+    if not event.needs_confirmation:
+        return None  # the provider's own answer (a query, verify, a signed webhook) or staff
+    if event.amount is None or not event.receipt:
+        return Recorded.NO_EVIDENCE
+    if payment.status is not PaymentStatus.PENDING:
+        return None  # it ended already: `settle` keeps the ending (and flags money after a failure)
+    return Recorded.AWAITING_CONFIRMATION
 
 
 async def _follow_on_order(uow: UnitOfWork, order_id: int, status: PaymentStatus, expires_order: bool) -> bool:
@@ -81,12 +125,18 @@ async def record_and_tell(
     return applied
 
 
-async def record_rejected(uow: UnitOfWork, event: ProviderEvent, note: str) -> None:
-    """Keep a message that failed authentication for staff to review; it changes no payment. If it
-    names a payment we know, the provider is asked about that payment at once."""
+async def callback_shop_known(uow: UnitOfWork, credentials: CallbackCredentials) -> bool:
+    """Whether an unsigned callback's URL names a shop of ours with its secret (current or previous);
+    its payment's nonce is checked when the callback is recorded."""
     async with uow:
-        await uow.payments.add_event(None, event, note=note)
-        payment = await uow.payments.by_reference(event.provider, event.reference) if event.reference else None
-        if payment is not None and payment.status is PaymentStatus.PENDING:
-            await uow.payments.check_now(payment.id)
+        return credentials.shop_admits(await uow.tenants.callback_secrets(credentials.tenant_id))
+
+
+async def record_rejected(uow: UnitOfWork, message: Rejected, caps: RejectCaps) -> bool:
+    """Keep a message the ledger does not take, for staff to review, apart from the ledger. It changes
+    no payment, counts as no check and makes none due, whatever payment it names: forged bodies
+    cannot hurry or end a payment. An unsigned one is kept only under the caps (False: just counted)."""
+    async with uow:
+        kept = await uow.rejected.keep(message, caps)
         await uow.commit()
+        return kept

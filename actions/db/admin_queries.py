@@ -17,6 +17,8 @@ from actions.db.cache import ReadCache
 PAGE_SIZE = 25
 ORDER_STATUSES = ("pending_payment", "paid", "cancelled", "expired", "fulfilled")
 PAYMENT_STATUSES = ("pending", "paid", "failed", "cancelled", "expired")
+# Ledger events that flag a payment for a person, whatever else they say (see actions.payments.paystack).
+REVIEW_KINDS = ("refund.", "charge.dispute.")
 
 
 def local(moment: datetime | None, zone: ZoneInfo) -> str:
@@ -140,7 +142,7 @@ async def order(session: AsyncSession, tenant_id: int, number: str, zone: ZoneIn
             payment.created_at, f"Payment {payment.id} started", f"{payment.provider}, {payment.provider_reference}"
         )
         for event in await _payment_events(session, payment.id):
-            timeline.add(event.received_at, f"Payment {payment.id}: {event.kind}", event.event_key)
+            timeline.add(event.received_at, f"Payment {payment.id}: {_what(event)}", event.event_key)
     subjects = [f"order:{found.number}", *(f"payment:{p.id}" for p in payments)]
     for entry in await _audit(session, tenant_id, subjects):
         timeline.add(entry.created_at, f"Staff: {entry.action}", entry.reason)
@@ -151,14 +153,29 @@ async def order(session: AsyncSession, tenant_id: int, number: str, zone: ZoneIn
         "customer": customer,
         "items": items,
         "payments": payments,
+        "needing_review": [p for p in payments if p.needs_review],
         "timeline": timeline.sorted(zone),
     }
 
 
-async def payments(session: AsyncSession, tenant_id: int, status: str | None, page: int) -> Page:
+def _what(event: t.PaymentEvent) -> str:
+    """A ledger event's line in a timeline; the ones that flag the payment stand out."""
+    flags = event.kind.startswith(REVIEW_KINDS) or event.event_key.endswith(":verify:reversed")
+    return f"⚠ {event.kind}" if flags else event.kind
+
+
+async def needing_review(session: AsyncSession, tenant_id: int) -> int:
+    """How many of the shop's payments are flagged for a person (refunds, disputes, money after the end…)."""
+    query = select(func.count()).select_from(t.Payment).where(t.Payment.tenant_id == tenant_id, t.Payment.needs_review)
+    return await session.scalar(query) or 0
+
+
+async def payments(session: AsyncSession, tenant_id: int, status: str | None, page: int, review: bool = False) -> Page:
     where = [t.Payment.tenant_id == tenant_id]
     if status in PAYMENT_STATUSES:
         where.append(t.Payment.status == status)
+    if review:
+        where.append(t.Payment.needs_review)
     total = await session.scalar(select(func.count()).select_from(t.Payment).where(*where))
     rows = await session.execute(
         select(t.Payment, t.Order.number)
@@ -185,7 +202,7 @@ async def payment(session: AsyncSession, tenant_id: int, payment_id: int, zone: 
     timeline = Timeline()
     timeline.add(found.created_at, "Payment started", f"{found.provider}, {found.provider_reference}")
     for event in await _payment_events(session, found.id):
-        timeline.add(event.received_at, event.kind, event.event_key)
+        timeline.add(event.received_at, _what(event), event.event_key)
     for entry in await _audit(session, tenant_id, [f"payment:{found.id}"]):
         timeline.add(entry.created_at, f"Staff: {entry.action}", entry.reason)
     return {"payment": found, "order_number": number, "timeline": timeline.sorted(zone)}

@@ -14,7 +14,17 @@ from sqlalchemy.orm import selectinload
 from actions.commerce import model
 from actions.commerce.catalog_csv import CatalogRow
 from actions.commerce.money import Money
-from actions.commerce.payments import CheckPolicy, DueCheck, Payment, PaymentStatus, ProviderEvent
+from actions.commerce.payments import (
+    CallbackSecrets,
+    CheckPolicy,
+    DueCheck,
+    EventKey,
+    Payment,
+    PaymentStatus,
+    ProviderEvent,
+    RejectCaps,
+    Rejected,
+)
 from actions.commerce.ports import Handoff, PaymentRecipient, StaffMember
 from actions.db import tables as t
 from actions.db.cache import ReadCache
@@ -31,6 +41,36 @@ class Tenants:
     async def callback_secret(self, tenant_id: int) -> str | None:
         return await self.session.scalar(select(t.Tenant.mpesa_callback_secret).where(t.Tenant.id == tenant_id))
 
+    async def callback_secrets(self, tenant_id: int) -> CallbackSecrets | None:
+        row = (
+            await self.session.execute(
+                select(
+                    t.Tenant.mpesa_callback_secret,
+                    t.Tenant.mpesa_callback_secret_previous,
+                    t.Tenant.mpesa_callback_rotated_at,
+                ).where(t.Tenant.id == tenant_id)
+            )
+        ).first()
+        return CallbackSecrets(row[0], row[1], row[2]) if row else None
+
+    async def rotate_callback_secret(self, tenant_id: int, secret: str, unless_within: timedelta | None) -> bool:
+        query = update(t.Tenant).where(t.Tenant.id == tenant_id)
+        if unless_within is not None:
+            query = query.where(
+                or_(
+                    t.Tenant.mpesa_callback_rotated_at.is_(None),
+                    t.Tenant.mpesa_callback_rotated_at <= func.now() - unless_within,
+                )
+            )
+        rotated = await self.session.scalar(
+            query.values(
+                mpesa_callback_secret_previous=t.Tenant.mpesa_callback_secret,
+                mpesa_callback_secret=secret,
+                mpesa_callback_rotated_at=func.now(),
+            ).returning(t.Tenant.id)
+        )
+        return rotated is not None
+
     async def set_api_token_hash(self, tenant_id: int, token_hash: str) -> None:
         await self.session.execute(update(t.Tenant).where(t.Tenant.id == tenant_id).values(api_token_hash=token_hash))
 
@@ -41,7 +81,14 @@ class Tenants:
             .values(slug=slug, name=name, currency=currency, mpesa_callback_secret=secret)
             .on_conflict_do_nothing(index_elements=["slug"])
         )
-        return await self.by_slug(slug)
+        tenant = await self.by_slug(slug)
+        epoch = func.floor(func.extract("epoch", func.clock_timestamp()) * 1000)  # see actions.db.cache
+        await self.session.execute(
+            insert(t.CacheBase)
+            .values(tenant_id=tenant.id, epoch=epoch)
+            .on_conflict_do_nothing(index_elements=["tenant_id"])
+        )
+        return tenant
 
     async def by_whatsapp_number(self, phone_number_id: str) -> model.Tenant | None:
         row = await self.session.scalar(select(t.Tenant).where(t.Tenant.whatsapp_phone_number_id == phone_number_id))
@@ -354,14 +401,17 @@ class Orders:
             select(t.Order.id)
             .where(
                 t.Order.status == model.OrderStatus.PENDING_PAYMENT.value,
-                t.Order.created_at < func.now() - timedelta(minutes=older_than_minutes),
+                t.Order.updated_at < func.now() - timedelta(minutes=older_than_minutes),  # placed or last asked
                 ~pending_payment.exists(),
             )
-            .order_by(t.Order.created_at)
+            .order_by(t.Order.updated_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
         return list(rows)
+
+    async def touch(self, order_id: int) -> None:
+        await self.session.execute(update(t.Order).where(t.Order.id == order_id).values(updated_at=func.now()))
 
     async def set_status(self, order_id: int, status: model.OrderStatus) -> None:
         await self.session.execute(
@@ -381,6 +431,7 @@ def _payment(row: t.Payment) -> Payment:
         status=PaymentStatus(row.status),
         amount=Money(row.amount_minor, row.currency),
         needs_review=row.needs_review,
+        callback_nonce=row.callback_nonce,
     )
 
 
@@ -389,7 +440,14 @@ class Payments:
         self.session = session
 
     async def add(
-        self, order_id: int, provider: str, reference: str, amount: Money, phone: str | None, first_check: timedelta
+        self,
+        order_id: int,
+        provider: str,
+        reference: str,
+        amount: Money,
+        phone: str | None,
+        first_check: timedelta,
+        callback_nonce: str | None = None,
     ) -> Payment:
         tenant_id = await self.session.scalar(select(t.Order.tenant_id).where(t.Order.id == order_id))
         row = t.Payment(
@@ -401,6 +459,7 @@ class Payments:
             amount_minor=amount.minor,
             currency=amount.currency,
             phone=phone,
+            callback_nonce=callback_nonce,
             needs_review=False,
             check_attempts=0,
             next_check_at=func.now() + first_check,
@@ -423,6 +482,14 @@ class Payments:
         )
         return pending is not None
 
+    async def pending_of_order(self, order_id: int) -> list[Payment]:
+        rows = await self.session.scalars(
+            select(t.Payment)
+            .where(t.Payment.order_id == order_id, t.Payment.status == PaymentStatus.PENDING.value)
+            .order_by(t.Payment.id)
+        )
+        return [_payment(row) for row in rows]
+
     async def lock(self, payment_id: int) -> Payment:
         row = await self.session.scalar(
             select(t.Payment)
@@ -432,13 +499,13 @@ class Payments:
         )
         return _payment(row)
 
-    async def add_event(self, payment_id: int | None, event: ProviderEvent, note: str | None = None) -> bool:
+    async def add_event(self, payment_id: int, event: ProviderEvent, note: str | None = None) -> bool:
         inserted = await self.session.scalar(
             insert(t.PaymentEvent)
             .values(
                 payment_id=payment_id,
                 provider=event.provider,
-                event_key=event.key,
+                event_key=EventKey.ledger(event.provider, payment_id, event.key),
                 kind=note or event.kind,
                 payload=event.payload,
             )
@@ -466,9 +533,11 @@ class Payments:
         ).all()
         claimed = []
         for row in rows:
-            age = await self.session.scalar(select(func.extract("epoch", func.now() - row.created_at)))
-            claimed.append(DueCheck(_payment(row), row.check_attempts, timedelta(seconds=float(age))))
-            row.next_check_at = func.now() + policy.delay_after(row.check_attempts)
+            age = timedelta(
+                seconds=float(await self.session.scalar(select(func.extract("epoch", func.now() - row.created_at))))
+            )
+            claimed.append(DueCheck(_payment(row), row.check_attempts, age))
+            row.next_check_at = func.now() + policy.next_check_in(row.check_attempts, age)
             row.check_attempts += 1
         await self.session.flush()
         return claimed
@@ -493,6 +562,36 @@ class Payments:
 
     async def flag(self, payment_id: int) -> None:
         await self.session.execute(update(t.Payment).where(t.Payment.id == payment_id).values(needs_review=True))
+
+
+class RejectedMessages:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def keep(self, message: Rejected, caps: RejectCaps) -> bool:
+        if not message.signed:
+            hour = func.date_trunc("hour", func.now())
+            # The address's count, then everyone's: always in this order, and each an atomic increment.
+            for address, cap in ((message.source_address[:64], caps.per_address_per_hour), ("*", caps.per_hour)):
+                received = await self.session.scalar(
+                    insert(t.RejectedMessageCount)
+                    .values(hour=hour, source_address=address, received=1)
+                    .on_conflict_do_update(
+                        index_elements=["hour", "source_address"],
+                        set_={"received": t.RejectedMessageCount.received + 1},
+                    )
+                    .returning(t.RejectedMessageCount.received)
+                )
+                if received > cap:
+                    return False
+        await self.session.execute(
+            insert(t.RejectedMessage).values(
+                provider=message.provider, reason=message.reason, signed=message.signed,
+                source_address=message.source_address[:64], tenant_id=message.tenant_id,
+                reference=message.reference[:128], payload=message.payload,
+            )
+        )  # fmt: skip
+        return True
 
 
 class Handoffs:

@@ -57,8 +57,11 @@ class Tenant(Base):
     name: Mapped[str] = mapped_column(String(200))
     currency: Mapped[str] = _currency()
     whatsapp_phone_number_id: Mapped[str | None] = mapped_column(String(64), unique=True)
-    # The secret half of the M-Pesa callback URL's token (`<tenant id>.<secret>`); callbacks are unsigned.
+    # The shop's half of its M-Pesa callback URLs (`<tenant id>.<secret>/<payment nonce>`); callbacks are
+    # unsigned. After a rotation the previous secret is still admitted, for the payments asked for before.
     mpesa_callback_secret: Mapped[str | None] = mapped_column(String(64))
+    mpesa_callback_secret_previous: Mapped[str | None] = mapped_column(String(64))
+    mpesa_callback_rotated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # sha256 of the order API token
     created_at: Mapped[datetime] = _created_at()
 
@@ -192,6 +195,7 @@ class Payment(Base):
         Index("ix_payments_tenant_id_created_at", "tenant_id", "created_at"),
         Index("ix_payments_status_created_at", "status", "created_at"),
         Index("ix_payments_status_next_check_at", "status", "next_check_at"),
+        Index("ix_payments_needing_review", "tenant_id", postgresql_where=text("needs_review")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -203,6 +207,8 @@ class Payment(Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = _currency()
     phone: Mapped[str | None] = mapped_column(String(20))
+    # This payment's own secret in its M-Pesa callback URL (None: card payments, and older ones).
+    callback_nonce: Mapped[str | None] = mapped_column(String(64))
     needs_review: Mapped[bool] = mapped_column(server_default=text("false"))
     # Reconciliation: how often the provider was asked, and when to ask next.
     check_attempts: Mapped[int] = mapped_column(Integer, server_default="0")
@@ -213,7 +219,10 @@ class Payment(Base):
 
 
 class PaymentEvent(Base):
-    """Every provider outcome, once. Append-only: a trigger refuses UPDATE and DELETE."""
+    """Every provider outcome about a payment of ours, once, under a key naming the payment
+    (`mpesa:callback:<payment id>:<code>`). Append-only: a trigger refuses UPDATE and DELETE.
+    (Rows from before revision 0006 may have no payment: unknown and forged messages now go to
+    rejected_messages.)"""
 
     __tablename__ = "payment_events"
     __table_args__ = (UniqueConstraint("provider", "event_key"),)
@@ -280,13 +289,56 @@ class Handoff(Base):
     resolved_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
 
 
-class CacheVersion(Base):
-    """Moved on by a trigger at every write to a shop's products, orders or payments (cached reads key on it)."""
+class RejectedMessage(Base):
+    """A provider message the ledger does not take: a forged callback URL, a bad signature, an unreadable
+    body, or one about no payment of ours. Unsigned ones are capped per source address and hour."""
 
-    __tablename__ = "cache_versions"
+    __tablename__ = "rejected_messages"
+    __table_args__ = (Index("ix_rejected_messages_received_at", "received_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(32))
+    signed: Mapped[bool] = mapped_column(server_default=text("false"))
+    source_address: Mapped[str] = mapped_column(String(64))
+    tenant_id: Mapped[int | None] = mapped_column(BigInteger)  # the shop its URL named, if any (unverified)
+    reference: Mapped[str] = mapped_column(String(128), server_default="")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    received_at: Mapped[datetime] = _created_at()
+
+
+class RejectedMessageCount(Base):
+    """How many unsigned rejected messages came in an hour, from one address ('*': from all): the caps
+    of rejected_messages, and the count of those not kept."""
+
+    __tablename__ = "rejected_message_counts"
+
+    hour: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    source_address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received: Mapped[int] = mapped_column(Integer)
+
+
+class CacheChange(Base):
+    """One row per transaction that wrote a shop's products, categories, orders or payments, inserted by a
+    trigger: inserts take no lock another writer waits for. A shop's cache version is its changes so
+    far (cache_bases.changes plus these rows), read in one statement (actions/db/cache.py)."""
+
+    __tablename__ = "cache_changes"
+    __table_args__ = (Index("ix_cache_changes_tenant_id", "tenant_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class CacheBase(Base):
+    """A shop's changes folded in by `commerce.compact_cache_changes()` (the worker), and the epoch (the
+    clock in milliseconds when the row was made) that keeps keys of a restored or emptied database apart."""
+
+    __tablename__ = "cache_bases"
 
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
-    version: Mapped[int] = mapped_column(BigInteger, server_default="1")
+    epoch: Mapped[int] = mapped_column(BigInteger)
+    changes: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
 class ConversationEvent(Base):

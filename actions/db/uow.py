@@ -29,6 +29,7 @@ class SqlUnitOfWork:
         self.carts = repositories.Carts(self._session)
         self.orders = repositories.Orders(self._session)
         self.payments = repositories.Payments(self._session)
+        self.rejected = repositories.RejectedMessages(self._session)
         self.handoffs = repositories.Handoffs(self._session)
         self.staff = repositories.Staff(self._session)
         self.audit = repositories.Audit(self._session)

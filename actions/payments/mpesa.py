@@ -25,10 +25,18 @@ import httpx
 
 from actions.commerce.errors import PaymentUnavailable
 from actions.commerce.money import Money, exponent
-from actions.commerce.payments import EventKey, Notice, Payment, PaymentStatus, ProviderEvent
+from actions.commerce.payments import (
+    CallbackCredentials,
+    EventKey,
+    Notice,
+    Payment,
+    PaymentStatus,
+    ProviderEvent,
+    Rejected,
+)
 from actions.commerce.phones import normalise_msisdn
 from actions.commerce.ports import PaymentAsk, Requested
-from actions.payments.callbacks import callback_token
+from actions.payments.callbacks import callback_path
 from actions.payments.mpesa_callback import KES, MalformedCallback, StkCallback, parse_stk_callback
 from actions.payments.mpesa_results import RESULT_CODES, UNKNOWN_RESULT, ResultMeaning, meaning_of
 from actions.payments.payloads import whole_number
@@ -50,13 +58,15 @@ __all__ = [
     "StkPushAccepted",
     "StkQueryResult",
     "TokenCache",
+    "account_reference",
     "callback_event",
     "meaning_of",
     "nairobi_timestamp",
     "parse_stk_callback",
     "query_event",
-    "rejected_callback_event",
+    "rejected_callback",
     "stk_password",
+    "transaction_desc",
 ]
 
 TRANSACTION_TYPES = ("CustomerPayBillOnline", "CustomerBuyGoodsOnline")
@@ -278,12 +288,32 @@ def whole_shillings(amount: Money) -> int:
     return shillings
 
 
+DARAJA_TEXT = re.compile(r"[A-Za-z0-9\-]+( [A-Za-z0-9\-]+)*")
+
+
+def fits_daraja(text: str, limit: int) -> bool:
+    """Letters, digits, single spaces and '-', within the limit: Daraja fails silently on anything else."""
+    return len(text) <= limit and DARAJA_TEXT.fullmatch(text) is not None
+
+
 def daraja_text(text: str, limit: int, name: str) -> str:
-    """Letters, digits, spaces and '-' only, cut to the limit: Daraja fails silently on anything else."""
-    cleaned = re.sub(r"[^A-Za-z0-9 \-]", "", text).strip()[:limit].strip()
-    if not cleaned:
-        raise InvalidStkRequest(f"{name} {text!r} has nothing Daraja accepts")
-    return cleaned
+    """The text as it is, or InvalidStkRequest: cutting or cleaning it would change what it says."""
+    if not fits_daraja(text, limit):
+        raise InvalidStkRequest(f"{name} {text!r} is not {limit} letters, digits, spaces or '-' at most")
+    return text
+
+
+def account_reference(order_number: str) -> str:
+    """What the customer's prompt shows as the account: the whole order number, or none of it."""
+    return order_number if fits_daraja(order_number, ACCOUNT_REFERENCE_LIMIT) else "Order"
+
+
+def transaction_desc(order_number: str) -> str:
+    """The push's description: "Order ORD-1042" when it fits, shorter wordings when not, never a cut number."""
+    for text in (f"Order {order_number}", f"Pay {order_number}", order_number):
+        if fits_daraja(text, TRANSACTION_DESC_LIMIT):
+            return text
+    return "Order payment"
 
 
 def _answer(response: httpx.Response) -> dict[str, Any]:
@@ -309,19 +339,23 @@ def _answer_text(body: dict[str, Any], key: str) -> str:
 # --- ledger events and the provider port ---------------------------------------------------------
 
 
-def callback_event(callback: StkCallback, payload: dict[str, Any], tenant_id: int) -> ProviderEvent:
-    """A callback that came to this merchant's callback URL."""
+def callback_event(callback: StkCallback, payload: dict[str, Any], credentials: CallbackCredentials) -> ProviderEvent:
+    """A callback that came to a callback URL of ours. Unsigned, so its success is a claim: it counts
+    with its Amount and MpesaReceiptNumber, and once Daraja's answer to a query agrees."""
     meaning = callback.meaning
     return ProviderEvent(
         provider=MpesaProvider.name,
-        key=EventKey.mpesa_callback(callback.checkout_request_id, callback.result_code),
+        key=EventKey.mpesa_callback(callback.result_code),
         reference=callback.checkout_request_id,
         outcome=meaning.outcome,
         kind="stk_callback",
         amount=callback.amount,
         payload=payload,
-        tenant_id=tenant_id,
+        tenant_id=credentials.tenant_id,
         notice=meaning.notice,
+        needs_confirmation=True,
+        receipt=callback.receipt,
+        credentials=credentials,
     )
 
 
@@ -330,7 +364,7 @@ def query_event(payment: Payment, result_code: int, kind: str) -> ProviderEvent:
     meaning = meaning_of(result_code)
     return ProviderEvent(
         provider=MpesaProvider.name,
-        key=EventKey.mpesa_query(payment.reference, result_code),
+        key=EventKey.mpesa_query(result_code),
         reference=payment.reference,
         outcome=meaning.outcome,
         kind=kind,
@@ -340,19 +374,19 @@ def query_event(payment: Payment, result_code: int, kind: str) -> ProviderEvent:
     )
 
 
-def rejected_callback_event(raw_body: bytes) -> ProviderEvent:
-    """A callback to a URL we never gave out, kept for staff (bounded by the body size limit)."""
+def rejected_callback(raw_body: bytes, reason: str, source_address: str, tenant_id: int | None = None) -> Rejected:
+    """A callback the ledger does not take (a URL we never gave out, an unknown checkout, an unreadable
+    body), kept for staff as it came (bounded by the body size limit)."""
     try:
         reference = parse_stk_callback(raw_body).checkout_request_id
         payload = json.loads(raw_body)
     except (MalformedCallback, ValueError):
         reference, payload = "", {"raw": raw_body[:2000].decode("utf-8", "replace")}
-    key = EventKey.rejected(raw_body)
-    return ProviderEvent(MpesaProvider.name, key, reference, PaymentStatus.PENDING, "forged_callback", None, payload)
+    return Rejected(MpesaProvider.name, reason, source_address, payload, reference, tenant_id)
 
 
-def callback_url(public_base_url: str, tenant_id: int, secret: str) -> str:
-    return f"{public_base_url}/payments/mpesa/callback/{callback_token(tenant_id, secret)}"
+def callback_url(public_base_url: str, tenant_id: int, secret: str, nonce: str) -> str:
+    return public_base_url + callback_path(tenant_id, secret, nonce)
 
 
 class MpesaProvider:
@@ -388,13 +422,16 @@ class MpesaProvider:
     async def request(self, ask: PaymentAsk) -> Requested:
         if ask.phone is None:
             raise PaymentUnavailable("no M-Pesa number for this customer")
-        if not ask.callback_secret:
-            raise PaymentUnavailable(f"{ask.tenant.slug} has no M-Pesa callback secret")
+        if not ask.callback_secret or not ask.callback_nonce:
+            raise PaymentUnavailable(f"{ask.tenant.slug} has no M-Pesa callback secret, or the payment no nonce")
         order = ask.order
-        callback = callback_url(self._settings.public_base_url, ask.tenant.id, ask.callback_secret)
+        callback = callback_url(self._settings.public_base_url, ask.tenant.id, ask.callback_secret, ask.callback_nonce)
         try:
             accepted = await self.client(callback).stk_push(
-                order.total, ask.phone, account_reference=order.number, description=f"Order {order.number}"
+                order.total,
+                ask.phone,
+                account_reference=account_reference(order.number),
+                description=transaction_desc(order.number),
             )
         except Exception as e:  # network errors, Daraja refusals, a number Daraja would refuse
             raise PaymentUnavailable(str(e)) from e

@@ -1,15 +1,19 @@
 """Paystack: start and verify a transaction, and authenticate and read its webhooks.
 
-Paystack sends webhooks for successful charges only, so failed and abandoned payments are found
-by calling `verify`. A webhook is believed only after `verify_signature` on the raw bytes, and
-deliveries repeat: deduplicate on `event_key`, since Paystack sends no event id. `PaystackProvider`
-is Paystack behind the commerce core's `PaymentProvider` port.
+Paystack sends charge webhooks for successful charges only, so failed and abandoned payments are
+found by calling `verify`. A webhook is believed only after `verify_signature` on the raw bytes, and
+deliveries repeat: deduplicate on `event_key`, since Paystack sends no event id. Every signed event
+is kept: charge.success settles its payment (for exactly its amount and currency), refunds and
+disputes (`data.transaction_reference`) flag theirs for staff, and events about no payment of ours
+(`transfer.*`, names we do not know) are kept apart. `PaystackProvider` is Paystack behind the
+commerce core's `PaymentProvider` port.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -19,7 +23,7 @@ import httpx
 
 from actions.commerce.errors import PaymentUnavailable
 from actions.commerce.money import Money, MoneyError
-from actions.commerce.payments import EventKey, Notice, Payment, PaymentStatus, ProviderEvent
+from actions.commerce.payments import EventKey, Notice, Payment, PaymentStatus, ProviderEvent, Rejected
 from actions.commerce.ports import PaymentAsk, Requested
 from actions.payments.payloads import MalformedPayload, Refusal, json_object, member
 
@@ -63,13 +67,21 @@ class PaystackVerification:
         return self.paid and self.amount == expected
 
 
+# Events that mean a person must look at the payment, whatever else they say.
+REVIEW_EVENTS = ("refund.", "charge.dispute.")
+
+
 @dataclass(frozen=True)
 class PaystackEvent:
     event: str
-    reference: str
-    amount: Money
-    status: str
-    event_key: str
+    reference: str | None  # the transaction (our payment's reference) it is about; None: about no payment
+    amount: Money | None  # charge.success: what was paid
+    status: str | None
+    event_key: str  # its name among its payment's events (EventKey.paystack_webhook)
+
+    @property
+    def needs_review(self) -> bool:
+        return self.event.startswith(REVIEW_EVENTS)
 
 
 class PaystackClient:
@@ -153,18 +165,52 @@ def verify_signature(raw_body: bytes, signature_header: str | None, secret_key: 
 
 
 def parse_webhook(raw_body: bytes) -> PaystackEvent:
-    """A webhook's event, to be read only after its signature was verified."""
+    """A webhook's event, to be read only after its signature was verified.
+
+    charge.success: `data.reference`, `data.amount`, `data.currency`, `data.status` are required.
+    refund.*: about `data.transaction_reference`, one event per `data.refund_reference`.
+    charge.dispute.*: about `data.transaction_reference` (or `data.transaction.reference`).
+    transfer.*: about no payment. Any other name: about `data.reference` or
+    `data.transaction_reference` if it has one. Only a charge needs more than `{event, data}`."""
     payload = json_object(raw_body, "webhook", MalformedWebhook)
     event = member(payload, "event", str, "webhook", MalformedWebhook)
     data = member(payload, "data", dict, "webhook", MalformedWebhook)
-    reference = member(data, "reference", str, "data", MalformedWebhook)
-    return PaystackEvent(
-        event=event,
-        reference=reference,
-        amount=_money(data, "data", MalformedWebhook),
-        status=member(data, "status", str, "data", MalformedWebhook),
-        event_key=EventKey.paystack_webhook(event, reference),
-    )
+    if event == "charge.success":
+        return PaystackEvent(
+            event=event,
+            reference=member(data, "reference", str, "data", MalformedWebhook),
+            amount=_money(data, "data", MalformedWebhook),
+            status=member(data, "status", str, "data", MalformedWebhook),
+            event_key=EventKey.paystack_webhook(event),
+        )
+    status = data.get("status") if isinstance(data.get("status"), str) else None
+    if event.startswith("transfer."):
+        return PaystackEvent(event, None, None, status, EventKey.paystack_webhook(event, _text(data, "reference")))
+    if event.startswith("refund."):
+        reference = member(data, "transaction_reference", (str, int), "data", MalformedWebhook)
+        refund = _text(data, "refund_reference") or _text(data, "id") or _digest(data)
+        return PaystackEvent(event, str(reference), None, status, EventKey.paystack_webhook(event, refund))
+    transaction = data.get("transaction") if isinstance(data.get("transaction"), dict) else {}
+    reference = _text(data, "transaction_reference") or _text(transaction, "reference")
+    if event.startswith("charge.dispute."):
+        if reference is None:
+            raise MalformedWebhook(f"{event}: data has no transaction_reference")
+    else:
+        reference = _text(data, "reference") or reference
+    # One key per distinct body: a redelivery is the same event, a later reminder is another.
+    return PaystackEvent(event, reference, None, status, EventKey.paystack_webhook(event, _digest(data)))
+
+
+def _text(data: dict[str, Any], key: str) -> str | None:
+    """A reference Paystack may send as text or as a number; None when absent or blank."""
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return str(value).strip() or None
+
+
+def _digest(data: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 
 
 def _answer(data: dict[str, Any], key: str, kind: type) -> Any:
@@ -183,23 +229,52 @@ def _money(data: dict[str, Any], where: str, error: Refusal) -> Money:
 # --- ledger events and the provider port ---------------------------------------------------------
 
 
-def webhook_event(webhook: PaystackEvent, payload: dict[str, Any]) -> ProviderEvent:
-    """A signed charge.success webhook."""
+def webhook_event(webhook: PaystackEvent, payload: dict[str, Any]) -> ProviderEvent | None:
+    """A signed webhook about one of our transactions, as a ledger event; None when it is about no
+    payment (a transfer). charge.success settles (record checks its amount and currency against the
+    payment); refunds and disputes change no status but flag the payment; other events are kept."""
+    if webhook.reference is None:
+        return None
+    paid = webhook.event == "charge.success" and webhook.status == "success"
     return ProviderEvent(
         provider=PaystackProvider.name,
         key=webhook.event_key,
         reference=webhook.reference,
-        outcome=PaymentStatus.PAID,
+        outcome=PaymentStatus.PAID if paid else PaymentStatus.PENDING,
         kind=webhook.event,
         amount=webhook.amount,
         payload=payload,
-        notice=Notice.CARD_PAID,
+        notice=Notice.CARD_PAID if paid else None,
+        flags=webhook.needs_review,
     )
 
 
+def rejected_webhook(
+    raw_body: bytes, reason: str, source_address: str, signed: bool, reference: str | None = None
+) -> Rejected:
+    """A webhook the ledger does not take: a bad signature, an unreadable body, or one about no payment
+    of ours. A signed one is kept whatever the caps (Paystack retries anything but a 200 for 72 hours)."""
+    try:
+        payload = json.loads(raw_body)
+        if not isinstance(payload, dict):
+            raise ValueError("not an object")
+    except ValueError:
+        payload = {"raw": raw_body[:2000].decode("utf-8", "replace")}
+    return Rejected(PaystackProvider.name, reason, source_address, payload, reference or "", signed=signed)
+
+
+def customer_email(tenant_id: int, customer_id: str, key: str, domain: str) -> str:
+    """The e-mail Paystack requires, for a customer who gave none (WhatsApp): stable for the customer,
+    valid, and without their phone number, as a keyed hash of who they are."""
+    digest = hmac.new(key.encode(), f"{tenant_id}:{customer_id}".encode(), hashlib.sha256).hexdigest()
+    return f"c{digest[:32]}@{domain}"
+
+
 def verify_event(payment: Payment, verification: PaystackVerification, kind: str) -> ProviderEvent | None:
-    """What verify says about `payment`, when it is final: paid (for exactly its amount) or failed."""
-    if verification.settles(payment.amount):
+    """What verify says about `payment`, when it is final: paid (for exactly its amount and currency)
+    or failed; a reversal (money taken, then given back) is also flagged for staff. A success for
+    another amount or currency is kept as such (record flags it and settles nothing)."""
+    if verification.paid:
         outcome, notice = PaymentStatus.PAID, Notice.CARD_PAID
     elif verification.status in ("failed", "reversed"):
         outcome, notice = PaymentStatus.FAILED, Notice.CARD_FAILED
@@ -207,14 +282,14 @@ def verify_event(payment: Payment, verification: PaystackVerification, kind: str
         return None
     return ProviderEvent(
         provider=PaystackProvider.name,
-        key=EventKey.paystack_verify(
-            payment.reference, "success" if outcome is PaymentStatus.PAID else verification.status
-        ),
+        key=EventKey.paystack_verify(verification.status),
         reference=payment.reference,
         outcome=outcome,
         kind=kind,
+        amount=verification.amount,
         tenant_id=payment.tenant_id,
         notice=notice,
+        flags=verification.status == "reversed",
     )
 
 
@@ -238,7 +313,8 @@ class PaystackProvider:
 
     async def request(self, ask: PaymentAsk) -> Requested:
         reference = new_reference(ask.order.number)
-        email = f"{ask.customer_id}@{self._settings.paystack_email_domain}"  # WhatsApp customers give no e-mail
+        s = self._settings
+        email = customer_email(ask.tenant.id, ask.customer_id, s.paystack_email_key, s.paystack_email_domain)
         try:
             initialized = await self.client().initialize(ask.order.total, email, reference, ask.order.id)
         except Exception as e:

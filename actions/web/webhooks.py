@@ -1,4 +1,9 @@
-"""Payment callbacks and webhooks: authenticate, record the outcome once, answer fast."""
+"""Payment callbacks and webhooks: authenticate, record the outcome once, answer fast.
+
+What the ledger does not take (a forged callback URL, a bad signature, an unreadable body, a message
+about no payment of ours) is kept apart in commerce.rejected_messages, capped per source address
+and hour (REJECTED_PER_ADDRESS_PER_HOUR, REJECTED_PER_HOUR); it changes no payment and makes no check due.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,8 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from actions import runtime
-from actions.commerce import settlement, shops
-from actions.commerce.payments import Applied, ProviderEvent, Recorded
+from actions.commerce import settlement
+from actions.commerce.payments import Applied, ProviderEvent, Recorded, RejectCaps, Rejected
 from actions.observability import correlation
 from actions.payments import callbacks, mpesa, paystack
 from actions.payments.mpesa import MalformedCallback, parse_stk_callback
@@ -20,7 +25,7 @@ bp = Blueprint("webhooks")
 
 ACCEPTED = {"ResultCode": 0, "ResultDesc": "Accepted"}
 # The metric's outcome label of each result (the rest keep their name: duplicate, unchanged, …).
-OUTCOMES = {Recorded.APPLIED: "accepted", Recorded.UNKNOWN_PAYMENT: "unknown"}
+OUTCOMES = {Recorded.APPLIED: "accepted", Recorded.UNKNOWN_PAYMENT: "unknown", Recorded.REJECTED: "rejected_nonce"}
 
 
 def rejected(status: int, reason: str) -> HTTPResponse:
@@ -31,43 +36,84 @@ def count(request: Request, provider: str, outcome: str) -> None:
     request.app.ctx.metrics.webhooks.labels(provider, outcome).inc()
 
 
+def source_address(request: Request) -> str:
+    return request.remote_addr or request.ip or "unknown"
+
+
+def caps() -> RejectCaps:
+    s = runtime.current().settings
+    return RejectCaps(s.rejected_per_address_per_hour, s.rejected_per_hour)
+
+
+async def keep_rejected(message: Rejected) -> None:
+    if not await settlement.record_rejected(runtime.current().uow(), message, caps()):
+        log.warning("%s message from %s not kept: over the hourly cap", message.provider, message.source_address)
+
+
+@bp.post("/payments/mpesa/callback/<token:str>/<nonce:str>")
+async def mpesa_callback(request: Request, token: str, nonce: str) -> HTTPResponse:
+    return await _mpesa_callback(request, token, nonce)
+
+
 @bp.post("/payments/mpesa/callback/<token:str>")
-async def mpesa_callback(request: Request, token: str) -> HTTPResponse:
+async def mpesa_callback_without_nonce(request: Request, token: str) -> HTTPResponse:
+    """The URL of payments asked for before revision 0006 (no nonce): admitted for those payments only."""
+    return await _mpesa_callback(request, token, None)
+
+
+async def _mpesa_callback(request: Request, token: str, nonce: str | None) -> HTTPResponse:
     rt = runtime.current()
-    parts = callbacks.split_token(token)
-    secret = await shops.mpesa_callback_secret(rt.uow(), parts[0]) if parts else None
-    if parts is None or not callbacks.secret_matches(parts[1], secret):
+    address = source_address(request)
+    given = callbacks.credentials(token, nonce)
+    if given is None or not await settlement.callback_shop_known(rt.uow(), given):
         log.warning("mpesa callback with an unknown token refused")
         count(request, "mpesa", "rejected_token")
-        await settlement.record_rejected(rt.uow(), mpesa.rejected_callback_event(request.body), "forged_callback")
+        tenant = given.tenant_id if given else None
+        await keep_rejected(mpesa.rejected_callback(request.body, "bad_token", address, tenant))
         return rejected(404, "Unknown callback URL")
     try:
         callback = parse_stk_callback(request.body)
     except MalformedCallback as e:
         log.warning("malformed mpesa callback refused: %s", e)
         count(request, "mpesa", "malformed")
+        await keep_rejected(mpesa.rejected_callback(request.body, "malformed", address, given.tenant_id))
         return rejected(400, f"Malformed callback: {e}")
-    await _record(request, mpesa.callback_event(callback, request.json, tenant_id=parts[0]))
+    applied = await _record(request, mpesa.callback_event(callback, request.json, given))
+    if applied.result is Recorded.UNKNOWN_PAYMENT:
+        await keep_rejected(mpesa.rejected_callback(request.body, "unknown_payment", address, given.tenant_id))
+    elif applied.result is Recorded.REJECTED:  # the shop's URL, but not the one given for this payment
+        await keep_rejected(mpesa.rejected_callback(request.body, "bad_nonce", address, given.tenant_id))
+        return rejected(404, "Unknown callback URL")
     return json(ACCEPTED)
 
 
 @bp.post("/payments/paystack/webhook")
 async def paystack_webhook(request: Request) -> HTTPResponse:
+    """Every signed event is kept and answered 200 (anything else is retried for 72 hours): about a payment
+    of ours in its ledger, else apart. An unsigned one gets 401 and is kept apart, capped."""
     secret = runtime.current().settings.paystack_secret_key
+    address = source_address(request)
     if not secret or not verify_signature(request.body, request.headers.get("x-paystack-signature"), secret):
         log.warning("paystack webhook with a bad or missing signature refused")
         count(request, "paystack", "rejected_signature")
+        await keep_rejected(paystack.rejected_webhook(request.body, "bad_signature", address, signed=False))
         return json({"error": "invalid signature"}, status=401)
     try:
         webhook = parse_webhook(request.body)
     except MalformedWebhook as e:
-        log.warning("malformed paystack webhook refused: %s", e)
+        log.warning("unreadable signed paystack webhook kept: %s", e)
         count(request, "paystack", "malformed")
-        return json({"error": f"malformed webhook: {e}"}, status=400)
-    if webhook.event != "charge.success":
+        await keep_rejected(paystack.rejected_webhook(request.body, "malformed", address, signed=True))
+        return json({"status": "kept"})
+    event = paystack.webhook_event(webhook, request.json)
+    if event is None:  # a transfer: about no payment of ours
         count(request, "paystack", "ignored")
-        return json({"status": "ignored"})
-    applied = await _record(request, paystack.webhook_event(webhook, request.json))
+        await keep_rejected(paystack.rejected_webhook(request.body, "not_a_payment", address, signed=True))
+        return json({"status": "kept"})
+    applied = await _record(request, event)
+    if applied.result is Recorded.UNKNOWN_PAYMENT:
+        reason = "unknown_payment"
+        await keep_rejected(paystack.rejected_webhook(request.body, reason, address, True, webhook.reference))
     return json({"status": applied.result.value})
 
 

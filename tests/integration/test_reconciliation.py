@@ -70,17 +70,23 @@ async def stock_of(rt, sku):
         return await session.scalar(select(t.Product.stock).where(t.Product.sku == sku))
 
 
-async def test_after_the_last_check_an_unanswered_payment_expires_and_the_stock_returns(unreachable_daraja):
+async def test_an_unanswered_payment_expires_only_once_the_retry_window_has_closed(unreachable_daraja):
     rt = unreachable_daraja
     before = await stock_of(rt, "EGGS-TRAY")
-    order, _ = await silent_payment(rt)
+    order, payment = await silent_payment(rt)
     assert await stock_of(rt, "EGGS-TRAY") == before - 2
 
-    [first] = await check_due(rt)  # check 1 of 2: no answer, still pending
-    assert first.applied is None
-    async with rt.sessions() as session, session.begin():
-        await session.execute(update(t.Payment).values(next_check_at=func.now()))
-    [last] = await check_due(rt)  # check 2 of 2: no answer, the payment expires
+    for _ in range(3):  # the 2 regular checks, and more: no answer, and Daraja could still say paid
+        [check] = await check_due(rt)
+        assert check.applied is None
+        async with rt.sessions() as session, session.begin():
+            await session.execute(update(t.Payment).values(next_check_at=func.now()))
+    async with rt.sessions() as session:
+        row = await session.get(t.Payment, payment.id)
+        assert (row.status, row.check_attempts) == ("pending", 3)
+    async with rt.sessions() as session, session.begin():  # the window has passed
+        await session.execute(update(t.Payment).values(created_at=func.now() - timedelta(hours=2)))
+    [last] = await check_due(rt)  # no answer after the window: the payment expires
     assert (last.applied.result, last.applied.notice) == ("applied", "expired")
 
     async with rt.sessions() as session:
@@ -101,12 +107,25 @@ async def test_a_doubtful_callback_makes_the_next_check_due_at_once(shop):
 async def test_an_order_nobody_pays_for_gives_its_stock_back_after_the_window(shop):
     before = await stock_of(shop, "EGGS-TRAY")
     order, payment = await silent_payment(shop)
+    two_hours_ago = func.now() - timedelta(hours=2)
+    async with shop.sessions() as session, session.begin():
+        await session.execute(update(t.Order).values(created_at=two_hours_ago, updated_at=two_hours_ago))
+    assert await orders.expire_abandoned(shop.uow(), older_than=timedelta(minutes=60)) == []  # its payment is pending
     await settlement.record(
         shop.uow(), ProviderEvent("mpesa", "cb-1032", payment.reference, PaymentStatus.CANCELLED, "cb")
     )
-    assert await orders.expire_abandoned(shop.uow(), older_than=timedelta(minutes=60)) == []  # still inside the window
-    async with shop.sessions() as session, session.begin():
-        await session.execute(update(t.Order).values(created_at=func.now() - timedelta(hours=2)))
     assert await orders.expire_abandoned(shop.uow(), older_than=timedelta(minutes=60)) == [order.id]
     assert await stock_of(shop, "EGGS-TRAY") == before
     assert await orders.expire_abandoned(shop.uow(), older_than=timedelta(minutes=60)) == []  # and only once
+
+
+async def test_an_order_asked_to_be_paid_again_is_not_abandoned_for_another_window(shop):
+    await cart.add(shop.uow(), WHO, "EGGS-TRAY", 1)
+    order = await orders.place(shop.uow(), WHO, "Kilimani")
+    async with shop.sessions() as session, session.begin():
+        await session.execute(update(t.Order).values(created_at=func.now() - timedelta(hours=2)))
+        await session.execute(update(t.Order).values(updated_at=func.now() - timedelta(hours=2)))
+    async with shop.uow() as uow:  # what asking for a payment does first
+        await uow.orders.touch(order.id)
+        await uow.commit()
+    assert await orders.expire_abandoned(shop.uow(), older_than=timedelta(minutes=60)) == []

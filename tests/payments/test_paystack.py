@@ -6,13 +6,18 @@ import re
 import pytest
 
 from actions.commerce.money import Money
+from actions.commerce.payments import Notice, Payment, PaymentStatus
 from actions.payments.paystack import (
     MalformedWebhook,
     PaystackError,
     PaystackInit,
+    PaystackVerification,
+    customer_email,
     new_reference,
     parse_webhook,
+    verify_event,
     verify_signature,
+    webhook_event,
 )
 from tests.payments.providers import PAYSTACK_SECRET, paystack, raw
 
@@ -79,15 +84,113 @@ def test_reads_the_documented_charge_success_webhook():
     assert event.reference == "qTPrJoy9Bx"
     assert event.amount == Money(10000, "NGN")
     assert event.status == "success"
-    assert event.event_key == "charge.success:qTPrJoy9Bx"
+    assert event.event_key == "charge.success"  # one per payment: the ledger adds the payment's id
 
 
-def test_a_repeated_delivery_has_the_same_event_key_and_another_reference_does_not():
+def test_a_repeated_delivery_has_the_same_event_key_and_reference():
     again = parse_webhook(json.dumps(json.loads(WEBHOOK), indent=2).encode())  # the same event, other bytes
-    other = paystack("webhook_charge_success_card")
-    other["data"]["reference"] = "another-ref"
-    assert again.event_key == parse_webhook(WEBHOOK).event_key == "charge.success:qTPrJoy9Bx"
-    assert parse_webhook(json.dumps(other).encode()).event_key == "charge.success:another-ref"
+    first = parse_webhook(WEBHOOK)
+    assert (again.event_key, again.reference) == (first.event_key, first.reference) == ("charge.success", "qTPrJoy9Bx")
+
+
+def test_a_signed_charge_success_settles_for_its_amount_and_currency_and_a_charge_not_successful_does_not():
+    said = webhook_event(parse_webhook(WEBHOOK), json.loads(WEBHOOK))
+    assert (said.outcome, said.amount, said.notice, said.flags, said.needs_confirmation) == (
+        PaymentStatus.PAID,
+        Money(10000, "NGN"),
+        Notice.CARD_PAID,
+        False,
+        False,
+    )
+    odd = webhook_with(lambda b: b["data"].update(status="failed"))
+    assert webhook_event(parse_webhook(odd), json.loads(odd)).outcome is PaymentStatus.PENDING
+
+
+def other_event(name: str, **data) -> bytes:
+    return json.dumps({"event": name, "data": data}).encode()
+
+
+@pytest.mark.parametrize("name", ["refund.pending", "refund.processed", "refund.failed"])
+def test_a_refund_is_about_its_transaction_reference_one_event_per_refund_and_flags_the_payment(name):
+    body = other_event(name, status="processed", transaction_reference="ORD-1-abc", refund_reference="RF-1", amount=500)
+    event = parse_webhook(body)
+    assert (event.reference, event.event_key, event.needs_review) == ("ORD-1-abc", f"{name}:RF-1", True)
+    said = webhook_event(event, json.loads(body))
+    assert (said.reference, said.outcome, said.flags, said.notice) == ("ORD-1-abc", PaymentStatus.PENDING, True, None)
+    another = parse_webhook(other_event(name, transaction_reference="ORD-1-abc", refund_reference="RF-2"))
+    assert another.event_key != event.event_key
+
+
+@pytest.mark.parametrize("name", ["charge.dispute.create", "charge.dispute.remind", "charge.dispute.resolve"])
+def test_a_dispute_is_about_its_transaction_and_flags_the_payment(name):
+    body = other_event(name, id=7, transaction_reference="ORD-1-abc", transaction={"reference": "ORD-1-abc"})
+    event = parse_webhook(body)
+    assert (event.reference, event.needs_review) == ("ORD-1-abc", True)
+    assert parse_webhook(body).event_key == event.event_key  # a redelivery
+    reminded_later = parse_webhook(other_event(name, id=7, transaction_reference="ORD-1-abc", due_at="tomorrow"))
+    assert reminded_later.event_key != event.event_key  # another reminder is another event
+    via_transaction = parse_webhook(other_event(name, id=7, transaction={"reference": "ORD-2-def"}))
+    assert via_transaction.reference == "ORD-2-def"
+    assert webhook_event(event, json.loads(body)).flags is True
+
+
+def test_a_transfer_is_about_no_payment_and_an_unknown_event_about_what_its_data_names():
+    transfer = parse_webhook(other_event("transfer.success", reference="TRF-1", amount=100))
+    assert (transfer.reference, webhook_event(transfer, {})) == (None, None)
+    unknown = parse_webhook(other_event("charge.something_new", reference="ORD-1-abc"))
+    said = webhook_event(unknown, {})
+    assert (said.reference, said.outcome, said.flags, said.kind) == (
+        "ORD-1-abc",
+        PaymentStatus.PENDING,
+        False,
+        "charge.something_new",
+    )
+    nameless = parse_webhook(other_event("subscription.create", code="SUB_1"))
+    assert nameless.reference is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        other_event("refund.processed", refund_reference="RF-1"),  # no transaction_reference
+        other_event("charge.dispute.create", id=7),
+    ],
+)
+def test_a_refund_or_dispute_that_names_no_transaction_is_malformed(body):
+    with pytest.raises(MalformedWebhook):
+        parse_webhook(body)
+
+
+PAYMENT = Payment(1, 1, 1, "paystack", "ORD-1-abc", PaymentStatus.PENDING, Money(18000, "KES"))
+
+
+@pytest.mark.parametrize(
+    ("status", "amount", "outcome", "flags"),
+    [
+        ("success", Money(18000, "KES"), PaymentStatus.PAID, False),
+        ("success", Money(18000, "NGN"), PaymentStatus.PAID, False),  # the amount goes along: record compares it
+        ("failed", Money(18000, "KES"), PaymentStatus.FAILED, False),
+        ("reversed", Money(18000, "KES"), PaymentStatus.FAILED, True),  # taken, then given back: staff look
+    ],
+)
+def test_verify_says_what_it_says_with_the_amount_and_a_reversal_flags_the_payment(status, amount, outcome, flags):
+    said = verify_event(PAYMENT, PaystackVerification(status, amount, PAYMENT.reference, status == "success"), "k")
+    assert (said.outcome, said.amount, said.flags, said.key) == (outcome, amount, flags, f"verify:{status}")
+
+
+def test_verify_without_a_final_answer_says_nothing():
+    assert verify_event(PAYMENT, PaystackVerification("ongoing", Money(18000, "KES"), "r", False), "k") is None
+
+
+def test_a_customers_email_is_valid_stable_per_shop_and_customer_and_holds_no_phone_number():
+    whatsapp = "106540352242922:254712345678"
+    email = customer_email(1, whatsapp, "key", "customers.example.com")
+    assert re.fullmatch(r"c[0-9a-f]{32}@customers\.example\.com", email)
+    assert "254712345678" not in email and "12345678" not in email
+    assert customer_email(1, whatsapp, "key", "customers.example.com") == email
+    assert customer_email(2, whatsapp, "key", "customers.example.com") != email
+    assert customer_email(1, "106540352242922:254712345679", "key", "customers.example.com") != email
+    assert customer_email(1, whatsapp, "other key", "customers.example.com") != email  # keyed: not guessable
 
 
 def webhook_with(change) -> bytes:

@@ -191,6 +191,31 @@ async def test_the_sales_summary_shows_a_write_on_the_next_read(shop, staff):
     assert "Revenue (paid): <strong>KES 360</strong>" in paid and "Paid: 1" in paid
 
 
+async def test_payments_needing_review_are_counted_on_the_home_page_listed_and_flagged_on_their_pages(shop, staff):
+    assert "Payments needing review: 0" in (await staff.get("/admin/")).text
+    order, payment = await pending_payment(shop, "ws_CO_REVIEW_1")
+    _, calm = await pending_payment(shop, "ws_CO_REVIEW_2")
+    await settlement.record(
+        shop.uow(), ProviderEvent("mpesa", "query:0", payment.reference, PaymentStatus.PAID, "reconciliation")
+    )
+    refund = ProviderEvent(
+        "mpesa", "refund.processed:RF-1", payment.reference, PaymentStatus.PENDING, "refund.processed", flags=True
+    )
+    await settlement.record(shop.uow(), refund)
+
+    home = (await staff.get("/admin/")).text
+    assert 'href="/admin/payments?review=1" id="needing-review">Payments needing review: 1<' in home
+    listed = (await staff.get("/admin/payments?review=1")).text
+    assert f"/admin/payments/{payment.id}" in listed and f"/admin/payments/{calm.id}" not in listed
+    page = (await staff.get(f"/admin/payments/{payment.id}")).text
+    assert 'id="needs-review"' in page and "⚠ refund.processed" in page
+    assert 'id="needs-review"' not in (await staff.get(f"/admin/payments/{calm.id}")).text
+    order_page = (await staff.get(f"/admin/orders/{order.number}")).text
+    assert (
+        'id="needs-review"' in order_page and f'href="/admin/payments/{payment.id}">payment #{payment.id}' in order_page
+    )
+
+
 async def test_the_order_api_answers_304_until_the_order_changes(shop, sidecar):
     token = await accounts.new_api_token(shop.uow(), "demo-shop")
     order, payment = await pending_payment(shop, "ws_CO_API_1")

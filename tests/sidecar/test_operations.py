@@ -108,18 +108,21 @@ async def test_a_missing_or_odd_correlation_id_is_replaced_by_a_new_one(sidecar,
 
 
 async def test_a_callback_logs_the_payment_and_the_turn_that_started_it(shop, sidecar, services):
-    await order_with_payment(shop, "mpesa", "ws_CO_ops_trail")
+    _, payment = await order_with_payment(shop, "mpesa", "ws_CO_ops_trail")
     started_by = f"turn-{uuid.uuid4().hex[:8]}"
     redis = Redis.from_url(services.redis_url)
     await redis.set("shop:correlation:payment:mpesa:ws_CO_ops_trail", started_by, ex=60)
     await redis.aclose()
     cid = f"cb-{uuid.uuid4().hex[:8]}"
     response = await post(
-        sidecar, await callback_url(shop), json=stk_callback("ws_CO_ops_trail"), headers={"X-Correlation-ID": cid}
+        sidecar,
+        await callback_url(shop, payment),
+        json=stk_callback("ws_CO_ops_trail"),
+        headers={"X-Correlation-ID": cid},
     )
     assert response.status_code == 200
     [recorded, _] = await lines_with(sidecar, cid, 2)
-    assert recorded["message"] == "mpesa stk_callback ws_CO_ops_trail: applied"
+    assert recorded["message"] == "mpesa stk_callback ws_CO_ops_trail: awaiting_confirmation"
     assert (recorded["provider"], recorded["origin_correlation_id"]) == ("mpesa", started_by)
     async with shop.sessions() as session:
         payment_id = await session.scalar(select(t.Payment.id).where(t.Payment.provider_reference == "ws_CO_ops_trail"))
@@ -128,9 +131,9 @@ async def test_a_callback_logs_the_payment_and_the_turn_that_started_it(shop, si
 
 async def test_metrics_count_webhooks_by_provider_and_outcome(shop, sidecar):
     before = await scrape(sidecar)
-    await order_with_payment(shop, "mpesa", "ws_CO_ops_metrics")
-    url = await callback_url(shop)
-    for _ in range(2):  # accepted, then a duplicate
+    _, payment = await order_with_payment(shop, "mpesa", "ws_CO_ops_metrics")
+    url = await callback_url(shop, payment)
+    for _ in range(2):  # kept until Daraja confirms it, then a duplicate
         assert (await post(sidecar, url, json=stk_callback("ws_CO_ops_metrics"))).status_code == 200
     assert (await post(sidecar, url, content=b"{}")).status_code == 400
     assert (await post(sidecar, "/payments/mpesa/callback/1.forged", json={})).status_code == 404
@@ -140,14 +143,14 @@ async def test_metrics_count_webhooks_by_provider_and_outcome(shop, sidecar):
     after = await scrape(sidecar)
 
     for provider, outcome in [
-        ("mpesa", "accepted"),
+        ("mpesa", "awaiting_confirmation"),
         ("mpesa", "duplicate"),
         ("mpesa", "malformed"),
         ("mpesa", "rejected_token"),
         ("paystack", "rejected_signature"),
     ]:
         assert webhooks(after, provider, outcome) - webhooks(before, provider, outcome) == 1, (provider, outcome)
-    assert after[("payments_by_state", ("provider", "mpesa"), ("status", "paid"))] >= 1
+    assert after[("payments_by_state", ("provider", "mpesa"), ("status", "pending"))] >= 1
     assert ("db_connections_used",) in after
     assert (await declared(sidecar))["action_duration_seconds"] == "histogram"  # the sidecar has the histogram,
     assert [key for key in after if key[0].startswith("action_duration_seconds")] == []  # and runs no actions

@@ -8,11 +8,13 @@ from datetime import timedelta
 from actions.commerce import cart, orders, payment_requests
 from actions.commerce.model import CustomerRef, Order, Tenant
 from actions.commerce.money import Money
-from actions.commerce.payments import CheckPolicy, Notice, Payment, PaymentStatus, ProviderEvent
+from actions.commerce.payments import CallbackCredentials, CheckPolicy, Notice, Payment, PaymentStatus, ProviderEvent
 from actions.commerce.ports import StaffMember
 from tests.fakes import FakeConversations, FakeJobs, FakeProviders, FakeUnitOfWork
 
 PHONE = "254712345678"
+RECEIPT = "QK71ABCXYZ"
+ASKED = object()  # `World.callback`'s default amount: the payment's own
 POLICY = CheckPolicy(
     first_check=timedelta(minutes=1), backoff=timedelta(minutes=1), max_checks=3, retry_window=timedelta(hours=1)
 )
@@ -49,10 +51,52 @@ class World:
 
     async def pending_payment(self, *lines: tuple[str, int], provider: str = "mpesa") -> tuple[Order, Payment]:
         order = await self.order(*lines)
+        nonce = f"nonce-of-order-{order.id}-{'x' * 32}" if provider == "mpesa" else None
         payment = await payment_requests.start(
-            self.uow, order.id, provider, f"ws_CO_{order.id}", order.total, PHONE, POLICY.first_check
+            self.uow,
+            order.id,
+            provider,
+            f"ws_CO_{order.id}",
+            order.total,
+            PHONE,
+            POLICY.first_check,
+            callback_nonce=nonce,
         )
         return order, payment
+
+    def url_of(self, payment: Payment) -> CallbackCredentials:
+        """The callback URL the payment was given, as a callback to it would carry it."""
+        shop = self.uow.committed.tenants[payment.tenant_id]
+        return CallbackCredentials(payment.tenant_id, shop.callback_secret, payment.callback_nonce)
+
+    def callback(
+        self,
+        payment: Payment,
+        result_code: int = 0,
+        *,
+        amount: Money | object | None = ASKED,
+        receipt: str | None = RECEIPT,
+        url: CallbackCredentials | None = None,
+    ) -> ProviderEvent:
+        """An M-Pesa callback to the payment's own URL (unless `url` says otherwise): a claim. A success
+        carries by default the Amount asked for and a MpesaReceiptNumber; `amount=None`: no Amount item."""
+        meaning = {0: (PaymentStatus.PAID, Notice.MPESA_PAID), 1032: (PaymentStatus.CANCELLED, Notice.MPESA_CANCELLED)}
+        outcome, notice = meaning[result_code]
+        url = url or self.url_of(payment)
+        success = result_code == 0
+        return ProviderEvent(
+            provider="mpesa",
+            key=f"callback:{result_code}",
+            reference=payment.reference,
+            outcome=outcome,
+            kind="stk_callback",
+            amount=(payment.amount if amount is ASKED else amount) if success else None,
+            tenant_id=url.tenant_id,
+            notice=notice,
+            needs_confirmation=True,
+            receipt=receipt if success else None,
+            credentials=url,
+        )
 
 
 def event(
@@ -63,12 +107,12 @@ def event(
     amount: Money | None = None,
     tenant_id: int | None = None,
     notice: Notice | None = Notice.MPESA_PAID,
-    kind: str = "stk_callback",
+    kind: str = "reconciliation",
 ) -> ProviderEvent:
-    """What a provider might say about a payment (by default: paid, in full, via the callback)."""
+    """What a provider itself answered about a payment when asked (by default: paid, in full, to a query)."""
     return ProviderEvent(
         provider=payment.provider,
-        key=key or f"callback:{payment.reference}:{outcome.value}",
+        key=key or f"query:{outcome.value}",
         reference=payment.reference,
         outcome=outcome,
         kind=kind,

@@ -13,12 +13,13 @@ from actions.commerce.errors import (
     OrderNotCancellable,
     OrderNotFound,
     OutOfStock,
+    PaymentStillPending,
     ProductNotFound,
     UnknownTenant,
 )
 from actions.commerce.model import CustomerRef, OrderStatus
 from actions.commerce.money import Money
-from actions.commerce.payments import PaymentStatus
+from actions.commerce.payments import Notice, PaymentStatus
 from tests.unit.shop_world import World, event
 
 NEIGHBOUR = CustomerRef("demo-shop", "254700000002")
@@ -162,6 +163,25 @@ async def test_a_paid_order_cannot_be_cancelled_and_keeps_its_stock():
         await orders.cancel(w.uow, w.who)
 
 
+async def test_an_order_is_not_cancelled_while_its_m_pesa_prompt_can_still_be_answered():
+    w = World()
+    order, payment = await w.pending_payment(("EGGS-TRAY", 2))
+    for number in (order.number, None):
+        with pytest.raises(PaymentStillPending) as refused:
+            await orders.cancel(w.uow, w.who, number)
+        assert refused.value.number == order.number
+    assert (w.uow.order(order.id).status, w.stock("EGGS-TRAY")) == (OrderStatus.PENDING_PAYMENT, 1)
+    await settlement.record(w.uow, w.callback(payment, 1032))  # the customer declined the prompt
+    assert (await orders.cancel(w.uow, w.who, order.number)).status is OrderStatus.CANCELLED
+    assert w.stock("EGGS-TRAY") == 3
+
+
+async def test_a_pending_card_link_does_not_hold_the_order():
+    w = World()
+    order, _ = await w.pending_payment(("EGGS-TRAY", 2), provider="paystack")
+    assert (await orders.cancel(w.uow, w.who, order.number)).status is OrderStatus.CANCELLED
+
+
 async def test_another_customers_order_is_not_found_and_not_cancelled():
     w = World()
     order = await w.order(("SUGAR-1KG", 1), who=NEIGHBOUR)
@@ -192,6 +212,16 @@ async def test_an_unpaid_order_nobody_is_paying_for_expires_after_the_window_and
     assert w.uow.order(paying.id).status is OrderStatus.PENDING_PAYMENT  # its payment is still pending
     assert (w.stock("EGGS-TRAY"), w.stock("SUGAR-1KG")) == (3, 7)
     assert await orders.expire_abandoned(w.uow, older_than=timedelta(minutes=60)) == []  # and only once
+
+
+async def test_an_order_with_a_pending_payment_never_expires_however_old_until_its_payment_ends():
+    w = World()
+    order, payment = await w.pending_payment(("EGGS-TRAY", 2))
+    w.uow.advance(hours=30)
+    assert await orders.expire_abandoned(w.uow, older_than=timedelta(minutes=60)) == []
+    assert w.uow.order(order.id).status is OrderStatus.PENDING_PAYMENT
+    await settlement.record(w.uow, event(payment, PaymentStatus.FAILED, notice=Notice.MPESA_FAILED))
+    assert await orders.expire_abandoned(w.uow, older_than=timedelta(minutes=60)) == [order.id]
 
 
 async def test_an_order_whose_prompt_failed_waits_so_the_customer_can_pay_again():

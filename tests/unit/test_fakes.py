@@ -13,6 +13,7 @@ from tests.fakes import (
     FakeProviders,
     FakeUnitOfWork,
 )
+from tests.unit.shop_world import World
 
 REPOSITORIES = {
     "tenants": ports.Tenants,
@@ -21,6 +22,7 @@ REPOSITORIES = {
     "carts": ports.Carts,
     "orders": ports.Orders,
     "payments": ports.Payments,
+    "rejected": ports.RejectedMessages,
     "handoffs": ports.Handoffs,
     "staff": ports.Staff,
     "audit": ports.Audit,
@@ -94,9 +96,18 @@ async def test_the_repositories_refuse_to_work_outside_a_transaction():
 
 
 async def test_a_repeated_event_key_is_refused_by_the_fake_ledger_as_by_the_real_one():
-    uow = FakeUnitOfWork()
-    event = ProviderEvent("mpesa", "callback:ws_1:0", "ws_1", PaymentStatus.PAID, "stk_callback")
-    async with uow:
-        assert await uow.payments.add_event(None, event) is True
-        assert await uow.payments.add_event(None, event) is False
-        assert await uow.payments.add_event(None, ProviderEvent("paystack", event.key, "r", event.outcome, "w"))
+    w = World()
+    _, payment = await w.pending_payment()
+    _, other = await w.pending_payment()
+    event = ProviderEvent("mpesa", "callback:0", payment.reference, PaymentStatus.PAID, "stk_callback")
+    async with w.uow as uow:
+        assert await uow.payments.add_event(payment.id, event) is True
+        assert await uow.payments.add_event(payment.id, event) is False
+        assert await uow.payments.add_event(other.id, event) is True  # the key names its payment
+        assert await uow.payments.add_event(payment.id, ProviderEvent("paystack", event.key, "r", event.outcome, "w"))
+        await uow.commit()
+    assert [e.key for e in w.uow.committed.events] == [
+        f"mpesa:callback:{payment.id}:0",
+        f"mpesa:callback:{other.id}:0",
+        f"paystack:callback:{payment.id}:0",
+    ]

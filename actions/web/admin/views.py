@@ -159,7 +159,8 @@ async def home(request: Request, staff: StaffSession) -> HTTPResponse:
         summary = await store.sales_summary(session, rt.cache, staff.tenant_id, rt.settings.timezone)
         waiting = len(await store.waiting_for_a_person(session, staff.tenant_id))
         pending = await store.payments(session, staff.tenant_id, "pending", 1)
-    return page(request, "home.html", summary=summary, waiting=waiting, pending=pending.total)
+        review = await store.needing_review(session, staff.tenant_id)
+    return page(request, "home.html", summary=summary, waiting=waiting, pending=pending.total, review=review)
 
 
 @bp.get("/orders")
@@ -191,9 +192,12 @@ async def order_page(request: Request, staff: StaffSession, number: str) -> HTTP
 @staff_only
 async def payment_list(request: Request, staff: StaffSession) -> HTTPResponse:
     status = request.args.get("status") or None
+    review = request.args.get("review") == "1"
     async with runtime.current().sessions() as session:
-        found = await store.payments(session, staff.tenant_id, status, _int_arg(request, "page"))
-    return page(request, "payments.html", page_=found, selected=status or "", statuses=store.PAYMENT_STATUSES)
+        found = await store.payments(session, staff.tenant_id, status, _int_arg(request, "page"), review)
+    return page(
+        request, "payments.html", page_=found, selected=status or "", statuses=store.PAYMENT_STATUSES, review=review
+    )
 
 
 @bp.get("/payments/<payment_id:int>")
