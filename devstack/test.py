@@ -26,11 +26,21 @@ def story_tests() -> list:
     ]  # fmt: skip
 
 
+def heldout_nlu() -> list:
+    """The held-out NLU report (tests/nlu) with the model the conversation tests used.
+
+    A report for now: to make it a gate (accuracy >= 0.95 per language, no shopping request
+    sent to goodbye, talk_to_human or out_of_scope), change "--no-gate" to "--gate".
+    """
+    return [RASA_VENV / "bin/python", "-m", "devstack.nlu_heldout", "--model", ensure_model(quiet=True), "--no-gate"]
+
+
 STEPS = [
     ("ruff check", [ACTIONS_VENV / "bin/ruff", "check", "."]),
     ("ruff format --check", [ACTIONS_VENV / "bin/ruff", "format", "--check", "."]),
     ("rasa data validate", [RASA_VENV / "bin/rasa", "data", "validate", "--domain", "domain.yml", "--data", "data"]),
     ("conversation tests (rasa test core --e2e --fail-on-prediction-errors)", story_tests),
+    ("held-out NLU (tests/nlu)", heldout_nlu),
     ("pytest (action server, sidecar, end to end)", [ACTIONS_VENV / "bin/pytest"]),
     ("pytest (bot/, Rasa environment)", [RASA_VENV / "bin/pytest", "-c", "tests/bot/pytest.ini", "tests/bot"]),
 ]

@@ -9,11 +9,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
+from actions.chat import questions
 from actions.chat.tracker import (
     MAX_CHOICES,
+    SHOWN,
     cart_lines,
     customer,
     entity,
+    intent,
     product_buttons,
     product_lines,
     slot_before_latest_message,
@@ -21,15 +24,53 @@ from actions.chat.tracker import (
 )
 from actions.commerce import cart, catalog
 from actions.commerce.errors import AmbiguousProduct, InvalidQuantity, OutOfStock, ProductNotFound
+from actions.commerce.mentions import Pick, pick_from_shown
 from actions.commerce.model import MAX_QUANTITY
-from actions.commerce.quantities import parse_quantity
+from actions.commerce.quantities import parse_quantity, read_amounts
+
+ITEM_SLOTS = ("product", "quantity", "product_options")
+ADDING = ("add_to_cart", "inform")  # intents whose words may name the product and the quantity
 
 
 class ValidateAddItemForm(FormValidationAction):
-    """The product must be one we sell (one of them, if the name fits several); the quantity 1-99."""
+    """The product must be one we sell (one of them, if the name fits several); the quantity 1-99.
+
+    Which product is read from the customer's whole message against the shop's catalog; a size in it
+    ("400g", "kilo mbili") picks among the product's sizes and is never a quantity."""
 
     def name(self) -> str:
         return "validate_add_item_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        events = await super().run(dispatcher, tracker, domain)
+        return events + questions.leave_if_asked_enough(tracker, events)
+
+    async def extract_product(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The product from the catalog when the NLU marked none: "add 2 <any brand>" names it all the same."""
+        if tracker.get_slot("product") or intent(tracker) not in ADDING:
+            return {}
+        said = tracker.latest_message.get("text") or ""
+        picked = await _picked_from_shown(tracker, said)
+        if picked is not None:
+            return {"product": picked.product.sku, **({"quantity": str(picked.quantity)} if picked.quantity else {})}
+        if await catalog.mentioned(runtime.current().uow(), customer(tracker).tenant, said):
+            return {"product": said}
+        return {}
+
+    async def extract_quantity(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The count the message gives, read by the domain (a number with a unit is a size, not a count)."""
+        if intent(tracker) not in ADDING or slot_set_since_latest_message(tracker, "quantity"):
+            return {}
+        amounts = read_amounts(tracker.latest_message.get("text") or "")
+        if amounts.quantity is not None:
+            return {"quantity": str(amounts.quantity)}
+        if amounts.size is not None and asking_to_add(tracker) and tracker.get_slot("product"):
+            return {"quantity": "1"}  # "unga wa mahindi kilo mbili": one packet of the 2kg
+        return {}
 
     async def validate_product(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -60,7 +101,15 @@ class ValidateAddItemForm(FormValidationAction):
         chosen = offered_choice(tracker)
         if chosen:  # the number picked a product, it is not a quantity
             return {"quantity": slot_before_latest_message(tracker, "quantity"), "product": chosen}
-        quantity = parse_quantity(str(value))
+        said = tracker.latest_message.get("text") or ""
+        from_this_message = intent(tracker) in ADDING and str(value).casefold() in said.casefold()
+        amounts = read_amounts(said) if from_this_message else None
+        if amounts is not None and amounts.size is not None and amounts.quantity is None and asking_to_add(tracker):
+            quantity = 1  # the NLU took the size's number for a count: "kilo mbili" is one 2kg packet
+        elif amounts is not None and amounts.quantity is not None:
+            quantity = amounts.quantity
+        else:
+            quantity = parse_quantity(str(value))
         if quantity is None or not 1 <= quantity <= MAX_QUANTITY:
             dispatcher.utter_message(response="utter_invalid_quantity")
             return {"quantity": None}
@@ -85,9 +134,8 @@ class ActionAskProduct(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         if slot_set_since_latest_message(tracker, "product_options"):
-            return []
-        dispatcher.utter_message(response="utter_ask_product")
-        return []
+            return questions.ask_silently(tracker, "product")
+        return questions.ask(dispatcher, tracker, "product", "utter_ask_product")
 
 
 class ActionAskQuantity(Action):
@@ -102,8 +150,7 @@ class ActionAskQuantity(Action):
             name = (await catalog.describe(runtime.current().uow(), customer(tracker).tenant, sku)).name
         except (ProductNotFound, AmbiguousProduct):
             name = sku
-        dispatcher.utter_message(response="utter_ask_quantity", product=name)
-        return []
+        return questions.ask(dispatcher, tracker, "quantity", "utter_ask_quantity", product=name)
 
 
 class ActionAddToCart(Action):
@@ -113,6 +160,9 @@ class ActionAddToCart(Action):
         return "action_add_to_cart"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        if questions.left(tracker):
+            dispatcher.utter_message(response="utter_form_left")
+            return forget_item()
         product = tracker.get_slot("product")
         quantity = parse_quantity(tracker.get_slot("quantity")) or 1
         if not product:
@@ -133,7 +183,7 @@ class ActionAddToCart(Action):
                 product=updated.product.name,
                 total=str(updated.cart.total),
             )
-        return [SlotSet("product", None), SlotSet("quantity", None), SlotSet("product_options", None)]
+        return forget_item()
 
 
 class ActionForgetItem(Action):
@@ -143,7 +193,27 @@ class ActionForgetItem(Action):
         return "action_forget_item"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        return [SlotSet("product", None), SlotSet("quantity", None), SlotSet("product_options", None)]
+        return forget_item()
+
+
+def asking_to_add(tracker: Tracker) -> bool:
+    """The customer's own request to add ("nataka unga kilo mbili"), not an answer to the form's
+    "which one?" or "how many?" (then no question is open yet)."""
+    text = (tracker.latest_message.get("text") or "").lstrip()
+    opening = tracker.get_slot("requested_slot") is None
+    return intent(tracker) == "add_to_cart" and opening and not text.startswith("/")
+
+
+def forget_item() -> list[EventType]:
+    return [*(SlotSet(slot, None) for slot in ITEM_SLOTS), *questions.forget()]
+
+
+async def _picked_from_shown(tracker: Tracker, said: str) -> Pick | None:
+    """ "the second one", "ya kwanza", "2 of those": a product from the list the bot showed last."""
+    skus = tracker.get_slot(SHOWN) or []
+    if not skus:
+        return None
+    return pick_from_shown(said, await catalog.by_skus(runtime.current().uow(), customer(tracker).tenant, skus))
 
 
 class ActionRemoveFromCart(Action):

@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.chat.phrases import phrase
-from actions.chat.tracker import customer, entity, product_lines
+from actions.chat.tracker import customer, entity, product_lines, shown
 from actions.commerce import catalog
 from actions.commerce.errors import AmbiguousProduct, ProductNotFound
 
@@ -29,7 +29,7 @@ class ActionShowCatalog(Action):
             if products:
                 lines = product_lines(tracker, products)
                 dispatcher.utter_message(response="utter_category_products", category=category, products=lines)
-                return []
+                return [shown(products)]
         sections = []
         for cat in await catalog.categories(uow, shop):
             products = await catalog.browse(uow, shop, cat.slug, limit=PER_CATEGORY)
@@ -45,17 +45,18 @@ class ActionSearchProducts(Action):
         return "action_search_products"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
-        query = entity(tracker, "product") or entity(tracker, "category")
-        if not query:
+        said = tracker.latest_message.get("text") or ""
+        query = entity(tracker, "product") or entity(tracker, "category") or ""
+        products = await catalog.search(runtime.current().uow(), customer(tracker).tenant, query, said=said)
+        if not products and not query:
             dispatcher.utter_message(response="utter_ask_product")
             return []
-        products = await catalog.search(runtime.current().uow(), customer(tracker).tenant, query)
         if not products:
             dispatcher.utter_message(response="utter_product_not_found", product=query)
             return []
         lines = product_lines(tracker, products)
-        dispatcher.utter_message(response="utter_search_results", product=query, products=lines)
-        return []
+        dispatcher.utter_message(response="utter_search_results", product=query or products[0].name, products=lines)
+        return [shown(products)]
 
 
 class ActionProductDetails(Action):
@@ -63,19 +64,23 @@ class ActionProductDetails(Action):
         return "action_product_details"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
-        query = entity(tracker, "product") or tracker.get_slot("product")
-        if not query:
+        said = tracker.latest_message.get("text") or ""
+        query = entity(tracker, "product") or tracker.get_slot("product") or ""
+        if not query and not said:
             dispatcher.utter_message(response="utter_ask_product")
             return []
         try:
-            product = await catalog.describe(runtime.current().uow(), customer(tracker).tenant, query)
+            product = await catalog.describe(runtime.current().uow(), customer(tracker).tenant, query or said, said)
         except ProductNotFound:
-            dispatcher.utter_message(response="utter_product_not_found", product=query)
+            if not query:
+                dispatcher.utter_message(response="utter_ask_product")
+            else:
+                dispatcher.utter_message(response="utter_product_not_found", product=query)
             return []
         except AmbiguousProduct as e:
             options = product_lines(tracker, e.candidates)
             dispatcher.utter_message(response="utter_product_ambiguous", options=options)
-            return []
+            return [shown(e.candidates)]
         availability = (
             f"{phrase(tracker, 'in_stock')}: {product.stock}" if product.in_stock else phrase(tracker, "out_of_stock")
         )
@@ -88,4 +93,4 @@ class ActionProductDetails(Action):
             availability=availability,
             **({"image": product.image_url} if product.image_url else {}),  # on WhatsApp, a photo after the text
         )
-        return []
+        return [shown([product])]

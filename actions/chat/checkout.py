@@ -9,6 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
+from actions.chat import questions
 from actions.chat.payment import ask_for_payment
 from actions.chat.phrases import phrase
 from actions.chat.tracker import cart_lines, customer, intent
@@ -40,15 +41,23 @@ class ActionStartCheckout(Action):
             SlotSet("delivery_location", None),
             SlotSet("order_confirmed", None),
             SlotSet("failed_attempts", 0),
+            *questions.forget(),
         ]
         if intent(tracker) not in PAYMENT_INTENTS:
             events.append(SlotSet("payment_method", None))  # "lipa na mpesa" starts checkout with M-Pesa chosen
         return events
 
 
+CHECKOUT_SLOTS = ("delivery_location", "order_confirmed", "checkout_ready")
+
+
 class ValidateCheckoutForm(FormValidationAction):
     def name(self) -> str:
         return "validate_checkout_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        events = await super().run(dispatcher, tracker, domain)
+        return events + questions.leave_if_asked_enough(tracker, events)
 
     async def required_slots(
         self,
@@ -135,8 +144,7 @@ class ActionAskMpesaPhone(Action):
             if own
             else []
         )
-        dispatcher.utter_message(response="utter_ask_mpesa_phone", buttons=buttons)
-        return []
+        return questions.ask(dispatcher, tracker, "mpesa_phone", "utter_ask_mpesa_phone", buttons=buttons)
 
 
 class ActionAskOrderConfirmed(Action):
@@ -153,8 +161,11 @@ class ActionAskOrderConfirmed(Action):
             if method == "mpesa"
             else phrase(tracker, "card")
         )
-        dispatcher.utter_message(
-            response="utter_ask_order_confirmed",
+        return questions.ask(
+            dispatcher,
+            tracker,
+            "order_confirmed",
+            "utter_ask_order_confirmed",
             lines=cart_lines(current),
             total=str(current.total),
             location=tracker.get_slot("delivery_location"),
@@ -164,7 +175,36 @@ class ActionAskOrderConfirmed(Action):
                 {"title": "Hapana" if tracker.get_slot("language") == "sw" else "No", "payload": "/deny"},
             ],
         )
-        return []
+
+
+class ActionAskDeliveryLocation(Action):
+    def name(self) -> str:
+        return "action_ask_delivery_location"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        return questions.ask(dispatcher, tracker, "delivery_location", "utter_ask_delivery_location")
+
+
+class ActionAskPaymentMethod(Action):
+    def name(self) -> str:
+        return "action_ask_payment_method"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        return questions.ask(dispatcher, tracker, "payment_method", "utter_ask_payment_method")
+
+
+class ActionForgetCheckout(Action):
+    """After the customer left the checkout: its answers must not be reused by the next one."""
+
+    def name(self) -> str:
+        return "action_forget_checkout"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        return forget_checkout()
+
+
+def forget_checkout() -> list[EventType]:
+    return [*(SlotSet(slot, None) for slot in CHECKOUT_SLOTS), SlotSet("failed_attempts", 0), *questions.forget()]
 
 
 class ActionPlaceOrder(Action):
@@ -174,7 +214,15 @@ class ActionPlaceOrder(Action):
         return "action_place_order"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        reset = [SlotSet("order_confirmed", None), SlotSet("checkout_ready", None), SlotSet("failed_attempts", 0)]
+        reset = [
+            SlotSet("order_confirmed", None),
+            SlotSet("checkout_ready", None),
+            SlotSet("failed_attempts", 0),
+            *questions.forget(),
+        ]
+        if questions.left(tracker):
+            dispatcher.utter_message(response="utter_form_left")
+            return reset
         if not tracker.get_slot("order_confirmed"):
             dispatcher.utter_message(response="utter_order_not_confirmed")
             return reset

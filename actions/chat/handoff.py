@@ -9,6 +9,8 @@ from rasa_sdk.events import ConversationPaused, EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
+from actions.chat.cart import forget_item
+from actions.chat.checkout import forget_checkout
 from actions.chat.tracker import customer
 from actions.commerce import handoffs
 
@@ -24,4 +26,4 @@ class ActionHandoff(Action):
         dispatcher.utter_message(response="utter_handoff")
         # Rasa records every later message but predicts nothing until a "resume" event: staff press
         # "Hand back to the bot" in the admin pages (or run `python -m actions.cli handback <conversation>`).
-        return [ConversationPaused()]
+        return [*forget_item(), *forget_checkout(), ConversationPaused()]  # nothing half-done is left behind

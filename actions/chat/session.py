@@ -20,6 +20,11 @@ NOT_CARRIED = {
     "checkout_ready",
     "product",
     "quantity",
+    "product_options",
+    "shown",
+    "question",
+    "question_asked",
+    "form_left",
 }
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 
 from actions import runtime
 from actions.chat.phrases import phrase
 from actions.commerce.model import Cart, CustomerRef, Order, Product, order_number_in
 
 TENANT_SLOT = "tenant"
+SHOWN = "shown"  # the SKUs of the last product list the bot showed, so "the second one" can pick from it
 
 
 def customer(tracker: Tracker) -> CustomerRef:
@@ -63,6 +65,11 @@ def product_lines(tracker: Tracker, products: list[Product]) -> str:
 
 
 MAX_CHOICES = 10  # a WhatsApp list holds at most 10 rows
+
+
+def shown(products: list[Product]) -> SlotSet:
+    """Remember a list just shown, in its order."""
+    return SlotSet(SHOWN, [p.sku for p in products[:MAX_CHOICES]])
 
 
 def product_buttons(products: list[Product]) -> list[dict]:

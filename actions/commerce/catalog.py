@@ -1,10 +1,15 @@
-"""Browsing and searching a merchant's catalog."""
+"""Browsing and searching a merchant's catalog, and finding the products a customer's words name.
+
+Which product a message names is decided here, at run time, against the shop's own catalog (names,
+sizes, categories, SKUs and the merchant's aliases; `mentions`), never by product words the NLU
+model learnt: every merchant brings their own catalog."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 
+from actions.commerce import mentions
 from actions.commerce.errors import AmbiguousProduct, ProductNotFound
 from actions.commerce.model import Category, Product
 from actions.commerce.ports import UnitOfWork
@@ -25,17 +30,56 @@ async def browse(uow: UnitOfWork, tenant: str, category: str | None = None, limi
         return await uow.catalog.products(shop.id, category, limit)
 
 
-async def search(uow: UnitOfWork, tenant: str, text: str, limit: int = PAGE_SIZE) -> list[Product]:
+async def search(uow: UnitOfWork, tenant: str, text: str, limit: int = PAGE_SIZE, said: str = "") -> list[Product]:
+    """Products matching `text` (the words the NLU marked), else those the whole message (`said`) names."""
     async with uow:
         shop = await tenant_of(uow, tenant)
-        return await uow.catalog.search(shop.id, text, limit)
+        found = await uow.catalog.search(shop.id, text, limit) if text.strip() else []
+        if found or not said:
+            return found
+        return _named(said, await uow.catalog.everything(shop.id))[:limit]
+
+
+async def mentioned(uow: UnitOfWork, tenant: str, said: str) -> list[Product]:
+    """The products the customer's message names, best first; exactly one when it names one clearly."""
+    async with uow:
+        shop = await tenant_of(uow, tenant)
+        return _named(said, await uow.catalog.everything(shop.id))
+
+
+async def by_skus(uow: UnitOfWork, tenant: str, skus: Sequence[str]) -> list[Product]:
+    """Products by SKU, in the order given (a list shown earlier); those no longer sold are left out."""
+    async with uow:
+        shop = await tenant_of(uow, tenant)
+        found = {p.sku: p for p in await uow.catalog.everything(shop.id)}
+        return [found[sku] for sku in skus if sku in found]
+
+
+def _named(said: str, products: Sequence[Product]) -> list[Product]:
+    aliases = {p.id: p.aliases for p in products if p.aliases}
+    one = mentions.best(said, products, aliases)
+    return [one] if one else mentions.choices(said, products, aliases)
 
 
 async def describe(uow: UnitOfWork, tenant: str, query: str, said: str = "") -> Product:
-    """The product `query` names; when it names several, the one the customer's whole message
-    (`said`) points to, if one stands out."""
+    """The product `query` names (a SKU, or the words the NLU marked), judged by the customer's whole
+    message (`said`) against the shop's catalog: AmbiguousProduct when it fits several, ProductNotFound
+    when it names none."""
     async with uow:
         shop = await tenant_of(uow, tenant)
+        product = await uow.catalog.by_sku(shop.id, query.strip().upper())
+        if product is not None:
+            return product
+        everything = await uow.catalog.everything(shop.id)
+        named = _named(query, everything)
+        if len(named) > 1 and said:  # "sugar" fits two; "add 3 sugar 2kg" says which
+            named = _named(said, named) or named
+        elif not named and said and query.casefold() in said.casefold():  # the NLU marked the wrong words
+            named = _named(said, everything)
+        if len(named) == 1:
+            return named[0]
+        if named:
+            raise AmbiguousProduct(query, named)
         try:
             return await find_one(uow, shop.id, query)
         except AmbiguousProduct as e:

@@ -32,7 +32,14 @@ async def test_adding_to_the_cart_uses_the_quantity_and_reports_the_total(shop, 
     [message] = dispatcher.messages
     assert message["response"] == "utter_added_to_cart"
     assert (message["quantity"], message["product"], message["total"]) == (2, "Sugar 1kg", "KES 360")
-    assert events == [SlotSet("product", None), SlotSet("quantity", None), SlotSet("product_options", None)]
+    assert events == [
+        SlotSet("product", None),
+        SlotSet("quantity", None),
+        SlotSet("product_options", None),
+        SlotSet("question", None),  # the form's question count starts again for the next item
+        SlotSet("question_asked", 0),
+        SlotSet("form_left", None),
+    ]
 
     shown = type(dispatcher)()
     await ActionShowCart().run(shown, tracker("add_two_sugar"), {})
