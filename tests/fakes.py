@@ -235,10 +235,6 @@ class FakeTenants(_Repository):
         row = next((t for t in self._s.tenants.values() if t.whatsapp_number == phone_number_id), None)
         return row.tenant() if row else None
 
-    async def callback_secret(self, tenant_id: int) -> str | None:
-        row = self._s.tenants.get(tenant_id)
-        return row.callback_secret if row else None
-
     async def callback_secrets(self, tenant_id: int) -> CallbackSecrets | None:
         row = self._s.tenants.get(tenant_id)
         if row is None:

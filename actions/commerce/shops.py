@@ -27,12 +27,6 @@ async def tenant_for_conversation(
         return await tenant_of(uow, slug or default_slug)
 
 
-async def mpesa_callback_secret(uow: UnitOfWork, tenant_id: int) -> str | None:
-    """The secret half of the shop's M-Pesa callback URL (see actions.payments.callbacks); None for no such shop."""
-    async with uow:
-        return await uow.tenants.callback_secret(tenant_id)
-
-
 async def identify(uow: UnitOfWork, who: CustomerRef) -> tuple[Tenant, int]:
     """The merchant and our id for this customer of theirs, created on first contact."""
     tenant = await tenant_of(uow, who.tenant)

@@ -38,9 +38,6 @@ class Tenants:
         row = await self.session.scalar(select(t.Tenant).where(t.Tenant.slug == slug))
         return model.Tenant(row.id, row.slug, row.name, row.currency) if row else None
 
-    async def callback_secret(self, tenant_id: int) -> str | None:
-        return await self.session.scalar(select(t.Tenant.mpesa_callback_secret).where(t.Tenant.id == tenant_id))
-
     async def callback_secrets(self, tenant_id: int) -> CallbackSecrets | None:
         row = (
             await self.session.execute(
