@@ -261,22 +261,29 @@ SIZE = re.compile(r"\s+\d+(?:\.\d+)?\s*(?:kg|g|l|ml)\b", re.IGNORECASE)
 class Product:
     sku: str
     name: str
+    aliases: tuple[str, ...] = ()  # the catalog's other names for it ("sukari", "unga wa ugali")
 
     def spoken_names(self) -> list[str]:
         """How customers name it: 'Unga wa Mahindi (Maize Flour) 2kg' -> 'unga wa mahindi maize flour 2kg',
-        'unga wa mahindi 2kg', 'unga wa mahindi', 'maize flour', 'mahindi' (the walker says the SKU now and then)."""
+        'unga wa mahindi 2kg', 'unga wa mahindi', 'maize flour', 'mahindi', and the catalog's aliases
+        (the walker says the SKU now and then)."""
         base = re.sub(r"\s*\([^)]*\)", "", self.name).strip()
         bare = SIZE.sub("", base).strip()
         inner = [part for part in re.findall(r"\(([^)]*)\)", self.name) if not re.search(r"\d", part)]
         names = [self.name.replace("(", "").replace(")", ""), base, bare, *inner]
         if len(bare.split()) > 1:
             names.append(bare.split()[-1])
-        return list(dict.fromkeys(name.lower() for name in names if name))
+        return list(dict.fromkeys(name.lower() for name in [*names, *self.aliases] if name))
 
 
 def load_catalog(path: Path = DEMO_CATALOG) -> list[Product]:
     with path.open(newline="") as f:
-        return [Product(row["sku"], row["name"]) for row in csv.DictReader(f)]
+        return [
+            Product(
+                row["sku"], row["name"], tuple(a.strip() for a in (row.get("aliases") or "").split("|") if a.strip())
+            )
+            for row in csv.DictReader(f)
+        ]
 
 
 def typo(rng: Random, text: str) -> str:

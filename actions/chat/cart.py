@@ -81,12 +81,18 @@ class ValidateAddItemForm(FormValidationAction):
         if chosen:  # "2" after "Which one do you mean?": the second product offered
             return {"product": chosen}
         said = tracker.latest_message.get("text") or ""
+        if intent(tracker) not in ADDING or (tracker.get_slot("product_options") and said.strip().isdigit()):
+            # A question in the middle ("mandazi iko?") is answered by its own rule and never fills the
+            # item; a number that is not on the list offered is not a product either.
+            return {"product": None}
         try:
             product = await catalog.describe(runtime.current().uow(), customer(tracker).tenant, str(value), said)
         except ProductNotFound:
             dispatcher.utter_message(response="utter_product_not_found", product=str(value))
             return {"product": None, "product_options": None}
         except AmbiguousProduct as e:
+            if questions.times_asked(tracker, "product") >= questions.MAX_ASKS:
+                return {"product": None}  # asked three times: the form is left, not asked a fourth
             dispatcher.utter_message(
                 response="utter_product_ambiguous",
                 options=product_lines(tracker, e.candidates),
@@ -102,7 +108,9 @@ class ValidateAddItemForm(FormValidationAction):
         if chosen:  # the number picked a product, it is not a quantity
             return {"quantity": slot_before_latest_message(tracker, "quantity"), "product": chosen}
         said = tracker.latest_message.get("text") or ""
-        from_this_message = intent(tracker) in ADDING and str(value).casefold() in said.casefold()
+        if intent(tracker) not in ADDING:  # a number in a question ("onions 1kg iko?") is no answer to "how many?"
+            return {"quantity": slot_before_latest_message(tracker, "quantity")}
+        from_this_message = str(value).casefold() in said.casefold()
         amounts = read_amounts(said) if from_this_message else None
         if amounts is not None and amounts.size is not None and amounts.quantity is None and asking_to_add(tracker):
             quantity = 1  # the NLU took the size's number for a count: "kilo mbili" is one 2kg packet
