@@ -43,7 +43,7 @@ def brand(rng: random.Random) -> str:
     return "".join(rng.choice(SYLLABLES) for _ in range(rng.choice((2, 2, 3))))
 
 
-def product_words(rng: random.Random, language: str, avoid: set[str]) -> str:
+def product_words(rng: random.Random, language: str, avoid: set[str], sized: bool = True) -> str:
     """A made-up brand, alone or with a kind of product and a size: "zobiko", "Karemi margarine 500g"."""
     while True:
         name = brand(rng)
@@ -53,9 +53,139 @@ def product_words(rng: random.Random, language: str, avoid: set[str]) -> str:
         name = name.capitalize()
     if rng.random() < 0.5:
         name = f"{name} {rng.choice(KINDS[language])}"
-    if rng.random() < 0.3:
+    if sized and rng.random() < 0.3:
         name = f"{name} {rng.choice(SIZES[language])}"
     return name
+
+
+# Sentence frames written for this file (not copied from en.yml, sw.yml or tests/nlu): the ways
+# customers ask for, about, add and remove a product, each filled with made-up products so the
+# model learns that the frame, not the product word, decides the intent. {p} is a product,
+# {q} a quantity (annotated), {s} a size, {o} an ordinal ("the second one").
+# fmt: off
+FRAMES = {
+    "search_product": {
+        "en": [
+            "do you have {p}", "do you have {p}?", "do u have {p}", "d u have {p}", "do you guys have {p}",
+            "you got {p}?", "u got {p}", "got any {p}?", "any {p}?", "any {p} today?", "any {p} in stock?",
+            "is {p} available", "is {p} available?", "{p} available?", "{p} in stock?", "is there {p}",
+            "is there any {p} left", "do you sell {p}", "do you stock {p}", "do you carry {p}",
+            "have you got {p}", "hv u got {p}", "hav u got {p}?", "looking for {p}", "im looking for {p}",
+            "searching for {p}", "search for {p}", "find {p}", "find me {p}", "i need {p}, do you have it?",
+            "need {p} do u have", "is {p} there", "still have {p}?", "is {p} out of stock", "do you have {p} or not",
+            "can i get {p} here", "where can i find {p}", "which {p} do you have", "what kinds of {p} do you have",
+            "what brands of {p} do you sell", "check if you have {p}", "any {p} available pls", "{p} do you have",
+            "hi, do you have {p}?", "do you have {p} in {s}",
+        ],
+        "sw": [
+            "mna {p}?", "mna {p}", "mnayo {p}?", "mko na {p}", "mko na {p}?", "una {p}", "uko na {p}?",
+            "kuna {p}?", "kuna {p} leo", "{p} iko?", "{p} ziko?", "{p} mnayo?", "{p} mnazo?", "{p} mko nayo?",
+            "{p} iko ama imeisha?", "{p} imeisha?", "mnauza {p}?", "mnauza {p}", "natafuta {p}",
+            "nataka kujua kama mna {p}", "nahitaji {p}, mnayo?", "si mna {p}?", "mna {p} ama?",
+            "tafuta {p}", "nitafutie {p}", "nisaidie kupata {p}", "{p} inapatikana?", "{p} zinapatikana?",
+            "kuna stock ya {p}?", "mna stock ya {p}?", "mko na {p} leo?", "msee mna {p}?", "boss uko na {p}",
+            "niaje, mna {p}?", "{p} mnauza?", "mnaleta {p}?", "mna {p} ya {s}?", "bado mna {p}?",
+        ],
+    },
+    "product_details": {
+        "en": [
+            "how much is {p}", "how much is {p}?", "hw much is {p}", "how much for {p}", "how much for the {p}",
+            "how much are {p}", "how much does {p} cost", "what does {p} cost", "whats the price of {p}",
+            "what is the price of {p}", "price of {p}", "price for {p}?", "{p} price?", "{p} how much",
+            "{p} going for how much", "how much u selling {p}", "how much do you sell {p}", "cost of {p}",
+            "{p} costs how much", "how much is the {p} {s}", "price of {p} {s}?", "tell me about {p}",
+            "tell me more about the {p}", "details of {p}", "info on {p}", "what size is {p}",
+            "how big is the {p}", "is the {p} fresh", "when does {p} expire", "describe {p}",
+            "more info about the {p} pls", "what brand is the {p}", "how many grams is {p}",
+            "how many litres is the {p}", "what's the {p} like", "is {p} any good",
+        ],
+        "sw": [
+            "{p} ni bei gani", "{p} ni bei gani?", "{p} ni ngapi", "{p} ni pesa ngapi", "bei ya {p}",
+            "bei ya {p} ni ngapi", "bei ya {p}?", "{p} inauzwa ngapi", "{p} mnauza ngapi", "{p} mnauza aje",
+            "{p} ni how much", "hw much ni {p}", "{p} inakaa ngapi", "gharama ya {p}", "{p} inagharimu ngapi",
+            "bei ya {p} {s}", "{p} {s} ni ngapi", "nieleze kuhusu {p}", "niambie kuhusu {p}", "maelezo ya {p}",
+            "{p} ni ya size gani", "{p} ni kubwa aje", "{p} ni ya kilo ngapi", "{p} ni fresh?",
+            "{p} inaexpire lini", "nipe details za {p}", "{p} iko aje", "bei ya {p} imepanda?",
+        ],
+    },
+    "add_to_cart": {
+        "en": [
+            "add {p}", "add {q} {p}", "add {q} {p} to my cart", "add {p} to cart", "put {q} {p} in my cart",
+            "i want {q} {p}", "i'll take {q} {p}", "ill take {p}", "gimme {q} {p}", "give me {q} {p}",
+            "can i get {q} {p}", "can i have {q} {p}", "id like {q} {p}", "get me {q} {p}", "send me {q} {p}",
+            "{q} {p} please", "{q} {p} pls", "i want to buy {q} {p}", "buy {q} {p}", "order {q} {p}",
+            "add {q} of {p}", "i need {q} {p}", "plus {q} {p}", "also add {q} {p}", "and {q} {p} too",
+            "throw in {q} {p}", "include {q} {p}", "let me get {q} {p}", "add {q} {p} {s}", "i want {p} {s}",
+            "add {p} {s} x {q}", "put {p} in the cart", "add one more {p}",
+            # picks from the list just shown
+            "ill take the {o} one", "give me the {o} one", "gimme {q} of the {o} one", "i want the {o} one",
+            "add the {o} one", "gimme {q} of those", "i'll have {q} of the {s}", "give me {q} of the {s} one",
+            "add {q} of the {s}", "the {o} one, {q} pls", "add {q} of them", "i want {q} of the {o}",
+        ],
+        "sw": [
+            "nataka {p}", "nataka {p} {q}", "nipe {p} {q}", "nipatie {p} {q}", "ongeza {p} {q}", "ongeza {p}",
+            "weka {p} {q} kwa cart", "weka {p} kwa kikapu", "niwekee {p} {q}", "nichukulie {p} {q}",
+            "naomba {p} {q}", "nitachukua {p} {q}", "nunua {p} {q}", "nataka kununua {p} {q}",
+            "niletee {p} {q}", "add {p} {q}", "add {q} za {p}", "tia {p} {q} kwa cart", "ongeza na {p}",
+            "pia {p} {q}", "na {p} {q} pia", "nibuyie {p} {q}", "ongezea {p} {q}", "nataka {p} {s} {q}",
+            "nipe {p} ya {s}", "weka {p} {s} kwa cart", "nataka {p} za {s} {q}", "naomba uniwekee {p}",
+            "ongeza {p} moja zaidi",
+            # picks from the list just shown
+            "nipe ya {o}", "nataka ya {o}", "nipe {q} za ya {o}", "weka ya {o}", "nichukulie hiyo ya {o}",
+            "nipe hiyo ya {s}", "nataka {q} ya {s}", "nipe {q} za hizo", "ongeza ya {o}", "hiyo ya {s} nipe {q}",
+        ],
+    },
+    "remove_from_cart": {
+        "en": [
+            "remove {p}", "remove the {p}", "remove {p} from my cart", "take out {p}", "take the {p} out",
+            "delete {p}", "delete {p} from cart", "delete the {p} from my cart", "drop {p}", "drop the {p}",
+            "i dont want {p} anymore", "minus {p}", "minus the {p}", "remove {q} {p}", "take off {q} {p}",
+            "less {q} {p}", "cancel the {p}", "scrap the {p}", "get rid of {p}", "no more {p} pls",
+            "take {p} off my cart", "remove {p} {s}", "{p} remove it", "one less {p}",
+            "remove {p} from the cart", "take {p} out of my cart", "delete {p} in my cart", "delete my {p}",
+        ],
+        "sw": [
+            "toa {p}", "toa {p} kwa cart", "ondoa {p}", "ondoa {p} kwa kikapu", "futa {p}", "futa {p} kwa cart",
+            "futa {p} kwa kikapu", "sitaki {p} tena", "punguza {p} {q}", "punguza {p}", "toa {p} {q}",
+            "ondoa {q} za {p}", "{p} ondoa", "{p} itoe", "usiweke {p}", "toa hiyo {p}", "toa {p} {s}",
+            "ondoa {p} kwa order", "futa {p} moja", "{p} sitaki",
+            "futa {p} kwenye cart", "ondoa {p} kwenye kikapu", "toa {p} kwa kikapu changu", "futa {p} kwa cart yangu",
+        ],
+    },
+}
+# fmt: on
+QUANTITIES = {
+    "en": ["1", "2", "3", "4", "5", "6", "10", "two", "three", "four", "a dozen", "half a dozen", "one"],
+    "sw": ["moja", "mbili", "tatu", "nne", "tano", "sita", "kumi", "2", "3", "4", "dazeni", "dazeni moja"],
+}
+ORDINALS = {
+    "en": ["first", "second", "third", "1st", "2nd", "3rd", "last", "fourth"],
+    "sw": ["kwanza", "pili", "tatu", "mwisho", "nne"],
+}
+PER_FRAME = 2  # fillings per frame
+
+
+def from_frames(rng: random.Random, avoid: set[str]) -> dict[str, list[str]]:
+    by_intent: dict[str, list[str]] = {intent: [] for intent in FRAMES}
+    for intent, languages in FRAMES.items():
+        for language, frames in languages.items():
+            for frame in frames:
+                for _ in range(PER_FRAME):
+                    by_intent[intent].append(fill(rng, frame, language, avoid))
+    return by_intent
+
+
+def fill(rng: random.Random, frame: str, language: str, avoid: set[str]) -> str:
+    frame = frame.replace("{p} {s}", "{ps}")  # a size right after the product is part of its name
+    product = product_words(rng, language, avoid, sized="{s}" not in frame and "{ps}" not in frame)
+    if "{ps}" in frame:
+        product = f"{product} {rng.choice(SIZES[language])}"
+        frame = frame.replace("{ps}", "{p}")
+    text = frame.replace("{p}", "\0p").replace("{q}", "\0q").replace("{s}", "\0s").replace("{o}", "\0o")
+    text = text.replace("\0o", rng.choice(ORDINALS[language]))
+    text = text.replace("\0s", rng.choice(SIZES[language]))
+    text = text.replace("\0q", f"[{rng.choice(QUANTITIES[language])}](quantity)")
+    return text.replace("\0p", f"[{product}](product)")
 
 
 def held_out_words() -> set[str]:
@@ -90,6 +220,12 @@ def generate(seed: int = 7) -> dict[str, list[str]]:
             if key not in seen:
                 seen.add(key)
                 by_intent[intent].append(variant)
+    for intent, texts in from_frames(rng, avoid).items():
+        for text in texts:
+            key = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text).lower()
+            if key not in seen:
+                seen.add(key)
+                by_intent[intent].append(text)
     return by_intent
 
 

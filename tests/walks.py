@@ -185,6 +185,8 @@ POOLS: dict[str, list[str]] = {
     "add": ["add {p}", "nataka {p}", "i want {p}", "nipe {p}", "buy {p}", "weka {p} kwenye kikapu"],
     "product_answer": ["{p}", "{p} pls", "ile {p}"],
     "pick": ["1", "2", "3"],
+    # a pick from the list the bot showed last (after a search or "which one?"), with or without a count
+    "reference": ["the second one", "ya kwanza", "2 of those", "hiyo ya pili", "the first one pls", "nipe ya tatu"],
     "quantity_answer": ["2", "mbili", "3", "1", "moja", "5 pcs", "tatu", "4"],
     "cart": ["my cart", "kikapu changu", "whats in my cart", "nionyeshe kikapu", "cart", "show cart pls"],
     "remove": ["remove {p}", "toa {p}", "ondoa {p} kwenye kikapu", "remove the {p} pls", "sitaki {p} tena"],
@@ -240,6 +242,7 @@ BASE_WEIGHTS: dict[str, float] = {
     "thanks": 1,
     "bye": 1,
     "nonsense": 4,
+    "reference": 2,
     "number": 2,
     "handoff": 0.3,
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
@@ -192,6 +192,23 @@ class ActionAddToCart(Action):
                 total=str(updated.cart.total),
             )
         return forget_item()
+
+
+class ActionPickFromShown(Action):
+    """An answer when no question is open: "the second one", "ya kwanza", "2 of those" after a list
+    starts adding that product (the add-item form asks only what is still missing); anything else
+    is not understood."""
+
+    def name(self) -> str:
+        return "action_pick_from_shown"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        picked = await _picked_from_shown(tracker, tracker.latest_message.get("text") or "")
+        if picked is None:
+            dispatcher.utter_message(response="utter_default")
+            return []
+        quantity = [SlotSet("quantity", str(picked.quantity))] if picked.quantity else []
+        return [SlotSet("product", picked.product.sku), *quantity, FollowupAction("add_item_form")]
 
 
 class ActionForgetItem(Action):

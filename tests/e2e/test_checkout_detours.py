@@ -92,3 +92,16 @@ async def test_which_one_is_answered_by_the_number_in_the_list_or_by_more_of_the
     assert "How many Sugar 1kg would you like?" in await bot.say(sender, "sugar 1kg")
     assert "Added 4 × Sugar 1kg" in await bot.say(sender, "4")
     assert await bot.slot(sender, "product_options") is None
+
+
+async def test_a_pick_from_the_list_just_shown_starts_adding_that_product_with_no_question_open(shop, bot, sender):
+    listed = await bot.say(sender, "do you have sugar?")
+    names = list(dict.fromkeys(re.findall(r"Sugar \dkg", listed)))  # in the order shown
+    assert len(names) >= 2, listed
+    assert await bot.slot(sender, "requested_slot") is None  # a search opens no question
+    assert f"How many {names[1]} would you like?" in await bot.say(sender, "the second one")
+    assert f"Added 3 × {names[1]}" in await bot.say(sender, "3")
+
+    await bot.say(sender, "mna sukari?")
+    reply = await bot.say(sender, "nipe mbili za ya kwanza")
+    assert f"2 × {names[0]}" in reply, reply
