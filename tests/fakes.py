@@ -185,6 +185,13 @@ class AuditRow:
     details: dict[str, object]
 
 
+@dataclass(frozen=True)
+class Told:
+    payment: Payment
+    notice: Notice
+    correlation_id: str | None
+
+
 @dataclass
 class State:
     """Everything the database would hold; tests read the committed one as `uow.committed`."""
@@ -202,6 +209,7 @@ class State:
     handoffs: dict[int, HandoffRow] = field(default_factory=dict)
     staff: dict[str, StaffRow] = field(default_factory=dict)  # by email, unique across shops
     audit: list[AuditRow] = field(default_factory=list)
+    told: list[Told] = field(default_factory=list)  # the outbox: customers' messages queued for the worker
 
     def product(self, sku: str, tenant_id: int | None = None) -> ProductRow:
         [row] = [p for p in self.products.values() if p.sku == sku and tenant_id in (None, p.tenant_id)]
@@ -583,6 +591,16 @@ class FakeAudit(_Repository):
         self._s.audit.append(AuditRow(staff.tenant_id, staff.user_id, action, subject, reason, dict(details)))
 
 
+class FakeOutbox(_Repository):
+    """Like procrastinate's queueing lock: one waiting message per payment (the fake delivers none)."""
+
+    async def tell_customer(self, payment: Payment, notice: Notice, correlation_id: str | None = None) -> None:
+        if not any(
+            (t.payment.provider, t.payment.reference) == (payment.provider, payment.reference) for t in self._s.told
+        ):
+            self._s.told.append(Told(payment, notice, correlation_id))
+
+
 # --- the unit of work ---------------------------------------------------------------------------
 
 
@@ -607,6 +625,7 @@ class FakeUnitOfWork:
         self.handoffs = FakeHandoffs(self)
         self.staff = FakeStaff(self)
         self.audit = FakeAudit(self)
+        self.outbox = FakeOutbox(self)
 
     def __getattr__(self, name: str) -> Any:
         if name == "working":
@@ -748,21 +767,6 @@ class FakeProviders:
 
     def for_method(self, method: str) -> FakeProvider:
         return self.get(METHODS.get(method, method))
-
-
-@dataclass(frozen=True)
-class Told:
-    payment: Payment
-    notice: Notice
-    correlation_id: str | None
-
-
-class FakeJobs:
-    def __init__(self) -> None:
-        self.told: list[Told] = []
-
-    async def tell_customer(self, payment: Payment, notice: Notice, correlation_id: str | None = None) -> None:
-        self.told.append(Told(payment, notice, correlation_id))
 
 
 class FakeConversations:

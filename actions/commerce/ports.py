@@ -1,6 +1,7 @@
 """What the use cases need from the world: storage (`UnitOfWork`, implemented over PostgreSQL in
-`actions.db`), payment providers (`actions.payments`), the job queue (`actions.jobs`) and the
-conversations (Rasa's HTTP API, `actions.rasa_api`). Tests use in-memory versions (tests/fakes.py)."""
+`actions.db`, with its `Outbox` of jobs in `actions.jobs`), payment providers
+(`actions.payments`) and the conversations (Rasa's HTTP API, `actions.rasa_api`). Tests use
+in-memory versions (tests/fakes.py)."""
 
 from __future__ import annotations
 
@@ -200,6 +201,16 @@ class Audit(Protocol):
         ...
 
 
+class Outbox(Protocol):
+    """Work for the worker, written in the unit of work's own transaction: it exists once that
+    transaction commits, and never if it rolls back."""
+
+    async def tell_customer(self, payment: Payment, notice: Notice, correlation_id: str | None = None) -> None:
+        """The customer's message about how a payment ended, queued once per payment ending (a second
+        one for the same payment while the first waits changes nothing)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without `commit()` rolls everything back."""
 
@@ -213,6 +224,7 @@ class UnitOfWork(Protocol):
     handoffs: Handoffs
     staff: Staff
     audit: Audit
+    outbox: Outbox
 
     async def __aenter__(self) -> Self: ...
 
@@ -292,12 +304,6 @@ class PaymentProviders(Protocol):
 
     def for_method(self, method: str) -> PaymentProvider:
         """The provider that takes a payment method the customer chose ("mpesa", "card")."""
-        ...
-
-
-class Jobs(Protocol):
-    async def tell_customer(self, payment: Payment, notice: Notice, correlation_id: str | None = None) -> None:
-        """Queue the customer's message about how a payment ended (once per payment ending)."""
         ...
 
 
