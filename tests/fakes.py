@@ -124,6 +124,7 @@ class PaymentRow:
     check_attempts: int = 0
     version: int = 1
     callback_nonce: str | None = None
+    customer_told_at: datetime | None = None
 
     def payment(self) -> Payment:
         return Payment(
@@ -528,7 +529,12 @@ class FakePayments(_Repository):
             return None
         order = self._s.orders[row.order_id]
         customer = self._s.customers[order.customer_id]
-        return PaymentRecipient(customer.external_id, order.number, row.status)
+        return PaymentRecipient(customer.external_id, order.number, row.status, row.customer_told_at is not None)
+
+    async def mark_told(self, payment_id: int) -> None:
+        row = self._s.payments.get(payment_id)
+        if row is not None and row.customer_told_at is None:
+            row.customer_told_at = self._uow.now
 
     async def by_id(self, payment_id: int) -> Payment | None:
         row = self._s.payments.get(payment_id)

@@ -156,7 +156,12 @@ class Payments(Protocol):
         ...
 
     async def recipient(self, payment_id: int) -> PaymentRecipient | None:
-        """Whom to tell about a payment: the customer's conversation, the order number, the status."""
+        """Whom to tell about a payment: the customer's conversation, the order number, the status, and
+        whether they were told how it ended."""
+        ...
+
+    async def mark_told(self, payment_id: int) -> None:
+        """Note that the customer was told how the payment ended (the first time only)."""
         ...
 
     async def by_id(self, payment_id: int) -> Payment | None: ...
@@ -243,6 +248,7 @@ class PaymentRecipient:
     conversation_id: str
     order_number: str
     status: PaymentStatus
+    told: bool = False  # the customer heard how the payment ended already
 
 
 @dataclass(frozen=True)

@@ -127,6 +127,36 @@ async def test_the_worker_delivers_the_message_and_the_customer_is_told_once(sho
     assert [m["status"] for m in await queued_messages(shop)] == ["succeeded"]
 
 
+async def test_a_message_job_run_again_tells_the_customer_nothing_more(shop):
+    """At least once: a worker stopped after Rasa took the message but before the job ended runs it again."""
+    payment = await pending_payment(shop)
+    await settlement.record(shop.uow(), paid(payment))
+    async with reachable_rasa(shop, FakeConversations()) as rasa:
+        await run_worker_until_idle(shop)
+        async with shop.uow() as uow:  # the same message again (the first job is no longer waiting)
+            await uow.outbox.tell_customer(payment, Notice.MPESA_PAID)
+            await uow.commit()
+        await run_worker_until_idle(shop)
+    assert [m["status"] for m in await queued_messages(shop)] == ["succeeded", "succeeded"]
+    assert len(rasa.updates) == 1
+
+
+async def test_a_message_whose_worker_died_mid_job_is_run_again_by_the_next_check(shop):
+    payment = await pending_payment(shop)
+    await settlement.record(shop.uow(), paid(payment))
+    [message] = await queued_messages(shop)
+    async with shop.engine.begin() as conn:  # taken by a worker that is gone (its row pruned: no heartbeat)
+        await conn.execute(text("UPDATE procrastinate_jobs SET status = 'doing', worker_id = NULL WHERE id = :id"),
+                           {"id": message["id"]})  # fmt: skip
+    app = jobs.create_app(shop.settings)
+    async with app.open_async():
+        await worker.retry_stalled(app, shop.settings.jobs_queue)
+    async with reachable_rasa(shop, FakeConversations()) as rasa:
+        await run_worker_until_idle(shop)
+    assert [notice for _, notice in rasa.updates] == [Notice.MPESA_PAID]
+    assert [(m["status"], m["attempts"]) for m in await queued_messages(shop)] == [("succeeded", 2)]  # both tries
+
+
 def test_a_message_is_tried_again_for_much_longer_than_a_ten_minute_rasa_outage():
     backoff = jobs.DeliveryBackoff()
     assert backoff.patience() >= timedelta(minutes=45)

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from actions.commerce import notifications, orders, payment_requests, settlement
+from actions.commerce.errors import ConversationsUnreachable
 from actions.commerce.model import OrderStatus
 from actions.commerce.money import Money
 from actions.commerce.payments import (
@@ -322,3 +323,23 @@ async def test_the_customer_is_told_in_their_own_conversation_about_their_order(
         Notice.MPESA_PAID,
     )
     assert await notifications.tell_customer(w.uow, w.conversations, 999, Notice.MPESA_PAID) is False
+
+
+async def test_a_message_delivered_twice_tells_the_customer_once():
+    w = World()
+    _, payment = await w.pending_payment()
+    await settlement.record(w.uow, event(payment))
+    told = [await notifications.tell_customer(w.uow, w.conversations, payment.id, Notice.MPESA_PAID) for _ in range(2)]
+    assert told == [True, False] and len(w.conversations.updates) == 1
+
+
+async def test_a_message_rasa_did_not_take_is_not_noted_as_told():
+    w = World()
+    _, payment = await w.pending_payment()
+    await settlement.record(w.uow, event(payment))
+    w.conversations.unreachable = True
+    with pytest.raises(ConversationsUnreachable):
+        await notifications.tell_customer(w.uow, w.conversations, payment.id, Notice.MPESA_PAID)
+    w.conversations.unreachable = False
+    assert await notifications.tell_customer(w.uow, w.conversations, payment.id, Notice.MPESA_PAID) is True
+    assert len(w.conversations.updates) == 1
