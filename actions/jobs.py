@@ -1,13 +1,15 @@
 """Work for the worker (actions/worker.py) as procrastinate jobs in PostgreSQL: the `Outbox` port.
 
 A job that a database change causes is written in that change's own transaction. procrastinate's
-deferral takes an external psycopg connection (`configure(connection=...)`: "the job INSERT will
-run on this connection instead of the connector's pool, allowing atomic deferral within a
-user-managed transaction"), so the outbox hands it the unit of work's own connection, the one under
-its SQLAlchemy session: the job row commits or rolls back with the payment it is about. A crash
-after the commit cannot lose it, and no Redis or second database connection is involved. The job
-goes through procrastinate's own defer function, so its schema (migrations/versions/0007) and the
-worker stay procrastinate's, not a copy of them.
+deferral takes an external psycopg connection (`configure(connection=...)`, its documented way to
+defer atomically with the caller's own work): the job's INSERT runs on that connection, in whatever
+transaction it has open, and the caller commits. The outbox hands it the unit of work's connection,
+the one under its SQLAlchemy session: the job row commits or rolls back with the payment it is about. A crash
+after the commit cannot lose it, and no step after the commit, second connection or Redis keeps
+it (Redis only lends the correlation id, when it has one). The job goes through procrastinate's own
+defer query, so its schema (migrations/versions/0007) and the worker stay procrastinate's, not a
+copy of them; the other ways were a connector over the session (procrastinate has one only for
+SQLAlchemy with psycopg2, synchronous) or calling its SQL function by hand (its internals).
 
 One queue per deployment (JOBS_QUEUE): two stacks sharing a database (a test run beside `make chat`)
 never take each other's jobs.
