@@ -27,6 +27,8 @@ from actions.settings import Settings
 Job = Callable[..., Awaitable[Any]]
 log = logging.getLogger("payments.notify")
 CONCURRENCY = 4  # jobs at once in one worker: a slow check does not hold up the messages
+KEEP_FINISHED_HOURS = 72  # then a finished job is deleted; a failed one stays until someone looks
+FORGET_OLD_JOBS = "forget_old_jobs"
 
 
 def correlated(job: Job) -> Job:
@@ -75,6 +77,12 @@ async def check_one(rt: runtime.Runtime, due: DueCheck) -> reconciliation.Checke
 
 
 @correlated
+async def forget_old_jobs(context: JobContext, timestamp: int) -> None:
+    """A check every few seconds is thousands of jobs a day: the queue keeps only the recent ones."""
+    await context.app.job_manager.delete_old_jobs(nb_hours=KEEP_FINISHED_HOURS, queue=context.job.queue)
+
+
+@correlated
 async def notify_payment(context: JobContext, payment_id: int, notice: str) -> bool:
     """Rasa unreachable: ConversationsUnreachable, and the job is tried again (jobs.DeliveryBackoff)."""
     rt = runtime.current()
@@ -100,6 +108,8 @@ def register(app: App, settings: Settings) -> App:
         queueing_lock=f"{jobs.CHECK_PAYMENTS}:{queue}", pass_context=True,
     )(check_payments)  # fmt: skip
     app.periodic(cron=check_cron(settings.reconcile_interval_seconds), periodic_id=queue)(checks)
+    cleanup = app.task(name=FORGET_OLD_JOBS, queue=queue, lock=f"{FORGET_OLD_JOBS}:{queue}", pass_context=True)
+    app.periodic(cron="13 * * * *", periodic_id=queue)(cleanup(forget_old_jobs))
     return app
 
 

@@ -199,9 +199,24 @@ async def test_a_message_that_never_gets_through_is_left_failed_and_logged(shop,
     assert any(f"payment {payment.id}: customer not told" in r.getMessage() for r in caplog.records)
 
 
+async def test_finished_jobs_are_forgotten_after_three_days_and_failed_ones_kept(shop):
+    for reference in ("ws_CO_old_1", "ws_CO_old_2"):
+        await settlement.record(shop.uow(), paid(await pending_payment(shop, reference)))
+    done, failed = await queued_messages(shop)
+    async with shop.engine.begin() as conn:
+        for job, status in ((done, "succeeded"), (failed, "failed")):
+            await conn.execute(text(f"UPDATE procrastinate_jobs SET status = '{status}' WHERE id = :id"), job)
+        await conn.execute(text("UPDATE procrastinate_events SET at = now() - interval '73 hours'"))
+    app = worker.register(jobs.create_app(shop.settings), shop.settings)
+    async with app.open_async():
+        await app.configure_task(worker.FORGET_OLD_JOBS, queue=shop.settings.jobs_queue).defer_async(timestamp=0)
+        await app.run_worker_async(queues=[shop.settings.jobs_queue], wait=False, install_signal_handlers=False)
+    assert [m["id"] for m in await queued_messages(shop)] == [failed["id"]]
+
+
 async def test_the_periodic_check_is_deferred_once_per_tick_on_this_queue(shop):
     app = worker.register(jobs.create_app(shop.settings), shop.settings)
-    [periodic] = app.periodic_registry.periodic_tasks.values()
+    periodic = app.periodic_registry.periodic_tasks[(jobs.CHECK_PAYMENTS, shop.settings.jobs_queue)]
     assert (periodic.periodic_id, periodic.task.queue) == (shop.settings.jobs_queue, shop.settings.jobs_queue)
     assert periodic.task.queueing_lock == periodic.task.lock == f"check_payments:{shop.settings.jobs_queue}"
     assert worker.check_cron(10) == "* * * * * */10"
