@@ -11,6 +11,10 @@ search path), all named `procrastinate_…`. Alembic applies procrastinate's own
 the order of their names, up to `LAST`, as procrastinate's Django integration does: a later
 procrastinate release gets a revision applying its files after `LAST`, so every database, new or
 old, runs the same SQL. Downgrading drops every `procrastinate_…` object, with the jobs in them.
+
+A file that adds enum values runs in its own transaction (PostgreSQL uses a new value only once it
+is committed), so an upgrade that fails after one leaves procrastinate's schema half made at
+revision 0006: run `downgrade()`'s SQL by hand (or restore), then upgrade again.
 """
 
 from collections.abc import Sequence
