@@ -25,25 +25,24 @@ class RasaConversations:
     def _conversation(self, conversation_id: str) -> str:
         return f"{self._url}/conversations/{quote(conversation_id, safe='')}"
 
-    async def resume(self, conversation_id: str) -> None:
-        """Hand a paused conversation back to the bot."""
-        # "action_listen" after "resume": the next message is read as a fresh turn, not a reply to the hand-off.
-        events = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
+    async def _post(self, url: str, body: object, **params: str) -> None:
+        """ConversationsUnreachable unless Rasa took it: a job that gets it is tried again (actions/jobs.py)."""
         try:
-            url = self._conversation(conversation_id) + "/tracker/events"
-            response = await self._http.post(url, params=self._params, json=events)
+            response = await self._http.post(url, params={**params, **self._params}, json=body)
         except httpx.HTTPError as e:
             raise ConversationsUnreachable(f"cannot reach Rasa at {self._url}: {e}") from e
         if response.status_code != 200:
             raise ConversationsUnreachable(f"Rasa answered {response.status_code}: {response.text[:300]}")
 
+    async def resume(self, conversation_id: str) -> None:
+        """Hand a paused conversation back to the bot."""
+        # "action_listen" after "resume": the next message is read as a fresh turn, not a reply to the hand-off.
+        events = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
+        await self._post(self._conversation(conversation_id) + "/tracker/events", events)
+
     async def payment_update(self, recipient: PaymentRecipient, notice: Notice) -> None:
         """Trigger the payment-update intent in the customer's conversation, on the channel they last used."""
         entities = {"order_number": recipient.order_number, "payment_status": recipient.status.value, "reason": notice}
         # The sender id as it is: Rasa's route takes the rest of the path, and a WhatsApp id's ":" reaches it quoted.
-        response = await self._http.post(
-            f"{self._url}/conversations/{recipient.conversation_id}/trigger_intent",
-            params={"output_channel": "latest", **self._params},
-            json={"name": PAYMENT_UPDATE, "entities": entities},
-        )
-        response.raise_for_status()  # the job is retried by the worker
+        url = f"{self._url}/conversations/{recipient.conversation_id}/trigger_intent"
+        await self._post(url, {"name": PAYMENT_UPDATE, "entities": entities}, output_channel="latest")

@@ -1,5 +1,5 @@
 """The process's shared resources, created when a process starts and closed when it stops, and the
-ports the use cases are given: a unit of work, the payment providers, the job queue, the conversations.
+ports the use cases are given: a unit of work (with its outbox of jobs), the payment providers, the conversations.
 
 Entry points (actions/server.py, actions/web/, actions/worker.py, actions/cli.py) take what they
 need from here and pass it to the use cases in actions/commerce/; nothing below them sees a Runtime.
@@ -7,9 +7,11 @@ need from here and pass it to the use cases in actions/commerce/; nothing below 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import httpx
+from procrastinate import App
 from redis.asyncio import Redis
 from sanic import Sanic
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -17,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from actions.db.cache import ReadCache
 from actions.db.engine import create_engine, session_factory
 from actions.db.uow import SqlUnitOfWork
-from actions.jobs import ArqJobs
+from actions.jobs import ProcrastinateOutbox, create_app
 from actions.observability import correlation, logs
 from actions.payments.providers import Providers
 from actions.payments.shared_tokens import SharedTokenCache
@@ -34,7 +36,7 @@ class Runtime:
     redis: Redis  # Daraja tokens, sessions of the admin pages, the read cache, correlation trails
     mpesa_tokens: SharedTokenCache
     providers: Providers
-    jobs: ArqJobs
+    jobs: App  # procrastinate's, on this database: the worker runs it, units of work defer through it
     conversations: RasaConversations
 
     @property
@@ -42,7 +44,8 @@ class Runtime:
         return ReadCache(self.redis)
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.sessions, self.cache)
+        outbox = functools.partial(ProcrastinateOutbox, app=self.jobs, queue=self.settings.jobs_queue, redis=self.redis)
+        return SqlUnitOfWork(self.sessions, self.cache, outbox)
 
 
 _current: Runtime | None = None
@@ -66,7 +69,7 @@ async def start(settings: Settings | None = None) -> Runtime:
             redis=redis,
             mpesa_tokens=tokens,
             providers=Providers(settings, http, tokens),
-            jobs=ArqJobs(settings.redis_url, settings.jobs_queue, redis),
+            jobs=create_app(settings),
             conversations=RasaConversations(http, settings.rasa_url, settings.rasa_token),
         )
     return _current
@@ -77,7 +80,6 @@ async def stop() -> None:
     if _current is not None:
         await _current.engine.dispose()
         await _current.http.aclose()
-        await _current.jobs.close()
         await _current.redis.aclose()
         _current = None
 

@@ -1,18 +1,20 @@
-"""The worker: payment reconciliation on a schedule and customer notifications, on arq (Redis).
+"""The worker: payment reconciliation on a schedule and customer notifications, on procrastinate (PostgreSQL).
 
-Run with `python -m actions.worker`. Several can run at once: checks are claimed with
-SKIP LOCKED, and notifications are queued once per payment outcome.
+Run with `python -m actions.worker`. Several can run at once: the periodic check is deferred once per
+tick whichever worker defers it (procrastinate's periodic defers are unique per task, id and time),
+runs one at a time (a job lock) and claims its payments with SKIP LOCKED; each message is one job,
+fetched by one worker. A job whose worker died (no heartbeat) is tried again by the next check.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from arq import cron
-from arq.worker import Retry, run_worker
+from procrastinate import App, JobContext
 
 from actions import jobs, runtime
 from actions.commerce import notifications, orders, reconciliation
@@ -24,31 +26,25 @@ from actions.settings import Settings
 
 Job = Callable[..., Awaitable[Any]]
 log = logging.getLogger("payments.notify")
+CONCURRENCY = 4  # jobs at once in one worker: a slow check does not hold up the messages
+KEEP_FINISHED_HOURS = 72  # then a finished job is deleted; a failed one stays until someone looks
+FORGET_OLD_JOBS = "forget_old_jobs"
 
 
 def correlated(job: Job) -> Job:
     """A job runs under the correlation id it was queued with (actions/jobs.py), else a new one."""
 
     @functools.wraps(job)
-    async def run(ctx: dict[str, Any], *args: Any, correlation_id: str | None = None, **kwargs: Any) -> Any:
-        logs.begin(correlation_id=correlation.take(correlation_id), job=ctx.get("job_id"))
-        return await job(ctx, *args, **kwargs)
+    async def run(context: JobContext, *, correlation_id: str | None = None, **kwargs: Any) -> Any:
+        logs.begin(correlation_id=correlation.take(correlation_id), job=context.job.id)
+        return await job(context, **kwargs)
 
     return run
 
 
-async def startup(ctx: dict[str, Any]) -> None:
-    ctx["rt"] = await runtime.start(ctx.get("settings"))
-    await readiness.warn_if_not_ready(ctx["rt"])
-
-
-async def shutdown(ctx: dict[str, Any]) -> None:
-    await runtime.stop()
-
-
 @correlated
-async def check_payments(ctx: dict[str, Any]) -> int:
-    rt: runtime.Runtime = ctx["rt"]
+async def check_payments(context: JobContext, timestamp: int) -> int:
+    rt = runtime.current()
     policy = rt.settings.check_policy
     await orders.expire_abandoned(rt.uow(), policy.retry_window)
     due = await reconciliation.claim_due(rt.uow(), policy)
@@ -56,7 +52,15 @@ async def check_payments(ctx: dict[str, Any]) -> int:
         await check_one(rt, item)
     async with rt.sessions() as session, session.begin():
         await cache.compact(session)  # fold the shops' cache change rows (their versions stay as they are)
+    await retry_stalled(context.app, rt.settings.jobs_queue)
     return len(due)
+
+
+async def retry_stalled(app: App, queue: str) -> None:
+    """Jobs of a worker that stopped sending heartbeats (killed mid-job) run again: at least once."""
+    for job in await app.job_manager.get_stalled_jobs(queue=queue):
+        log.warning("job %s (%s) of a stalled worker is tried again", job.id, job.task_name)
+        await app.job_manager.retry_job(job)
 
 
 async def check_one(rt: runtime.Runtime, due: DueCheck) -> reconciliation.Checked:
@@ -65,7 +69,7 @@ async def check_one(rt: runtime.Runtime, due: DueCheck) -> reconciliation.Checke
     payment = due.payment
     origin = await correlation.of_payment(rt.redis, payment)
     with logs.bind(correlation_id=origin, payment_id=payment.id, provider=payment.provider):
-        checked = await reconciliation.check(rt.uow(), rt.providers, rt.jobs, rt.settings.check_policy, due)
+        checked = await reconciliation.check(rt.uow(), rt.providers, rt.settings.check_policy, due)
     if checked.provider_error is not None:
         await count_reconciliation(rt.redis, payment.provider, "provider_error")
     await count_reconciliation(rt.redis, payment.provider, checked.outcome)
@@ -73,35 +77,57 @@ async def check_one(rt: runtime.Runtime, due: DueCheck) -> reconciliation.Checke
 
 
 @correlated
-async def notify_payment(ctx: dict[str, Any], payment_id: int, notice: str) -> bool:
-    rt: runtime.Runtime = ctx["rt"]
-    try:
-        told = await notifications.tell_customer(rt.uow(), rt.conversations, payment_id, Notice(notice))
-    except Exception as e:
-        raise Retry(defer=ctx["job_try"] * 5) from e
+async def forget_old_jobs(context: JobContext, timestamp: int) -> None:
+    """A check every few seconds is thousands of jobs a day: the queue keeps only the recent ones."""
+    await context.app.job_manager.delete_old_jobs(nb_hours=KEEP_FINISHED_HOURS, queue=context.job.queue)
+
+
+@correlated
+async def notify_payment(context: JobContext, payment_id: int, notice: str) -> bool:
+    """Rasa unreachable: ConversationsUnreachable, and the job is tried again (jobs.DeliveryBackoff)."""
+    rt = runtime.current()
+    told = await notifications.tell_customer(rt.uow(), rt.conversations, payment_id, Notice(notice))
     if told:
         log.info("payment %s: customer told (%s)", payment_id, notice, extra={"payment_id": payment_id})
     return told
 
 
-class WorkerSettings:
-    functions = (notify_payment,)
-    on_startup = startup
-    on_shutdown = shutdown
-    max_tries = 5
+def check_cron(interval_seconds: float) -> str:
+    """procrastinate's cron with its sixth field, seconds: every `interval_seconds` (at least 1, at most 60)."""
+    every = min(60, max(1, int(interval_seconds)))
+    return f"* * * * * */{every}"
+
+
+def register(app: App, settings: Settings) -> App:
+    """The worker's tasks on this deployment's queue. The periodic id is the queue too: stacks sharing a
+    database each get their own ticks."""
+    queue = settings.jobs_queue
+    app.task(name=jobs.NOTIFY_PAYMENT, queue=queue, retry=jobs.DeliveryBackoff(), pass_context=True)(notify_payment)
+    checks = app.task(
+        name=jobs.CHECK_PAYMENTS, queue=queue, lock=f"{jobs.CHECK_PAYMENTS}:{queue}",
+        queueing_lock=f"{jobs.CHECK_PAYMENTS}:{queue}", pass_context=True,
+    )(check_payments)  # fmt: skip
+    app.periodic(cron=check_cron(settings.reconcile_interval_seconds), periodic_id=queue)(checks)
+    cleanup = app.task(name=FORGET_OLD_JOBS, queue=queue, lock=f"{FORGET_OLD_JOBS}:{queue}", pass_context=True)
+    app.periodic(cron="13 * * * *", periodic_id=queue)(cleanup(forget_old_jobs))
+    return app
+
+
+async def work(settings: Settings) -> None:
+    rt = await runtime.start(settings)
+    try:
+        await readiness.warn_if_not_ready(rt)
+        app = register(rt.jobs, settings)
+        async with app.open_async():
+            await app.run_worker_async(queues=[settings.jobs_queue], concurrency=CONCURRENCY)
+    finally:
+        await runtime.stop()
 
 
 def main() -> None:
     settings = Settings.load()
     runtime.configure_logging(settings)
-    every = max(1, int(settings.reconcile_interval_seconds))
-    WorkerSettings.queue_name = settings.jobs_queue
-    run_worker(
-        WorkerSettings,
-        redis_settings=jobs.redis_settings(settings.redis_url),
-        ctx={"settings": settings},
-        cron_jobs=[cron(check_payments, second=set(range(0, 60, every)), run_at_startup=True, unique=True)],
-    )
+    asyncio.run(work(settings))
 
 
 if __name__ == "__main__":

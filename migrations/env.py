@@ -31,6 +31,7 @@ def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
 
 def do_run_migrations(connection: Connection) -> None:
     connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
+    connection.commit()  # the migrations' transaction is Alembic's own, so a revision can step out of it
     context.configure(
         connection=connection,
         target_metadata=metadata,

@@ -87,10 +87,26 @@ async def rt(settings: Settings) -> AsyncIterator[runtime.Runtime]:
     await runtime.stop()
 
 
+JOB_TABLES = ("procrastinate_jobs", "procrastinate_periodic_defers", "procrastinate_events")
+
+
 async def truncate_all(rt: runtime.Runtime) -> None:
-    tables = ", ".join(f"{SCHEMA}.{table.name}" for table in metadata.sorted_tables)
+    tables = ", ".join([f"{SCHEMA}.{table.name}" for table in metadata.sorted_tables] + list(JOB_TABLES))
     async with rt.engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+async def queued_messages(rt: runtime.Runtime, status: str | None = None) -> list[dict]:
+    """The customers' messages in this run's job queue (the outbox), oldest first: the job's arguments,
+    with its id, status, attempts, queueing lock and when it is due."""
+    query = text(
+        "SELECT id, status::text, attempts, queueing_lock, scheduled_at, args FROM procrastinate_jobs"
+        " WHERE queue_name = :queue AND task_name = 'notify_payment'"
+        " AND (CAST(:status AS text) IS NULL OR status::text = :status) ORDER BY id"
+    )
+    async with rt.engine.connect() as conn:
+        rows = (await conn.execute(query, {"queue": rt.settings.jobs_queue, "status": status})).mappings().all()
+    return [{**row["args"], **{k: v for k, v in row.items() if k != "args"}} for row in rows]
 
 
 @pytest.fixture

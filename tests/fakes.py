@@ -124,6 +124,7 @@ class PaymentRow:
     check_attempts: int = 0
     version: int = 1
     callback_nonce: str | None = None
+    customer_told_at: datetime | None = None
 
     def payment(self) -> Payment:
         return Payment(
@@ -185,6 +186,13 @@ class AuditRow:
     details: dict[str, object]
 
 
+@dataclass(frozen=True)
+class Told:
+    payment: Payment
+    notice: Notice
+    correlation_id: str | None
+
+
 @dataclass
 class State:
     """Everything the database would hold; tests read the committed one as `uow.committed`."""
@@ -202,6 +210,7 @@ class State:
     handoffs: dict[int, HandoffRow] = field(default_factory=dict)
     staff: dict[str, StaffRow] = field(default_factory=dict)  # by email, unique across shops
     audit: list[AuditRow] = field(default_factory=list)
+    told: list[Told] = field(default_factory=list)  # the outbox: customers' messages queued for the worker
 
     def product(self, sku: str, tenant_id: int | None = None) -> ProductRow:
         [row] = [p for p in self.products.values() if p.sku == sku and tenant_id in (None, p.tenant_id)]
@@ -520,7 +529,12 @@ class FakePayments(_Repository):
             return None
         order = self._s.orders[row.order_id]
         customer = self._s.customers[order.customer_id]
-        return PaymentRecipient(customer.external_id, order.number, row.status)
+        return PaymentRecipient(customer.external_id, order.number, row.status, row.customer_told_at is not None)
+
+    async def mark_told(self, payment_id: int) -> None:
+        row = self._s.payments.get(payment_id)
+        if row is not None and row.customer_told_at is None:
+            row.customer_told_at = self._uow.now
 
     async def by_id(self, payment_id: int) -> Payment | None:
         row = self._s.payments.get(payment_id)
@@ -583,6 +597,16 @@ class FakeAudit(_Repository):
         self._s.audit.append(AuditRow(staff.tenant_id, staff.user_id, action, subject, reason, dict(details)))
 
 
+class FakeOutbox(_Repository):
+    """Like procrastinate's queueing lock: one waiting message per payment (the fake delivers none)."""
+
+    async def tell_customer(self, payment: Payment, notice: Notice, correlation_id: str | None = None) -> None:
+        if not any(
+            (t.payment.provider, t.payment.reference) == (payment.provider, payment.reference) for t in self._s.told
+        ):
+            self._s.told.append(Told(payment, notice, correlation_id))
+
+
 # --- the unit of work ---------------------------------------------------------------------------
 
 
@@ -607,6 +631,7 @@ class FakeUnitOfWork:
         self.handoffs = FakeHandoffs(self)
         self.staff = FakeStaff(self)
         self.audit = FakeAudit(self)
+        self.outbox = FakeOutbox(self)
 
     def __getattr__(self, name: str) -> Any:
         if name == "working":
@@ -748,21 +773,6 @@ class FakeProviders:
 
     def for_method(self, method: str) -> FakeProvider:
         return self.get(METHODS.get(method, method))
-
-
-@dataclass(frozen=True)
-class Told:
-    payment: Payment
-    notice: Notice
-    correlation_id: str | None
-
-
-class FakeJobs:
-    def __init__(self) -> None:
-        self.told: list[Told] = []
-
-    async def tell_customer(self, payment: Payment, notice: Notice, correlation_id: str | None = None) -> None:
-        self.told.append(Told(payment, notice, correlation_id))
 
 
 class FakeConversations:

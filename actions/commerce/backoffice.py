@@ -6,7 +6,7 @@ from __future__ import annotations
 from actions.commerce import reconciliation, settlement
 from actions.commerce.errors import NotFound, PaymentUnavailable, Refused
 from actions.commerce.payments import Payment, PaymentStatus, Recorded, staff_verification
-from actions.commerce.ports import Jobs, PaymentProviders, StaffMember, UnitOfWork
+from actions.commerce.ports import PaymentProviders, StaffMember, UnitOfWork
 
 MIN_REASON = 5
 
@@ -25,14 +25,12 @@ async def _audit(uow: UnitOfWork, staff: StaffMember, action: str, subject: str,
         await uow.commit()
 
 
-async def refresh_payment(
-    uow: UnitOfWork, providers: PaymentProviders, jobs: Jobs, staff: StaffMember, payment_id: int
-) -> str:
+async def refresh_payment(uow: UnitOfWork, providers: PaymentProviders, staff: StaffMember, payment_id: int) -> str:
     """Ask the provider now. A payment the provider says was paid becomes paid, and the customer is told."""
     payment = await _payment(uow, staff, payment_id)
     subject = f"payment:{payment.id}"
     try:
-        checked = await reconciliation.refresh(uow, providers, jobs, payment)
+        checked = await reconciliation.refresh(uow, providers, payment)
     except PaymentUnavailable as e:
         await _audit(uow, staff, "refresh_status", subject, result="provider_unreachable")
         raise Refused(f"{payment.provider} could not be reached; try again in a minute ({e})") from e
@@ -45,7 +43,7 @@ async def refresh_payment(
 
 
 async def mark_verified(
-    uow: UnitOfWork, providers: PaymentProviders, jobs: Jobs, staff: StaffMember, payment_id: int, reason: str
+    uow: UnitOfWork, providers: PaymentProviders, staff: StaffMember, payment_id: int, reason: str
 ) -> str:
     """Staff saw the money arrive (an M-Pesa SMS, the Paystack dashboard): the payment becomes paid."""
     reason = " ".join(reason.split())
@@ -56,7 +54,7 @@ async def mark_verified(
         raise Refused(f"This payment already ended as {payment.status.value}; nothing was changed.")
     notice = providers.paid_notice(payment.provider)
     event = staff_verification(payment, reason, staff.email, notice)
-    applied = await settlement.record_and_tell(uow, jobs, event)
+    applied = await settlement.record(uow, event)
     await _audit(uow, staff, "mark_verified", f"payment:{payment.id}", reason, result=applied.result.value)
     if applied.result is not Recorded.APPLIED:
         raise Refused(f"Nothing was changed: {applied.result.value.replace('_', ' ')}.")

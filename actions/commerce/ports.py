@@ -1,6 +1,7 @@
 """What the use cases need from the world: storage (`UnitOfWork`, implemented over PostgreSQL in
-`actions.db`), payment providers (`actions.payments`), the job queue (`actions.jobs`) and the
-conversations (Rasa's HTTP API, `actions.rasa_api`). Tests use in-memory versions (tests/fakes.py)."""
+`actions.db`, with its `Outbox` of jobs in `actions.jobs`), payment providers
+(`actions.payments`) and the conversations (Rasa's HTTP API, `actions.rasa_api`). Tests use
+in-memory versions (tests/fakes.py)."""
 
 from __future__ import annotations
 
@@ -155,7 +156,12 @@ class Payments(Protocol):
         ...
 
     async def recipient(self, payment_id: int) -> PaymentRecipient | None:
-        """Whom to tell about a payment: the customer's conversation, the order number, the status."""
+        """Whom to tell about a payment: the customer's conversation, the order number, the status, and
+        whether they were told how it ended."""
+        ...
+
+    async def mark_told(self, payment_id: int) -> None:
+        """Note that the customer was told how the payment ended (the first time only)."""
         ...
 
     async def by_id(self, payment_id: int) -> Payment | None: ...
@@ -200,6 +206,16 @@ class Audit(Protocol):
         ...
 
 
+class Outbox(Protocol):
+    """Work for the worker, written in the unit of work's own transaction: it exists once that
+    transaction commits, and never if it rolls back."""
+
+    async def tell_customer(self, payment: Payment, notice: Notice, correlation_id: str | None = None) -> None:
+        """The customer's message about how a payment ended, queued once per payment ending (a second
+        one for the same payment while the first waits changes nothing)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without `commit()` rolls everything back."""
 
@@ -213,6 +229,7 @@ class UnitOfWork(Protocol):
     handoffs: Handoffs
     staff: Staff
     audit: Audit
+    outbox: Outbox
 
     async def __aenter__(self) -> Self: ...
 
@@ -231,6 +248,7 @@ class PaymentRecipient:
     conversation_id: str
     order_number: str
     status: PaymentStatus
+    told: bool = False  # the customer heard how the payment ended already
 
 
 @dataclass(frozen=True)
@@ -292,12 +310,6 @@ class PaymentProviders(Protocol):
 
     def for_method(self, method: str) -> PaymentProvider:
         """The provider that takes a payment method the customer chose ("mpesa", "card")."""
-        ...
-
-
-class Jobs(Protocol):
-    async def tell_customer(self, payment: Payment, notice: Notice, correlation_id: str | None = None) -> None:
-        """Queue the customer's message about how a payment ended (once per payment ending)."""
         ...
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from actions.commerce import settlement
 from actions.commerce.errors import PaymentUnavailable
 from actions.commerce.payments import Applied, CheckPolicy, DueCheck, Payment, expiry
-from actions.commerce.ports import Jobs, PaymentProviders, UnitOfWork
+from actions.commerce.ports import PaymentProviders, UnitOfWork
 
 log = logging.getLogger("payments.reconcile")
 
@@ -42,9 +42,7 @@ async def claim_due(uow: UnitOfWork, policy: CheckPolicy, limit: int = 20) -> li
         return due
 
 
-async def check(
-    uow: UnitOfWork, providers: PaymentProviders, jobs: Jobs, policy: CheckPolicy, due: DueCheck
-) -> Checked:
+async def check(uow: UnitOfWork, providers: PaymentProviders, policy: CheckPolicy, due: DueCheck) -> Checked:
     """Ask the provider about one claimed payment; an unanswered check after the retry window expires it."""
     payment, error = due.payment, None
     try:
@@ -56,12 +54,12 @@ async def check(
         if not policy.gives_up(due.checks_before, due.age):
             return Checked(payment.id, None, error)
         event = expiry(payment)
-    applied = await settlement.record_and_tell(uow, jobs, event)
+    applied = await settlement.record(uow, event)
     _log(payment, event.kind, applied)
     return Checked(payment.id, applied, error)
 
 
-async def refresh(uow: UnitOfWork, providers: PaymentProviders, jobs: Jobs, payment: Payment) -> Checked:
+async def refresh(uow: UnitOfWork, providers: PaymentProviders, payment: Payment) -> Checked:
     """Ask the provider about one payment now (staff pressed "Refresh status"). Unlike the worker's
     checks this never expires a payment: no answer yet leaves it pending."""
     try:
@@ -70,7 +68,7 @@ async def refresh(uow: UnitOfWork, providers: PaymentProviders, jobs: Jobs, paym
         raise PaymentUnavailable(f"{payment.provider} could not be asked: {e}") from e
     if event is None:
         return Checked(payment.id, None)
-    applied = await settlement.record_and_tell(uow, jobs, event)
+    applied = await settlement.record(uow, event)
     _log(payment, event.kind, applied)
     return Checked(payment.id, applied)
 

@@ -1,7 +1,9 @@
 """Hearing from a provider: record what it said once, apply it to the payment and its order, tell the customer.
 
 Every path that can end a payment (a callback, a webhook, the worker's check, staff) goes through
-`record`, so exactly-once lives here and in the ledger's unique key, nowhere else. What the ledger
+`record`, so exactly-once lives here and in the ledger's unique key, nowhere else. Its effects
+(the order paid or its stock released, the payment flagged for staff, the customer's message as
+a job in the outbox) are written in the transaction that records the event: all of them or none. What the ledger
 does not take (forged or unreadable messages, messages about no payment of ours) goes through
 `record_rejected`, which changes no payment.
 """
@@ -24,11 +26,13 @@ from actions.commerce.payments import (
     Rejected,
     settle,
 )
-from actions.commerce.ports import Jobs, UnitOfWork
+from actions.commerce.ports import UnitOfWork
 
 
-async def record(uow: UnitOfWork, event: ProviderEvent) -> Applied:
-    """Record a provider event and apply its outcome, both in one transaction, at most once.
+async def record(uow: UnitOfWork, event: ProviderEvent, correlation_id: str | None = None) -> Applied:
+    """Record a provider event and apply its outcome, both in one transaction, at most once; an event
+    that ends the payment also queues the customer's message about it, in that same transaction
+    (under `correlation_id`, else the one of the turn that started the payment).
 
     Only an event about a payment we know is recorded, under a key naming that payment, and an
     unsigned callback only when its URL is the one given for that payment (UNKNOWN_PAYMENT and
@@ -78,8 +82,10 @@ async def record(uow: UnitOfWork, event: ProviderEvent) -> Applied:
             if not await _follow_on_order(uow, payment.order_id, decision.status, event.expires_order):
                 await uow.payments.flag(payment.id)  # money for an order that ended meanwhile: staff decide
                 notice, flagged = Notice.PAID_FOR_ENDED_ORDER, True
-        await uow.commit()
         updated = replace(payment, status=decision.status, needs_review=flagged)
+        if decision.changed and notice is not None:
+            await uow.outbox.tell_customer(updated, notice, correlation_id)
+        await uow.commit()
         if not decision.changed:
             return Applied(Recorded.FLAGGED if event.flags else Recorded.UNCHANGED, updated)
         return Applied(Recorded.APPLIED, updated, notice)
@@ -113,16 +119,6 @@ async def _follow_on_order(uow: UnitOfWork, order_id: int, status: PaymentStatus
     else:
         await orders.give_back(uow, order, OrderStatus.EXPIRED)
     return True
-
-
-async def record_and_tell(
-    uow: UnitOfWork, jobs: Jobs, event: ProviderEvent, correlation_id: str | None = None
-) -> Applied:
-    """`record`, then, if the event ended the payment, queue the customer's message about it."""
-    applied = await record(uow, event)
-    if applied.notify and applied.payment is not None and applied.notice is not None:
-        await jobs.tell_customer(applied.payment, applied.notice, correlation_id)
-    return applied
 
 
 async def callback_shop_known(uow: UnitOfWork, credentials: CallbackCredentials) -> bool:

@@ -542,13 +542,17 @@ class Payments:
     async def recipient(self, payment_id: int) -> PaymentRecipient | None:
         row = (
             await self.session.execute(
-                select(t.Customer.external_id, t.Order.number, t.Payment.status)
+                select(t.Customer.external_id, t.Order.number, t.Payment.status, t.Payment.customer_told_at)
                 .join(t.Order, t.Order.id == t.Payment.order_id)
                 .join(t.Customer, t.Customer.id == t.Order.customer_id)
                 .where(t.Payment.id == payment_id)
             )
         ).first()
-        return PaymentRecipient(row[0], row[1], PaymentStatus(row[2])) if row else None
+        return PaymentRecipient(row[0], row[1], PaymentStatus(row[2]), row[3] is not None) if row else None
+
+    async def mark_told(self, payment_id: int) -> None:
+        told = update(t.Payment).where(t.Payment.id == payment_id, t.Payment.customer_told_at.is_(None))
+        await self.session.execute(told.values(customer_told_at=func.now()))
 
     async def by_id(self, payment_id: int) -> Payment | None:
         row = await self.session.get(t.Payment, payment_id)

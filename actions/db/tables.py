@@ -210,6 +210,8 @@ class Payment(Base):
     # This payment's own secret in its M-Pesa callback URL (None: card payments, and older ones).
     callback_nonce: Mapped[str | None] = mapped_column(String(64))
     needs_review: Mapped[bool] = mapped_column(server_default=text("false"))
+    # When the customer's message about how it ended reached Rasa: a job delivered twice tells them once.
+    customer_told_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Reconciliation: how often the provider was asked, and when to ask next.
     check_attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     next_check_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

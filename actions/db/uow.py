@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from actions.commerce.ports import Outbox
 from actions.db import repositories
 from actions.db.cache import ReadCache
 
+OutboxOn = Callable[[AsyncSession], Outbox]  # the outbox writing in a session's transaction (actions/jobs.py)
+
 
 class SqlUnitOfWork:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], cache: ReadCache | None = None) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], cache: ReadCache | None, outbox: OutboxOn) -> None:
         self._sessions = sessions
         self._cache = cache
+        self._outbox = outbox
         self._session: AsyncSession | None = None
 
     async def __aenter__(self) -> Self:
@@ -33,6 +38,7 @@ class SqlUnitOfWork:
         self.handoffs = repositories.Handoffs(self._session)
         self.staff = repositories.Staff(self._session)
         self.audit = repositories.Audit(self._session)
+        self.outbox = self._outbox(self._session)
         return self
 
     async def __aexit__(

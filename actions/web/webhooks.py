@@ -120,7 +120,7 @@ async def paystack_webhook(request: Request) -> HTTPResponse:
 async def _record(request: Request, event: ProviderEvent) -> Applied:
     """Record the event; a payment's ending goes to the worker under the id of the turn that started it."""
     rt = runtime.current()
-    applied = await settlement.record_and_tell(rt.uow(), rt.jobs, event)
+    applied = await settlement.record(rt.uow(), event)
     origin = await correlation.of_payment(rt.redis, applied.payment)
     count(request, event.provider, OUTCOMES.get(applied.result, applied.result.value))
     payment_id = applied.payment.id if applied.payment else None

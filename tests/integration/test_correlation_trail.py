@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import func, update
 
 from actions.chat.payment import started
-from actions.commerce import cart, orders, payment_requests, reconciliation
+from actions.commerce import cart, orders, payment_requests, reconciliation, settlement
 from actions.commerce.model import CustomerRef
+from actions.commerce.payments import Notice, PaymentStatus, ProviderEvent
 from actions.db import tables as t
-from actions.jobs import ArqJobs
 from actions.observability import correlation, logs
 from actions.observability.metrics import RECONCILIATION_KEY
 from actions.worker import check_one, correlated
-from tests.conftest import settings_changed
+from tests.conftest import queued_messages, settings_changed
 
 WHO = CustomerRef("demo-shop", "254700000099")
 
@@ -87,33 +87,29 @@ async def test_the_workers_check_of_a_payment_logs_under_the_turn_that_started_i
     assert correlation.current() == "cron-tick"  # the tick's own id is back after the payment's check
 
 
-class FakePool:
-    def __init__(self) -> None:
-        self.queued: list[tuple] = []
-
-    async def enqueue_job(self, function: str, *args: object, **kwargs: object) -> None:
-        self.queued.append((function, args, kwargs))
-
-
-async def test_a_job_carries_the_current_correlation_id_and_the_worker_runs_it_under_that_id():
-    rt = SimpleNamespace(jobs=ArqJobs("redis://unused", "q", redis=None))
-    rt.jobs._pool = FakePool()
-    logs.begin(correlation_id="turn-5c1d")
-    await rt.jobs.enqueue("notify_payment", 7, "mpesa_paid", job_id="notify:mpesa:ws_CO_1")
-    await rt.jobs.enqueue("notify_payment", 8, "card_paid", correlation_id="turn-started-the-payment")
+async def test_a_message_carries_the_turns_correlation_id_and_the_worker_runs_it_under_that_id(shop):
+    payment = await started_in_a_turn(shop, "turn-5c1d")
+    logs.begin(correlation_id="callback-9")  # the callback that ends the payment comes later, with its own id
+    paid = ProviderEvent(
+        "mpesa", "query:paid", payment.reference, PaymentStatus.PAID, "reconciliation", payment.amount,
+        notice=Notice.MPESA_PAID,
+    )  # fmt: skip
+    await settlement.record(shop.uow(), paid)
     logs.begin()
-    queued = rt.jobs._pool.queued
-    assert [kwargs["correlation_id"] for _, _, kwargs in queued] == ["turn-5c1d", "turn-started-the-payment"]
+    [message] = await queued_messages(shop)
+    assert (message["payment_id"], message["notice"], message["correlation_id"]) == (
+        payment.id, "mpesa_paid", "turn-5c1d",
+    )  # fmt: skip
 
     seen = []
 
     @correlated
-    async def job(ctx, payment_id, reason):
-        seen.append((payment_id, reason, correlation.current(), logs.fields().get("job")))
+    async def job(context, payment_id, notice):
+        seen.append((payment_id, notice, correlation.current(), logs.fields().get("job")))
 
-    for _, args, kwargs in queued:
-        await job({"job_id": "j1"}, *args, correlation_id=kwargs["correlation_id"])
-    await job({"job_id": "j2"}, 9, "expired")  # queued before correlation ids existed
-    assert seen[:2] == [(7, "mpesa_paid", "turn-5c1d", "j1"), (8, "card_paid", "turn-started-the-payment", "j1")]
-    assert seen[2][:2] == (9, "expired") and len(seen[2][2]) == 32
-    assert job.__qualname__.endswith("job")  # arq names jobs by their function's name
+    context = SimpleNamespace(job=SimpleNamespace(id=message["id"]))
+    await job(context, payment_id=payment.id, notice="mpesa_paid", correlation_id=message["correlation_id"])
+    await job(context, payment_id=9, notice="expired")  # queued without an id
+    assert seen[0] == (payment.id, "mpesa_paid", "turn-5c1d", message["id"])
+    assert seen[1][:2] == (9, "expired") and len(seen[1][2]) == 32
+    assert job.__name__ == "job"

@@ -8,6 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from procrastinate.schema import SchemaManager
 from sqlalchemy import create_engine
 
 from actions.db.tables import SCHEMA, metadata
@@ -67,6 +68,36 @@ def test_downgrade_to_base_and_upgrade_again_on_a_database_with_data(scratch_dat
         assert conn.execute("SELECT count(*) FROM commerce.products").fetchone() == (0,)
         head = ScriptDirectory.from_config(Config(str(ROOT / "alembic.ini"))).get_current_head()
         assert conn.execute("SELECT version_num FROM commerce.alembic_version").fetchone() == (head,)
+
+
+PROCRASTINATE_CATALOG = """
+SELECT 'column', table_name || '.' || column_name || ' ' || data_type || ' ' || coalesce(column_default, '')
+  FROM information_schema.columns WHERE table_schema = 'public' AND table_name LIKE 'procrastinate%'
+UNION ALL SELECT 'index', indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename LIKE 'procrastinate%'
+UNION ALL SELECT 'routine', p.oid::regprocedure::text || ' ' || md5(prosrc)
+  FROM pg_proc p WHERE pronamespace = 'public'::regnamespace AND proname LIKE 'procrastinate%'
+UNION ALL SELECT 'enum', t.typname || ' ' || string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder)
+  FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid WHERE t.typname LIKE 'procrastinate%' GROUP BY t.typname
+UNION ALL SELECT 'trigger', tgrelid::regclass::text || ' ' || tgname FROM pg_trigger WHERE tgname LIKE 'procrastinate%'
+"""
+
+
+def test_alembic_gives_procrastinate_the_schema_its_release_ships(scratch_database, services):
+    """Revision 0007 replays procrastinate's migration files; they must add up to its schema.sql."""
+    alembic(scratch_database, "upgrade", "head")
+    name = f"shop_procrastinate_{uuid.uuid4().hex[:8]}"
+    shipped = create_database(services.database_url, name)
+    try:
+        with psycopg.connect(shipped) as conn:
+            conn.execute(SchemaManager.get_schema())
+        catalogs = []
+        for url in (scratch_database, shipped):
+            with psycopg.connect(url) as conn:
+                catalogs.append(sorted(conn.execute(PROCRASTINATE_CATALOG).fetchall()))
+    finally:
+        drop_database(services.database_url, name)
+    migrated, expected = catalogs
+    assert len(expected) > 50 and migrated == expected
 
 
 def test_payment_events_are_append_only(database_url):

@@ -22,7 +22,7 @@ from actions.commerce.payments import (
     Rejected,
 )
 from actions.db import tables as t
-from tests.fakes import FakeJobs
+from tests.conftest import queued_messages
 
 WHO = CustomerRef("demo-shop", "254700000077")
 ASKED = Money(36000, "KES")
@@ -175,12 +175,13 @@ async def test_an_order_under_a_live_m_pesa_prompt_is_not_cancelled(shop):
 async def test_card_money_for_an_order_cancelled_meanwhile_is_flagged_and_the_customer_told_the_truth(shop):
     order, payment = await pending_payment(shop, "ORD-card-ended", provider="paystack")
     await orders.cancel(shop.uow(), WHO, order.number)  # a card link does not hold the order
-    jobs = FakeJobs()
     paid = ProviderEvent("paystack", "charge.success", payment.reference, PaymentStatus.PAID, "charge.success", ASKED)
-    applied = await settlement.record_and_tell(shop.uow(), jobs, paid)
+    applied = await settlement.record(shop.uow(), paid)
     assert (applied.result, applied.notice) == (Recorded.APPLIED, Notice.PAID_FOR_ENDED_ORDER)
     assert await state(shop, order.id) == ("paid", True, "cancelled", 1)
-    assert [(told.payment.id, told.notice) for told in jobs.told] == [(payment.id, Notice.PAID_FOR_ENDED_ORDER)]
+    assert [(m["payment_id"], m["notice"]) for m in await queued_messages(shop)] == [
+        (payment.id, Notice.PAID_FOR_ENDED_ORDER.value)
+    ]
 
 
 async def test_forged_and_unknown_messages_are_kept_apart_capped_and_change_no_payment(shop):

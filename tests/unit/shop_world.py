@@ -10,7 +10,7 @@ from actions.commerce.model import CustomerRef, Order, Tenant
 from actions.commerce.money import Money
 from actions.commerce.payments import CallbackCredentials, CheckPolicy, Notice, Payment, PaymentStatus, ProviderEvent
 from actions.commerce.ports import StaffMember
-from tests.fakes import FakeConversations, FakeJobs, FakeProviders, FakeUnitOfWork
+from tests.fakes import FakeConversations, FakeProviders, FakeUnitOfWork, Told
 
 PHONE = "254712345678"
 RECEIPT = "QK71ABCXYZ"
@@ -24,7 +24,6 @@ POLICY = CheckPolicy(
 class World:
     uow: FakeUnitOfWork = field(default_factory=FakeUnitOfWork)
     providers: FakeProviders = field(default_factory=FakeProviders)
-    jobs: FakeJobs = field(default_factory=FakeJobs)
     conversations: FakeConversations = field(default_factory=FakeConversations)
 
     def __post_init__(self) -> None:
@@ -38,6 +37,11 @@ class World:
         self.who = CustomerRef("demo-shop", "254700000001")
         self.staff = StaffMember(user_id=7, tenant_id=self.shop.id, email="amina@demo.shop")
         self.other_staff = StaffMember(user_id=8, tenant_id=self.other_shop.id, email="otieno@other.shop")
+
+    @property
+    def told(self) -> list[Told]:
+        """The customers' messages the committed transactions queued."""
+        return self.uow.committed.told
 
     def stock(self, sku: str) -> int:
         return self.uow.stock(sku, self.shop)

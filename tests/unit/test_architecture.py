@@ -11,7 +11,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTIONS = ROOT / "actions"
-FRAMEWORKS = ("rasa_sdk", "sanic", "sqlalchemy", "psycopg", "redis", "httpx", "arq", "jinja2", "prometheus_client")
+FRAMEWORKS = (
+    "rasa_sdk", "sanic", "sqlalchemy", "psycopg", "redis", "httpx", "procrastinate", "jinja2", "prometheus_client"
+)  # fmt: skip
 
 # Which parts of actions/ each part may not import. Entry points and the composition root
 # (server, worker, cli, runtime) may import anything below them.

@@ -12,7 +12,7 @@ RECEIPT = "  M-Pesa   receipt SGH7Y2K1LM  "
 
 
 async def mark_verified(w: World, payment_id: int, reason: str = RECEIPT, staff=None):
-    return await backoffice.mark_verified(w.uow, w.providers, w.jobs, staff or w.staff, payment_id, reason)
+    return await backoffice.mark_verified(w.uow, w.providers, staff or w.staff, payment_id, reason)
 
 
 # --- confirming a payment by hand ---------------------------------------------------------------
@@ -24,7 +24,7 @@ async def test_staff_confirming_a_payment_marks_it_and_its_order_paid_tells_the_
     assert "Marked as paid" in await mark_verified(w, payment.id)
     assert w.uow.payment(payment.id).status is PaymentStatus.PAID
     assert w.uow.order(order.id).status is OrderStatus.PAID
-    assert [(t.payment.id, t.notice) for t in w.jobs.told] == [(payment.id, Notice.MPESA_PAID)]
+    assert [(t.payment.id, t.notice) for t in w.told] == [(payment.id, Notice.MPESA_PAID)]
     [entry] = w.uow.committed.audit
     assert (entry.tenant_id, entry.staff_user_id, entry.action, entry.subject, entry.reason, entry.details) == (
         w.shop.id,
@@ -42,7 +42,7 @@ async def test_a_card_payment_confirmed_by_hand_tells_the_customer_of_a_card_pay
     w = World()
     _, payment = await w.pending_payment(provider="paystack")
     await mark_verified(w, payment.id)
-    assert [t.notice for t in w.jobs.told] == [Notice.CARD_PAID]
+    assert [t.notice for t in w.told] == [Notice.CARD_PAID]
 
 
 @pytest.mark.parametrize("reason", ["", "ok", "  sure  "])
@@ -52,7 +52,7 @@ async def test_confirming_a_payment_needs_a_reason(reason):
     with pytest.raises(Refused, match="Say why"):
         await mark_verified(w, payment.id, reason)
     assert w.uow.payment(payment.id).status is PaymentStatus.PENDING
-    assert (w.uow.committed.audit, w.jobs.told) == ([], [])
+    assert (w.uow.committed.audit, w.told) == ([], [])
 
 
 async def test_a_payment_that_already_ended_cannot_be_confirmed_by_hand():
@@ -63,7 +63,7 @@ async def test_a_payment_that_already_ended_cannot_be_confirmed_by_hand():
         await mark_verified(w, payment.id)
     assert w.uow.payment(payment.id).status is PaymentStatus.FAILED
     assert w.uow.order(order.id).status is OrderStatus.PENDING_PAYMENT
-    assert w.jobs.told == []
+    assert [t.notice for t in w.told] == [Notice.MPESA_FAILED]  # the failure's own message, none from staff
     assert len(w.uow.committed.events_of(payment.id)) == 1  # no manual verification in the ledger
 
 
@@ -73,11 +73,11 @@ async def test_another_shops_payment_is_not_found_and_not_touched():
     with pytest.raises(NotFound):
         await mark_verified(w, payment.id, staff=w.other_staff)
     with pytest.raises(NotFound):
-        await backoffice.refresh_payment(w.uow, w.providers, w.jobs, w.other_staff, payment.id)
+        await backoffice.refresh_payment(w.uow, w.providers, w.other_staff, payment.id)
     with pytest.raises(NotFound):
         await mark_verified(w, 999)
     assert w.uow.payment(payment.id).status is PaymentStatus.PENDING
-    assert (w.uow.committed.audit, w.jobs.told, w.providers["mpesa"].checks) == ([], [], [])
+    assert (w.uow.committed.audit, w.told, w.providers["mpesa"].checks) == ([], [], [])
 
 
 # --- refreshing a payment's status ---------------------------------------------------------------
@@ -87,16 +87,16 @@ async def test_refreshing_a_payment_the_provider_says_was_paid_settles_it_and_wr
     w = World()
     order, payment = await w.pending_payment()
     w.providers["mpesa"].answer = lambda p, kind: event(p, key=f"query:{p.reference}:0", kind=kind)
-    assert await backoffice.refresh_payment(w.uow, w.providers, w.jobs, w.staff, payment.id) == "mpesa says: paid."
+    assert await backoffice.refresh_payment(w.uow, w.providers, w.staff, payment.id) == "mpesa says: paid."
     assert w.uow.order(order.id).status is OrderStatus.PAID
-    assert [t.notice for t in w.jobs.told] == [Notice.MPESA_PAID]
+    assert [t.notice for t in w.told] == [Notice.MPESA_PAID]
     assert [(a.action, a.details) for a in w.uow.committed.audit] == [("refresh_status", {"result": "applied"})]
 
 
 async def test_refreshing_while_the_provider_has_no_answer_leaves_the_payment_pending():
     w = World()
     _, payment = await w.pending_payment()
-    message = await backoffice.refresh_payment(w.uow, w.providers, w.jobs, w.staff, payment.id)
+    message = await backoffice.refresh_payment(w.uow, w.providers, w.staff, payment.id)
     assert "stays pending" in message
     assert w.uow.payment(payment.id).status is PaymentStatus.PENDING
     assert [a.details for a in w.uow.committed.audit] == [{"result": "still_pending"}]
@@ -107,7 +107,7 @@ async def test_refreshing_while_the_provider_is_unreachable_is_refused_and_audit
     _, payment = await w.pending_payment()
     w.providers["mpesa"].answer = ConnectionError("connection refused")
     with pytest.raises(Refused, match="could not be reached"):
-        await backoffice.refresh_payment(w.uow, w.providers, w.jobs, w.staff, payment.id)
+        await backoffice.refresh_payment(w.uow, w.providers, w.staff, payment.id)
     assert [a.details for a in w.uow.committed.audit] == [{"result": "provider_unreachable"}]
 
 

@@ -8,7 +8,6 @@ from actions.commerce import ports
 from actions.commerce.payments import PaymentStatus, ProviderEvent
 from tests.fakes import (
     FakeConversations,
-    FakeJobs,
     FakeProvider,
     FakeProviders,
     FakeUnitOfWork,
@@ -26,6 +25,7 @@ REPOSITORIES = {
     "handoffs": ports.Handoffs,
     "staff": ports.Staff,
     "audit": ports.Audit,
+    "outbox": ports.Outbox,
 }
 
 
@@ -54,7 +54,6 @@ def test_each_fake_repository_has_every_method_of_its_port_with_the_same_paramet
     [
         (FakeProvider, ports.PaymentProvider),
         (FakeProviders, ports.PaymentProviders),
-        (FakeJobs, ports.Jobs),
         (FakeConversations, ports.Conversations),
     ],
 )

@@ -112,7 +112,7 @@ async def test_when_the_provider_cannot_be_asked_no_payment_is_started():
 async def claim_and_check(w: World, policy: CheckPolicy = POLICY) -> list[reconciliation.Checked]:
     """What the worker's tick does: claim the due checks, then check each."""
     due = await reconciliation.claim_due(w.uow, policy)
-    return [await reconciliation.check(w.uow, w.providers, w.jobs, policy, d) for d in due]
+    return [await reconciliation.check(w.uow, w.providers, policy, d) for d in due]
 
 
 async def test_a_payment_is_checked_on_only_once_its_first_check_is_due_then_after_a_doubling_wait():
@@ -155,7 +155,7 @@ async def test_no_answer_keeps_the_payment_pending_through_the_checks_until_the_
         3,
     )
     assert w.uow.order(order.id).status is OrderStatus.EXPIRED
-    assert [(t.payment.id, t.notice) for t in w.jobs.told] == [(payment.id, Notice.EXPIRED)]
+    assert [(t.payment.id, t.notice) for t in w.told] == [(payment.id, Notice.EXPIRED)]
     assert len(w.providers["mpesa"].checks) == 4
     w.uow.advance(hours=1)
     assert await claim_and_check(w) == []  # an ended payment is never checked again
@@ -174,12 +174,12 @@ async def test_a_callback_claiming_success_makes_the_check_due_and_the_check_set
     order, payment = await w.pending_payment()
     w.uow.advance(seconds=5)
     assert await claim_and_check(w) == []
-    await settlement.record_and_tell(w.uow, w.jobs, w.callback(payment))
+    await settlement.record(w.uow, w.callback(payment))
     w.providers["mpesa"].answer = lambda p, kind: event(p, key="query:0", kind=kind)
     [checked] = await claim_and_check(w)
     assert checked.outcome == "paid"
     assert (w.uow.payment(payment.id).status, w.uow.order(order.id).status) == (PaymentStatus.PAID, OrderStatus.PAID)
-    assert [t.notice for t in w.jobs.told] == [Notice.MPESA_PAID]
+    assert [t.notice for t in w.told] == [Notice.MPESA_PAID]
 
 
 async def test_forged_messages_neither_count_as_checks_nor_bring_the_expiry_closer():
@@ -241,20 +241,20 @@ async def test_the_providers_answer_to_a_check_ends_the_payment_and_the_customer
     assert checked.outcome == "paid"
     assert w.uow.order(order.id).status is OrderStatus.PAID
     assert w.providers["mpesa"].checks == [(payment, "reconciliation")]
-    await settlement.record_and_tell(w.uow, w.jobs, event(payment, key=f"callback:{payment.reference}:0"))
-    assert [t.notice for t in w.jobs.told] == [Notice.MPESA_PAID]  # the late callback tells nobody
+    await settlement.record(w.uow, event(payment, key=f"callback:{payment.reference}:0"))
+    assert [t.notice for t in w.told] == [Notice.MPESA_PAID]  # the late callback tells nobody
 
 
 async def test_a_refresh_by_staff_never_expires_a_payment_the_provider_has_no_answer_for():
     w = World()
     _, payment = await w.pending_payment()
     w.uow.advance(hours=5)
-    checked = await reconciliation.refresh(w.uow, w.providers, w.jobs, payment)
+    checked = await reconciliation.refresh(w.uow, w.providers, payment)
     assert checked.applied is None
     assert w.uow.payment(payment.id).status is PaymentStatus.PENDING
     w.providers["mpesa"].answer = TimeoutError("no answer")
     with pytest.raises(PaymentUnavailable):
-        await reconciliation.refresh(w.uow, w.providers, w.jobs, payment)
+        await reconciliation.refresh(w.uow, w.providers, payment)
 
 
 # --- the shop's callback secret ---------------------------------------------------------------------

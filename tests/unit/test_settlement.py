@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from actions.commerce import notifications, orders, payment_requests, settlement
+from actions.commerce.errors import ConversationsUnreachable
 from actions.commerce.model import OrderStatus
 from actions.commerce.money import Money
 from actions.commerce.payments import (
@@ -42,18 +43,18 @@ async def test_a_success_callback_with_its_evidence_is_kept_and_asks_daraja_at_o
     w = World()
     order, payment = await w.pending_payment()
     w.uow.advance(seconds=10)  # the first check is still 50 s away
-    claimed = await settlement.record_and_tell(w.uow, w.jobs, w.callback(payment))
+    claimed = await settlement.record(w.uow, w.callback(payment))
     assert (claimed.result, claimed.notify) == (Recorded.AWAITING_CONFIRMATION, False)
     row = w.uow.payment(payment.id)
     assert (row.status, row.needs_review, row.next_check_at) == (PaymentStatus.PENDING, False, w.uow.now)
     assert w.uow.order(order.id).status is OrderStatus.PENDING_PAYMENT
     assert [e.key for e in w.uow.committed.events_of(payment.id)] == [f"mpesa:callback:{payment.id}:0"]
-    assert w.jobs.told == []
+    assert w.told == []
 
-    confirmed = await settlement.record_and_tell(w.uow, w.jobs, event(payment, key="query:0"))
+    confirmed = await settlement.record(w.uow, event(payment, key="query:0"))
     assert (confirmed.result, confirmed.notice) == (Recorded.APPLIED, Notice.MPESA_PAID)
     assert (w.uow.payment(payment.id).status, w.uow.order(order.id).status) == (PaymentStatus.PAID, OrderStatus.PAID)
-    assert [t.notice for t in w.jobs.told] == [Notice.MPESA_PAID]
+    assert [t.notice for t in w.told] == [Notice.MPESA_PAID]
 
 
 @pytest.mark.parametrize(
@@ -71,25 +72,25 @@ async def test_a_success_callback_without_its_amount_or_receipt_never_settles_is
     w = World()
     order, payment = await w.pending_payment()
     w.uow.advance(seconds=10)
-    doubtful = await settlement.record_and_tell(w.uow, w.jobs, w.callback(payment, **change))
+    doubtful = await settlement.record(w.uow, w.callback(payment, **change))
     assert (doubtful.result, doubtful.notify) == (Recorded.NO_EVIDENCE, False), what
     row = w.uow.payment(payment.id)
     assert (row.status, row.needs_review, row.next_check_at) == (PaymentStatus.PENDING, True, w.uow.now)
     assert w.uow.order(order.id).status is OrderStatus.PENDING_PAYMENT
     assert len(w.uow.committed.events_of(payment.id)) == 1  # what was said is kept
-    assert w.jobs.told == []
+    assert w.told == []
 
 
 async def test_a_success_callback_for_another_amount_is_flagged_and_made_due_not_applied():
     w = World()
     order, payment = await w.pending_payment()
     w.uow.advance(seconds=10)
-    wrong = await settlement.record_and_tell(w.uow, w.jobs, w.callback(payment, amount=Money(100, "KES")))
+    wrong = await settlement.record(w.uow, w.callback(payment, amount=Money(100, "KES")))
     assert (wrong.result, wrong.notify) == (Recorded.AMOUNT_MISMATCH, False)
     row = w.uow.payment(payment.id)
     assert (row.status, row.needs_review, row.next_check_at) == (PaymentStatus.PENDING, True, w.uow.now)
     assert w.uow.order(order.id).status is OrderStatus.PENDING_PAYMENT
-    assert w.jobs.told == []
+    assert w.told == []
     assert len(w.uow.committed.events_of(payment.id)) == 1
 
 
@@ -106,17 +107,17 @@ async def test_a_signed_or_verified_success_for_another_amount_or_currency_is_fl
 async def test_a_late_success_callback_after_the_query_settled_the_payment_changes_nothing():
     w = World()
     _, payment = await w.pending_payment()
-    await settlement.record_and_tell(w.uow, w.jobs, event(payment, key="query:0"))
-    late = await settlement.record_and_tell(w.uow, w.jobs, w.callback(payment))
+    await settlement.record(w.uow, event(payment, key="query:0"))
+    late = await settlement.record(w.uow, w.callback(payment))
     assert (late.result, late.notify) == (Recorded.UNCHANGED, False)
     assert (w.uow.payment(payment.id).status, w.uow.payment(payment.id).needs_review) == (PaymentStatus.PAID, False)
-    assert len(w.jobs.told) == 1
+    assert len(w.told) == 1
 
 
 async def test_a_cancelled_prompt_ends_the_payment_from_its_callback_alone():
     w = World()
     order, payment = await w.pending_payment()
-    cancelled = await settlement.record_and_tell(w.uow, w.jobs, w.callback(payment, 1032))
+    cancelled = await settlement.record(w.uow, w.callback(payment, 1032))
     assert (cancelled.result, cancelled.notice) == (Recorded.APPLIED, Notice.MPESA_CANCELLED)
     assert w.uow.payment(payment.id).status is PaymentStatus.CANCELLED
     assert w.uow.order(order.id).status is OrderStatus.PENDING_PAYMENT  # the customer can pay again
@@ -135,10 +136,10 @@ async def test_a_callback_without_the_payments_own_nonce_is_rejected_and_recorde
         replace(w.url_of(payment), nonce=None),
         replace(w.url_of(payment), shop_secret="secret-other-shop"),
     ):
-        rejected = await settlement.record_and_tell(w.uow, w.jobs, w.callback(payment, 1032, url=url))
+        rejected = await settlement.record(w.uow, w.callback(payment, 1032, url=url))
         assert (rejected.result, rejected.payment) == (Recorded.REJECTED, None)
     assert w.uow.payment(payment.id).status is PaymentStatus.PENDING
-    assert w.uow.committed.events == [] and w.jobs.told == []
+    assert w.uow.committed.events == [] and w.told == []
 
 
 async def test_after_the_shops_secret_is_rotated_payments_in_flight_are_still_called_back():
@@ -166,12 +167,12 @@ async def test_an_event_sent_to_another_shops_callback_is_an_unknown_payment_and
     w = World()
     order, payment = await w.pending_payment()
     theirs = CallbackCredentials(w.other_shop.id, "secret-other-shop", payment.callback_nonce)
-    foreign = await settlement.record_and_tell(w.uow, w.jobs, w.callback(payment, url=theirs))
+    foreign = await settlement.record(w.uow, w.callback(payment, url=theirs))
     assert (foreign.result, foreign.payment, foreign.notify) == (Recorded.UNKNOWN_PAYMENT, None, False)
     assert w.uow.payment(payment.id).status is PaymentStatus.PENDING
     assert w.uow.order(order.id).status is OrderStatus.PENDING_PAYMENT
     assert w.uow.committed.events == []  # nothing in the ledger: the caller keeps it apart
-    assert w.jobs.told == []
+    assert w.told == []
 
 
 async def test_a_callback_that_comes_before_its_payment_is_recorded_cannot_use_up_the_genuine_ones_key():
@@ -190,24 +191,24 @@ async def test_a_callback_that_comes_before_its_payment_is_recorded_cannot_use_u
 async def test_the_same_event_delivered_again_is_a_duplicate_and_notifies_nobody():
     w = World()
     _, payment = await w.pending_payment()
-    await settlement.record_and_tell(w.uow, w.jobs, event(payment))
-    again = await settlement.record_and_tell(w.uow, w.jobs, event(payment))
+    await settlement.record(w.uow, event(payment))
+    again = await settlement.record(w.uow, event(payment))
     assert (again.result, again.notify) == (Recorded.DUPLICATE, False)
-    assert len(w.jobs.told) == 1
+    assert len(w.told) == 1
     assert len(w.uow.committed.events) == 1
 
 
 async def test_a_success_after_the_payment_expired_is_kept_as_expired_and_flagged_for_review():
     w = World()
     order, payment = await w.pending_payment(("EGGS-TRAY", 2))
-    await settlement.record_and_tell(w.uow, w.jobs, expiry(payment))
+    await settlement.record(w.uow, expiry(payment))
     assert (w.uow.order(order.id).status, w.stock("EGGS-TRAY")) == (OrderStatus.EXPIRED, 3)
-    late = await settlement.record_and_tell(w.uow, w.jobs, event(payment, key="query:late:0"))
+    late = await settlement.record(w.uow, event(payment, key="query:late:0"))
     assert (late.result, late.notify) == (Recorded.UNCHANGED, False)
     row = w.uow.payment(payment.id)
     assert (row.status, row.needs_review) == (PaymentStatus.EXPIRED, True)
     assert w.uow.order(order.id).status is OrderStatus.EXPIRED
-    assert [t.notice for t in w.jobs.told] == [Notice.EXPIRED]  # the customer heard of the expiry only
+    assert [t.notice for t in w.told] == [Notice.EXPIRED]  # the customer heard of the expiry only
 
 
 async def test_a_late_failure_after_a_success_changes_nothing_and_is_not_flagged():
@@ -221,13 +222,13 @@ async def test_a_late_failure_after_a_success_changes_nothing_and_is_not_flagged
     assert w.uow.order(order.id).status is OrderStatus.PAID
 
 
-async def test_record_and_tell_queues_exactly_one_message_per_payment_ending():
+async def test_a_payment_ending_queues_exactly_one_message_however_often_it_is_heard():
     w = World()
     _, payment = await w.pending_payment()
     callback, query = w.callback(payment), event(payment, key="query:0")
     for delivered in (callback, callback, query, callback, query):
-        await settlement.record_and_tell(w.uow, w.jobs, delivered, correlation_id="turn-1")
-    [told] = w.jobs.told
+        await settlement.record(w.uow, delivered, correlation_id="turn-1")
+    [told] = w.told
     assert (told.payment.id, told.payment.status, told.notice, told.correlation_id) == (
         payment.id,
         PaymentStatus.PAID,
@@ -239,8 +240,8 @@ async def test_record_and_tell_queues_exactly_one_message_per_payment_ending():
 async def test_a_failed_prompt_tells_the_customer_why_it_failed():
     w = World()
     _, payment = await w.pending_payment()
-    await settlement.record_and_tell(w.uow, w.jobs, event(payment, PaymentStatus.FAILED, notice=Notice.MPESA_WRONG_PIN))
-    assert [(t.payment.id, t.notice) for t in w.jobs.told] == [(payment.id, Notice.MPESA_WRONG_PIN)]
+    await settlement.record(w.uow, event(payment, PaymentStatus.FAILED, notice=Notice.MPESA_WRONG_PIN))
+    assert [(t.payment.id, t.notice) for t in w.told] == [(payment.id, Notice.MPESA_WRONG_PIN)]
 
 
 async def test_card_money_arriving_for_an_order_cancelled_meanwhile_is_flagged_and_the_customer_told_the_truth():
@@ -250,11 +251,11 @@ async def test_card_money_arriving_for_an_order_cancelled_meanwhile_is_flagged_a
     order, payment = await w.pending_payment(("EGGS-TRAY", 2), provider="paystack")
     await orders.cancel(w.uow, w.who, order.number)
     paid = event(payment, key="charge.success", kind="charge.success", notice=Notice.CARD_PAID)
-    applied = await settlement.record_and_tell(w.uow, w.jobs, paid)
+    applied = await settlement.record(w.uow, paid)
     assert (applied.result, applied.notice) == (Recorded.APPLIED, Notice.PAID_FOR_ENDED_ORDER)
     assert w.uow.order(order.id).status is OrderStatus.CANCELLED
     assert (w.uow.payment(payment.id).status, w.uow.payment(payment.id).needs_review) == (PaymentStatus.PAID, True)
-    assert [(t.payment.id, t.notice) for t in w.jobs.told] == [(payment.id, Notice.PAID_FOR_ENDED_ORDER)]
+    assert [(t.payment.id, t.notice) for t in w.told] == [(payment.id, Notice.PAID_FOR_ENDED_ORDER)]
     assert w.stock("EGGS-TRAY") == 3
 
 
@@ -267,7 +268,7 @@ async def test_a_refund_or_dispute_is_recorded_and_flags_the_payment_without_cha
     order, payment = await w.pending_payment(provider="paystack")
     await settlement.record(w.uow, event(payment, key="charge.success", notice=Notice.CARD_PAID))
     said = ProviderEvent("paystack", f"{kind}:1", payment.reference, PaymentStatus.PENDING, kind, flags=True)
-    flagged = await settlement.record_and_tell(w.uow, w.jobs, said)
+    flagged = await settlement.record(w.uow, said)
     assert (flagged.result, flagged.notify, flagged.payment.needs_review) == (Recorded.FLAGGED, False, True)
     row = w.uow.payment(payment.id)
     assert (row.status, row.needs_review) == (PaymentStatus.PAID, True)
@@ -322,3 +323,23 @@ async def test_the_customer_is_told_in_their_own_conversation_about_their_order(
         Notice.MPESA_PAID,
     )
     assert await notifications.tell_customer(w.uow, w.conversations, 999, Notice.MPESA_PAID) is False
+
+
+async def test_a_message_delivered_twice_tells_the_customer_once():
+    w = World()
+    _, payment = await w.pending_payment()
+    await settlement.record(w.uow, event(payment))
+    told = [await notifications.tell_customer(w.uow, w.conversations, payment.id, Notice.MPESA_PAID) for _ in range(2)]
+    assert told == [True, False] and len(w.conversations.updates) == 1
+
+
+async def test_a_message_rasa_did_not_take_is_not_noted_as_told():
+    w = World()
+    _, payment = await w.pending_payment()
+    await settlement.record(w.uow, event(payment))
+    w.conversations.unreachable = True
+    with pytest.raises(ConversationsUnreachable):
+        await notifications.tell_customer(w.uow, w.conversations, payment.id, Notice.MPESA_PAID)
+    w.conversations.unreachable = False
+    assert await notifications.tell_customer(w.uow, w.conversations, payment.id, Notice.MPESA_PAID) is True
+    assert len(w.conversations.updates) == 1

@@ -215,7 +215,7 @@ async def payment_page(request: Request, staff: StaffSession, payment_id: int) -
 @staff_only
 async def refresh(request: Request, staff: StaffSession, payment_id: int) -> HTTPResponse:
     rt = runtime.current()
-    refreshed = backoffice.refresh_payment(rt.uow(), rt.providers, rt.jobs, member(staff), payment_id)
+    refreshed = backoffice.refresh_payment(rt.uow(), rt.providers, member(staff), payment_id)
     return await _act(request, f"/admin/payments/{payment_id}", refreshed)
 
 
@@ -223,7 +223,7 @@ async def refresh(request: Request, staff: StaffSession, payment_id: int) -> HTT
 @staff_only
 async def verify(request: Request, staff: StaffSession, payment_id: int) -> HTTPResponse:
     rt, reason = runtime.current(), request.form.get("reason") or ""
-    verified = backoffice.mark_verified(rt.uow(), rt.providers, rt.jobs, member(staff), payment_id, reason)
+    verified = backoffice.mark_verified(rt.uow(), rt.providers, member(staff), payment_id, reason)
     return await _act(request, f"/admin/payments/{payment_id}", verified)
 
 
