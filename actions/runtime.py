@@ -15,6 +15,7 @@ from sanic import Sanic
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from actions.db.cache import ReadCache
+from actions.db.conversations import StoredConversations
 from actions.db.engine import create_engine, session_factory
 from actions.db.uow import SqlUnitOfWork
 from actions.jobs import ArqJobs
@@ -23,6 +24,7 @@ from actions.payments.providers import Providers
 from actions.payments.shared_tokens import SharedTokenCache
 from actions.rasa_api import RasaConversations
 from actions.settings import Settings
+from actions.training_files import TrainingFiles
 
 
 @dataclass
@@ -43,6 +45,14 @@ class Runtime:
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.sessions, self.cache)
+
+    @property
+    def stored_conversations(self) -> StoredConversations:
+        return StoredConversations(self.redis, self.settings.redis_key_prefix, self.sessions)
+
+    @property
+    def training(self) -> TrainingFiles:
+        return TrainingFiles(self.settings.review_project_dir)
 
 
 _current: Runtime | None = None
