@@ -53,14 +53,18 @@ async def _import(args: argparse.Namespace) -> int:
         print(f"{args.file}: nothing imported. {e}", file=sys.stderr)
         return 1
     except ProgrammingError as e:
-        if "UndefinedTable" not in repr(e.orig):
-            raise
-        print("The database has no commerce schema yet: run `make migrate` (alembic upgrade head).", file=sys.stderr)
-        return 1
+        return _no_schema(e)
     finally:
         await runtime.stop()
     print(f"{result.tenant}: {result.products} products in {result.categories} categories imported from {args.file}")
     return 0
+
+
+def _no_schema(e: ProgrammingError) -> int:
+    if "UndefinedTable" not in repr(e.orig):
+        raise e
+    print("The database has no commerce schema yet: run `make migrate` (alembic upgrade head).", file=sys.stderr)
+    return 1
 
 
 async def _handback(args: argparse.Namespace) -> int:
@@ -146,6 +150,8 @@ async def _review(args: argparse.Namespace) -> int:
     rt = await runtime.start(args.settings)
     try:
         groups = await review.review(rt.stored_conversations, rt.training, below, moment, args.tenant, args.limit)
+    except ProgrammingError as e:
+        return _no_schema(e)
     finally:
         await runtime.stop()
     _print_review(groups, moment, below)
@@ -162,6 +168,8 @@ async def _review_add(args: argparse.Namespace) -> int:
     except (NotFound, Refused) as e:
         print(f"not added: {e}", file=sys.stderr)
         return 1
+    except ProgrammingError as e:
+        return _no_schema(e)
     finally:
         await runtime.stop()
     print(f"Added {added.example!r} to {added.intent} in {added.file}. Retrain and try it: make chat")
