@@ -155,6 +155,16 @@ class _Turn:
         return self.pending is not None and self.pending in asked and not detours
 
 
+def _ends_question(event: dict[str, Any]) -> bool:
+    """The form got its answers, or stopped, or a new session began."""
+    kind, name = event.get("event"), event.get("name")
+    return (
+        (kind == "slot" and name == "requested_slot")
+        or (kind == "active_loop" and not name)
+        or (kind == "action" and name == "action_session_start")
+    )
+
+
 def _turns(events: Iterable[dict[str, Any]]) -> Iterator[_Turn]:
     turn, pending = None, None
     for event in events:
@@ -167,10 +177,8 @@ def _turns(events: Iterable[dict[str, Any]]) -> Iterator[_Turn]:
             turn.after.append(event)
         if (question := _question(event)) is not None:
             pending = question
-        elif (kind == "slot" and event.get("name") == "requested_slot") or (
-            kind == "active_loop" and not event.get("name")
-        ):
-            pending = None  # the form got its answer, or stopped
+        elif _ends_question(event):
+            pending = None
     if turn is not None:
         yield turn
 

@@ -96,6 +96,9 @@ def test_a_message_the_form_asks_again_after_is_listed_but_not_a_detour_the_bot_
         *asking_quantity(2),
     )
     assert detour == []
+    next_session = listed(*asking_quantity(1), *session(), user("nataka sukari", "add_to_cart", 0.9, minute=90),
+                          *asking_quantity(90))  # fmt: skip
+    assert next_session == []  # the question of an earlier session is not this one's
 
 
 def test_before_a_plain_request_for_a_person_the_message_the_bot_did_not_help_with_is_listed():
