@@ -6,7 +6,7 @@ python -m actions.cli api-token demo-shop
 python -m actions.cli rotate-callback-secret demo-shop   (new M-Pesa callback secret; payments in flight keep theirs)
 python -m actions.cli handback <conversation id>
 python -m actions.cli review [--since 7d] [--limit 50] [--tenant demo-shop]   (messages the bot was unsure about)
-python -m actions.cli review add <id> --intent search_product [--language en|sw]   (one as a training example)
+python -m actions.cli review [--since 7d] add <id> --intent search_product [--language en|sw]   (one as an example)
 """
 
 from __future__ import annotations
@@ -159,11 +159,11 @@ async def _review(args: argparse.Namespace) -> int:
 
 
 async def _review_add(args: argparse.Namespace) -> int:
+    below, moment = args.settings.review_confidence_below, review.since(args.since, datetime.now(UTC))
     rt = await runtime.start(args.settings)
-    below = args.settings.review_confidence_below
     try:
         added = await review.add_example(
-            rt.stored_conversations, rt.training, below, args.id, args.intent, args.language, args.tenant
+            rt.stored_conversations, rt.training, below, args.id, args.intent, args.language, args.tenant, moment
         )
     except (NotFound, Refused) as e:
         print(f"not added: {e}", file=sys.stderr)

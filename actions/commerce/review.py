@@ -305,10 +305,11 @@ async def add_example(
     intent: str,
     language: str | None = None,
     tenant: str | None = None,
+    since: datetime | None = None,
 ) -> Added:
-    """Add a reviewed message to the intent's examples in data/nlu/<language>.yml (the language the
-    message is in, unless given). NotFound for an id not in the review; Refused says why not."""
-    groups = await review(conversations, training, below, tenant=tenant)
+    """Add a message of the review (since `since`) to the intent's examples in data/nlu/<language>.yml
+    (the language the message is in, unless given). NotFound for an id not in it; Refused says why not."""
+    groups = await review(conversations, training, below, since, tenant)
     item = next((i for g in groups for i in g.items if i.id == message_id), None)
     if item is None:
         raise NotFound(f"no message {message_id!r} is waiting in the review (already added, or never listed)")

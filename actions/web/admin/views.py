@@ -273,6 +273,10 @@ PERIODS = (("1d", "the last day"), ("7d", "the last 7 days"), ("30d", "the last 
 REVIEW_LIMIT = 200
 
 
+def _period(chosen: str) -> str:
+    return chosen if chosen in dict(PERIODS) else "7d"
+
+
 @bp.get("/review")
 @staff_only
 async def review_page(request: Request, staff: StaffSession) -> HTTPResponse:
@@ -282,9 +286,7 @@ async def review_page(request: Request, staff: StaffSession) -> HTTPResponse:
 async def _review(
     request: Request, staff: StaffSession, period: str, error: str = "", status: int = 200
 ) -> HTTPResponse:
-    rt = runtime.current()
-    if period not in dict(PERIODS):
-        period = "7d"
+    rt, period = runtime.current(), _period(period)
     async with rt.sessions() as session:
         shop = await store.shop_slug(session, staff.tenant_id)
     below, moment = rt.settings.review_confidence_below, review.since(period, datetime.now(UTC))
@@ -304,10 +306,10 @@ async def add_example(request: Request, staff: StaffSession, message_id: str) ->
         return await _review(request, staff, period, f"Not added: {language!r} is not en or sw.", status=400)
     async with rt.sessions() as session:
         shop = await store.shop_slug(session, staff.tenant_id)
-    below = rt.settings.review_confidence_below
+    below, moment = rt.settings.review_confidence_below, review.since(_period(period), datetime.now(UTC))
     try:
         added = await review.add_example(
-            rt.stored_conversations, rt.training, below, message_id, intent, language, shop
+            rt.stored_conversations, rt.training, below, message_id, intent, language, shop, moment
         )
     except NotFound as e:
         return await _review(request, staff, period, f"Not added: {e}.", status=404)
