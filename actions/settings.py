@@ -91,7 +91,7 @@ class Settings(BaseSettings):
 
     # Conversation review (`actions.cli review`, /admin/review): where the tracker store keeps live
     # sessions, which messages count as unsure, and the checkout whose training files examples go to.
-    redis_key_prefix: str = Field("shop", pattern=r"^[A-Za-z0-9]+$")
+    redis_key_prefix: str = "shop"
     review_confidence_below: float = Field(0.6, gt=0, le=1)
     review_project_dir: Path = PROJECT_DIR
 
@@ -104,6 +104,14 @@ class Settings(BaseSettings):
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.strip().rstrip("/")
+
+    @field_validator("redis_key_prefix")
+    @classmethod
+    def _rasa_key_prefix(cls, value: str) -> str:
+        value = value.strip() or "shop"  # the tracker store's own default for an empty REDIS_KEY_PREFIX
+        if not value.isalnum():
+            raise ValueError("letters and digits only")
+        return value
 
     @field_validator("webhook_retry_window_minutes")
     @classmethod
