@@ -18,11 +18,12 @@ PY311 := $(call find_python,python3 python3.13 python3.12 python3.11 $(wildcard 
 ACTIONS_VENV := .venv
 RASA_VENV := .venv-rasa
 
-.PHONY: help chat interactive test test-nlu test-nlu-heldout test-conversations bench envs browser lint format migrate seed lock clean
+.PHONY: help chat interactive review test test-nlu test-nlu-heldout test-conversations bench envs browser lint format migrate seed lock clean
 
 help:
 	@echo "make chat   start PostgreSQL, Redis, the action server and talk to the bot in rasa shell"
 	@echo "make interactive  the same stack with rasa interactive, to correct the bot and save stories"
+	@echo "make review SINCE=7d  the customers' messages the bot was unsure about (add one: ADD=<id> INTENT=<intent> [LANGUAGE=sw])"
 	@echo "make test   run every test (ruff, rasa data validate, pytest in both environments)"
 	@echo "make test-nlu  5-fold cross-validation of the NLU, intent and entity scores per language, then the held-out report (~31 min)"
 	@echo "make test-nlu-heldout  the trained model on the held-out messages of tests/nlu: accuracy, confusions, changes (~1 min)"
@@ -70,6 +71,11 @@ browser:
 	  $(SUDO) apt-get install -y -qq chromium >/dev/null 2>&1 || \
 	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; } || { \
 	  echo "could not install chromium: run 'sudo apt-get install chromium' (the admin browser test needs it)"; exit 1; }; }
+
+# The conversation review, on the dev database and Redis (the conversations of `make chat`).
+review: $(ACTIONS_VENV)/.installed
+	@$(ACTIONS_VENV)/bin/python -m devstack.run python -m actions.cli review $(if $(SINCE),--since $(SINCE)) \
+	  $(if $(LIMIT),--limit $(LIMIT)) $(if $(ADD),add $(ADD) --intent $(INTENT) $(if $(LANGUAGE),--language $(LANGUAGE)))
 
 test: envs browser
 	@$(ACTIONS_VENV)/bin/python -m devstack.test

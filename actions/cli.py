@@ -5,6 +5,8 @@ python -m actions.cli add-staff demo-shop amina@example.com --name Amina   (asks
 python -m actions.cli api-token demo-shop
 python -m actions.cli rotate-callback-secret demo-shop   (new M-Pesa callback secret; payments in flight keep theirs)
 python -m actions.cli handback <conversation id>
+python -m actions.cli review [--since 7d] [--limit 50] [--tenant demo-shop]   (messages the bot was unsure about)
+python -m actions.cli review [--since 7d] add <id> --intent search_product [--language en|sw]   (one as an example)
 """
 
 from __future__ import annotations
@@ -13,16 +15,18 @@ import argparse
 import asyncio
 import getpass
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 from sqlalchemy.exc import ProgrammingError
 
 from actions import runtime
-from actions.commerce import payment_requests, staff
+from actions.commerce import payment_requests, review, staff
 from actions.commerce.catalog_csv import CatalogFileError, parse_catalog
 from actions.commerce.catalog_import import CurrencyMismatch, import_catalog, shop_exists
-from actions.commerce.errors import ConversationsUnreachable, Refused, UnknownTenant
+from actions.commerce.errors import ConversationsUnreachable, NotFound, Refused, UnknownTenant
+from actions.commerce.language import LANGUAGES
 from actions.commerce.money import MoneyError, exponent
 from actions.commerce.passwords import WeakPassword
 from actions.rasa_api import RasaConversations
@@ -49,14 +53,18 @@ async def _import(args: argparse.Namespace) -> int:
         print(f"{args.file}: nothing imported. {e}", file=sys.stderr)
         return 1
     except ProgrammingError as e:
-        if "UndefinedTable" not in repr(e.orig):
-            raise
-        print("The database has no commerce schema yet: run `make migrate` (alembic upgrade head).", file=sys.stderr)
-        return 1
+        return _no_schema(e)
     finally:
         await runtime.stop()
     print(f"{result.tenant}: {result.products} products in {result.categories} categories imported from {args.file}")
     return 0
+
+
+def _no_schema(e: ProgrammingError) -> int:
+    if "UndefinedTable" not in repr(e.orig):
+        raise e
+    print("The database has no commerce schema yet: run `make migrate` (alembic upgrade head).", file=sys.stderr)
+    return 1
 
 
 async def _handback(args: argparse.Namespace) -> int:
@@ -118,6 +126,64 @@ async def _rotate_callback_secret(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_review(groups: list[review.Group], moment: datetime | None, below: float) -> None:
+    items = sum(len(g.items) for g in groups)
+    when = f"since {moment:%Y-%m-%d %H:%M} UTC" if moment else "in every stored conversation"
+    print(f"Messages the bot was unsure about {when} (confidence below {below:g}): {items} in {len(groups)} groups")
+    for group in groups:
+        print(f"\n{group.intent} ({group.count})")
+        for item in group.items:
+            others = ", ".join(f"{g.intent} {g.confidence:.2f}" for g in item.runners_up)
+            said = f"{item.count}x, last {item.last_seen:%Y-%m-%d %H:%M} in {', '.join(sorted(item.conversations))}"
+            print(f"  {item.id}  {item.shown!r}  {item.guess.confidence:.2f}" + (f" (then {others})" if others else ""))
+            print(f"            {', '.join(sorted(item.reasons))}; {item.language or 'language?'}; {said}")
+            if item.held_out:
+                print(f"            in the held-out test set ({item.held_out}): it cannot be added")
+    if groups:
+        print("\nAdd one: python -m actions.cli review add <id> --intent <intent> [--language en|sw]")
+
+
+async def _review(args: argparse.Namespace) -> int:
+    if args.review_command == "add":
+        return await _review_add(args)
+    below, moment = args.settings.review_confidence_below, review.since(args.since, datetime.now(UTC))
+    rt = await runtime.start(args.settings)
+    try:
+        groups = await review.review(rt.stored_conversations, rt.training, below, moment, args.tenant, args.limit)
+    except ProgrammingError as e:
+        return _no_schema(e)
+    finally:
+        await runtime.stop()
+    _print_review(groups, moment, below)
+    return 0
+
+
+async def _review_add(args: argparse.Namespace) -> int:
+    below, moment = args.settings.review_confidence_below, review.since(args.since, datetime.now(UTC))
+    rt = await runtime.start(args.settings)
+    try:
+        added = await review.add_example(
+            rt.stored_conversations, rt.training, below, args.id, args.intent, args.language, args.tenant, moment
+        )
+    except (NotFound, Refused) as e:
+        print(f"not added: {e}", file=sys.stderr)
+        return 1
+    except ProgrammingError as e:
+        return _no_schema(e)
+    finally:
+        await runtime.stop()
+    print(f"Added {added.example!r} to {added.intent} in {added.file}. Retrain and try it: make chat")
+    return 0
+
+
+def _since(text: str) -> str:
+    try:
+        review.since(text, datetime.now(UTC))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m actions.cli", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -143,6 +209,16 @@ def main(argv: list[str] | None = None) -> int:
     rotate.add_argument(
         "--force", action="store_true", help="rotate even if the last rotation is younger than the retry window"
     )
+    listing = commands.add_parser("review", help="list the messages the bot was unsure about, or add one as an example")
+    listing.add_argument("--since", default="7d", type=_since, help="how far back: 7d (default), 12h, 30m, 2w, all")
+    listing.add_argument("--limit", type=int, default=50, help="at most this many messages (default 50)")
+    listing.add_argument("--tenant", help="one shop's conversations only (its short name)")
+    adding = listing.add_subparsers(dest="review_command").add_parser(
+        "add", help="add a listed message to an intent's examples in data/nlu/<language>.yml"
+    )
+    adding.add_argument("id", help="the message's id in the review")
+    adding.add_argument("--intent", required=True, help="the intent it is an example of (from domain.yml)")
+    adding.add_argument("--language", choices=LANGUAGES, help="en.yml or sw.yml (default: the message's language)")
     args = parser.parse_args(argv)
     args.settings = Settings.load()
     run = {
@@ -151,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         "add-staff": _add_staff,
         "api-token": _api_token,
         "rotate-callback-secret": _rotate_callback_secret,
+        "review": _review,
     }
     return asyncio.run(run[args.command](args))
 

@@ -17,6 +17,7 @@ from sanic import Sanic
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from actions.db.cache import ReadCache
+from actions.db.conversations import StoredConversations
 from actions.db.engine import create_engine, session_factory
 from actions.db.uow import SqlUnitOfWork
 from actions.jobs import ProcrastinateOutbox, create_app
@@ -25,6 +26,7 @@ from actions.payments.providers import Providers
 from actions.payments.shared_tokens import SharedTokenCache
 from actions.rasa_api import RasaConversations
 from actions.settings import Settings
+from actions.training_files import TrainingFiles
 
 
 @dataclass
@@ -46,6 +48,14 @@ class Runtime:
     def uow(self) -> SqlUnitOfWork:
         outbox = functools.partial(ProcrastinateOutbox, app=self.jobs, queue=self.settings.jobs_queue, redis=self.redis)
         return SqlUnitOfWork(self.sessions, self.cache, outbox)
+
+    @property
+    def stored_conversations(self) -> StoredConversations:
+        return StoredConversations(self.redis, self.settings.redis_key_prefix, self.sessions)
+
+    @property
+    def training(self) -> TrainingFiles:
+        return TrainingFiles(self.settings.review_project_dir)
 
 
 _current: Runtime | None = None

@@ -8,6 +8,7 @@ its own settings, because Rasa pins pydantic 1.
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
@@ -15,6 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from actions.commerce.payments import PROMPT_LIFETIME, CheckPolicy
 from actions.observability import logs
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]  # domain.yml, data/nlu/, tests/nlu/
 
 
 class SettingsError(SystemExit):
@@ -86,6 +89,12 @@ class Settings(BaseSettings):
     shop_timezone: str = "Africa/Nairobi"
     staff_password: str = Field("", repr=False)  # `actions.cli add-staff` without asking (make chat)
 
+    # Conversation review (`actions.cli review`, /admin/review): where the tracker store keeps live
+    # sessions, which messages count as unsure, and the checkout whose training files examples go to.
+    redis_key_prefix: str = "shop"
+    review_confidence_below: float = Field(0.6, gt=0, le=1)
+    review_project_dir: Path = PROJECT_DIR
+
     @field_validator("database_url")
     @classmethod
     def _psycopg_url(cls, value: str) -> str:
@@ -95,6 +104,14 @@ class Settings(BaseSettings):
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.strip().rstrip("/")
+
+    @field_validator("redis_key_prefix")
+    @classmethod
+    def _rasa_key_prefix(cls, value: str) -> str:
+        value = value.strip() or "shop"  # the tracker store's own default for an empty REDIS_KEY_PREFIX
+        if not value.isalnum():
+            raise ValueError("letters and digits only")
+        return value
 
     @field_validator("webhook_retry_window_minutes")
     @classmethod

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import itertools
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -23,6 +24,7 @@ from actions.commerce.catalog_csv import CatalogRow
 from actions.commerce.errors import ConversationsUnreachable, PaymentUnavailable
 from actions.commerce.model import Cart, CartLine, Category, NewOrder, Order, OrderLine, OrderStatus, Product, Tenant
 from actions.commerce.money import Money
+from actions.commerce.nlu_examples import TrainingSet
 from actions.commerce.payments import (
     CallbackSecrets,
     CheckPolicy,
@@ -35,7 +37,7 @@ from actions.commerce.payments import (
     RejectCaps,
     Rejected,
 )
-from actions.commerce.ports import Handoff, PaymentAsk, PaymentRecipient, Requested, StaffMember
+from actions.commerce.ports import Conversation, Handoff, PaymentAsk, PaymentRecipient, Requested, StaffMember
 
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
@@ -794,3 +796,31 @@ class FakeConversations:
     async def payment_update(self, recipient: PaymentRecipient, notice: Notice) -> None:
         self._reach()
         self.updates.append((recipient, notice))
+
+
+class FakeConversationSource:
+    """Stored conversations (live and archived) as given; `since` leaves out those with nothing since then."""
+
+    def __init__(self, *conversations: Conversation) -> None:
+        self.conversations = list(conversations)
+
+    async def since(self, moment: datetime | None) -> list[Conversation]:
+        def recent(c: Conversation) -> bool:
+            return moment is None or any(float(e.get("timestamp") or 0) >= moment.timestamp() for e in c.events)
+
+        return [c for c in self.conversations if recent(c)]
+
+
+class FakeTrainingData:
+    """Training files in memory, by name: `files` (data/nlu/<language>.yml and others), `held_out` (tests/nlu/)."""
+
+    def __init__(self, intents: set[str], files: dict[str, str], held_out: dict[str, str] | None = None) -> None:
+        self.intents, self.files, self.held_out = intents, files, held_out or {}
+
+    async def current(self) -> TrainingSet:
+        return TrainingSet.of(self.intents, self.files, self.held_out)
+
+    async def change(self, language: str, edit: Callable[[str, str], str]) -> str:
+        name = f"data/nlu/{language}.yml"
+        self.files[name] = edit(self.files[name], name)
+        return name

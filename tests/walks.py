@@ -41,7 +41,7 @@ from typing import Any, Protocol
 from ruamel.yaml import YAML
 from sqlalchemy import select
 
-from actions.chat.language import detect_language
+from actions.commerce.language import detect_language
 from actions.db import tables as t
 from devstack.paths import DEMO_CATALOG, ROOT
 

@@ -1,14 +1,15 @@
 """What the use cases need from the world: storage (`UnitOfWork`, implemented over PostgreSQL in
-`actions.db`, with its `Outbox` of jobs in `actions.jobs`), payment providers
-(`actions.payments`) and the conversations (Rasa's HTTP API, `actions.rasa_api`). Tests use
-in-memory versions (tests/fakes.py)."""
+`actions.db`, with its `Outbox` of jobs in `actions.jobs`), payment providers (`actions.payments`),
+the conversations (Rasa's HTTP API, `actions.rasa_api`; their stored events, `actions.db.conversations`)
+and the training files (`actions.training_files`). Tests use in-memory versions (tests/fakes.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from actions.commerce.catalog_csv import CatalogRow
 from actions.commerce.model import (
@@ -21,6 +22,7 @@ from actions.commerce.model import (
     Tenant,
 )
 from actions.commerce.money import Money
+from actions.commerce.nlu_examples import TrainingSet
 from actions.commerce.payments import (
     CallbackSecrets,
     CheckPolicy,
@@ -319,3 +321,35 @@ class Conversations(Protocol):
         ...
 
     async def payment_update(self, recipient: PaymentRecipient, notice: Notice) -> None: ...
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    events: list[dict[str, Any]]  # Rasa's event dicts, oldest first
+    source: str  # "live" (Redis) or "archive" (PostgreSQL)
+
+    @property
+    def tenant(self) -> str | None:
+        """The shop, from the conversation's `tenant` slot (set at every session start)."""
+        values = [e.get("value") for e in self.events if e.get("event") == "slot" and e.get("name") == "tenant"]
+        return next((v for v in reversed(values) if v), None)
+
+
+class ConversationSource(Protocol):
+    async def since(self, moment: datetime | None) -> list[Conversation]:
+        """Every conversation with events since `moment` (all of them for None), the live sessions and
+        the archived ones apart: each with its events from then on (earlier ones may come too) and the
+        `tenant` slot events that say whose shop it is."""
+        ...
+
+
+class TrainingData(Protocol):
+    async def current(self) -> TrainingSet:
+        """The domain's intents, every training file's examples and the held-out test messages."""
+        ...
+
+    async def change(self, language: str, edit: Callable[[str, str], str]) -> str:
+        """Replace the language's NLU file (data/nlu/<language>.yml) with `edit(text, file name)`, one
+        change at a time; Refused if the result is not the YAML Rasa reads. Returns the file's name."""
+        ...

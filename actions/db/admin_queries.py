@@ -225,3 +225,8 @@ async def _audit(session: AsyncSession, tenant_id: int, subjects: list[str]) -> 
 
 async def tenant_by_api_token_hash(session: AsyncSession, token_hash: str) -> t.Tenant | None:
     return await session.scalar(select(t.Tenant).where(t.Tenant.api_token_hash == token_hash))
+
+
+async def shop_slug(session: AsyncSession, tenant_id: int) -> str:
+    """The shop's short name, as conversations carry it (their `tenant` slot)."""
+    return await session.scalar(select(t.Tenant.slug).where(t.Tenant.id == tenant_id)) or ""

@@ -18,6 +18,8 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+from actions.commerce.phones import mask_phones
+
 _fields: ContextVar[dict[str, Any]] = ContextVar("log_fields", default={})  # noqa: B039 (never mutated)
 
 # Every attribute a LogRecord has without `extra=`; anything else on a record was passed as extra.
@@ -39,19 +41,13 @@ _SECRETS = [
     (re.compile(r"\bEAA[A-Za-z0-9]{20,}"), REDACTED),  # Meta access tokens
     (re.compile(r"(/mpesa/callback/)[^/\s?:\"']+"), rf"\1{REDACTED}"),  # the callback URL is a shop's secret
 ]
-_PHONE = re.compile(r"(?<!\d)(\+?254[17]\d{8}|0[17]\d{8})(?!\d)")
-
-
-def mask_phone(match: re.Match[str]) -> str:
-    number = match.group(0)
-    return f"{number[:-6]}***{number[-3:]}"
 
 
 def scrub(text: str) -> str:
     """The text without secrets, and with phone numbers masked (254712***678)."""
     for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
-    return _PHONE.sub(mask_phone, text)
+    return mask_phones(text)
 
 
 class Scrubber(logging.Filter):

@@ -3,14 +3,16 @@
 import hashlib
 import re
 import secrets
+import time
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy import select, update
 
-from actions.commerce import cart, orders, payment_requests, settlement
+from actions.commerce import cart, orders, payment_requests, review, settlement
 from actions.commerce import staff as accounts
 from actions.commerce.model import CustomerRef
 from actions.commerce.money import Money
@@ -19,6 +21,7 @@ from actions.db import tables as t
 from devstack.paths import DEMO_CATALOG
 from devstack.processes import start_sidecar
 from devstack.services import Services
+from tests.stored_conversations import save_two_sessions, training_copy
 
 PASSWORD = "kahawa-chungu-42"
 WHO = CustomerRef("demo-shop", "254711000111")
@@ -31,11 +34,22 @@ def admin_prefix() -> str:
 
 
 @pytest.fixture(scope="module")
-def sidecar(services, database_url, admin_prefix, tmp_path_factory):
+def project(tmp_path_factory) -> Path:
+    """The training files the sidecar's conversation review adds examples to: a copy."""
+    return training_copy(tmp_path_factory.mktemp("project"))
+
+
+@pytest.fixture(scope="module")
+def sidecar(services, database_url, admin_prefix, redis_key_prefix, project, tmp_path_factory):
     process = start_sidecar(
         Services(database_url, services.redis_url),
         tmp_path_factory.mktemp("sidecar-logs"),
-        env={"ADMIN_REDIS_PREFIX": admin_prefix, "ADMIN_LOGIN_ATTEMPTS": "3"},
+        env={
+            "ADMIN_REDIS_PREFIX": admin_prefix,
+            "ADMIN_LOGIN_ATTEMPTS": "3",
+            "REDIS_KEY_PREFIX": redis_key_prefix,
+            "REVIEW_PROJECT_DIR": str(project),
+        },
     )
     yield process
     process.stop()
@@ -88,7 +102,7 @@ async def pending_payment(rt, reference: str, who: CustomerRef = WHO):
 
 async def test_pages_need_a_signed_in_staff_member(sidecar, shop):
     async with httpx.AsyncClient(base_url=sidecar.url) as anonymous:
-        for path in ("/admin/", "/admin/orders", "/admin/payments/1", "/admin/handoffs"):
+        for path in ("/admin/", "/admin/orders", "/admin/payments/1", "/admin/handoffs", "/admin/review"):
             response = await anonymous.get(path)
             assert response.status_code == 303 and response.headers["location"].startswith("/admin/login")
 
@@ -236,3 +250,68 @@ async def test_the_order_api_answers_304_until_the_order_changes(shop, sidecar):
         assert (await anonymous.get(f"/orders/{order.number}")).status_code == 401
         wrong = await anonymous.get(f"/orders/{order.number}", headers={"Authorization": "Bearer duka_guess"})
         assert wrong.status_code == 401
+
+
+@pytest.fixture
+def conversation_of(services, database_url, redis_key_prefix):
+    """Saves a customer's two sessions, two hours and ten minutes ago, each with one (text, intent, confidence)."""
+
+    def save(conversation: str, tenant: str, first: tuple, second: tuple) -> None:
+        now = time.time()
+        sessions = [now - 7200, tenant, *first, "inform"], [now - 600, tenant, *second, "inform"]
+        save_two_sessions(services.redis_url, redis_key_prefix, database_url, conversation, *sessions)
+
+    return save
+
+
+async def test_the_review_page_lists_the_shops_unsure_messages_and_adds_one_as_an_example_in_one_step(
+    shop, staff, conversation_of, project
+):
+    conversation_of(
+        "106540352242922:254733000111",
+        "demo-shop",
+        ("mko na kasuku ya nusu leo", "search_product", 0.31),
+        ("hiyo ya pili niongezee tafadhali", "add_to_cart", 0.44),
+    )
+    conversation_of(
+        "106540352242999:254733000222",
+        "other-shop",
+        ("mna maziwa ya mala jamani", "search_product", 0.2),
+        ("other shop words", "inform", 0.99),
+    )
+    assert 'href="/admin/review"' in (await staff.get("/admin/")).text
+    page = (await staff.get("/admin/review")).text
+    assert "mko na kasuku ya nusu leo" in page and "hiyo ya pili niongezee tafadhali" in page
+    assert "mna maziwa ya mala" not in page  # another shop's customer
+    assert "254733***111" in page and "254733000111" not in page
+    kasuku = review.item_id("mko na kasuku ya nusu leo")
+    assert f'action="/admin/review/{kasuku}/add"' in page and '<option value="search_product" selected>' in page
+
+    added = await staff.post(f"/admin/review/{kasuku}/add", intent="search_product", language="sw", since="7d")
+    assert added.status_code == 303 and added.headers["location"] == "/admin/review?since=7d"
+    after = (await staff.get("/admin/review?since=7d")).text
+    assert "✓ Added" in after and "data/nlu/sw.yml" in after and f"message-{kasuku}" not in after
+    assert "      - mko na kasuku ya nusu leo\n" in (project / "data/nlu/sw.yml").read_text()
+
+
+async def test_adding_from_the_review_page_answers_a_bad_id_or_intent_with_a_4xx_saying_why(
+    shop, staff, conversation_of, project
+):
+    conversation_of(
+        "106540352242922:254733000333",
+        "demo-shop",
+        ("ile ya buluu ndio nataka", "add_to_cart", 0.3),
+        ("nimechoka kusubiri sasa", "payment_status", 0.4),
+    )
+    before = (project / "data/nlu/sw.yml").read_text()
+    await staff.get("/admin/review")
+    message = review.item_id("ile ya buluu ndio nataka")
+    unknown = await staff.post("/admin/review/0badc0de/add", intent="add_to_cart", language="sw")
+    assert unknown.status_code == 404 and "no message &#39;0badc0de&#39; is waiting in the review" in unknown.text
+    wrong_intent = await staff.post(f"/admin/review/{message}/add", intent="buy_blue", language="sw")
+    assert wrong_intent.status_code == 400 and "&#39;buy_blue&#39; is not an intent of domain.yml" in wrong_intent.text
+    wrong_file = await staff.post(f"/admin/review/{message}/add", intent="add_to_cart", language="fr")
+    assert wrong_file.status_code == 400 and "is not en or sw" in wrong_file.text
+    forged = await staff.http.post(f"/admin/review/{message}/add", data={"intent": "add_to_cart", "language": "sw"})
+    assert forged.status_code == 403
+    assert (project / "data/nlu/sw.yml").read_text() == before

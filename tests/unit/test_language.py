@@ -1,6 +1,6 @@
 import pytest
 
-from actions.chat.language import detect_language
+from actions.commerce.language import detect_language
 
 
 @pytest.mark.parametrize(

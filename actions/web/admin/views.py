@@ -6,7 +6,7 @@ import functools
 import hmac
 import secrets
 from collections.abc import Awaitable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -15,8 +15,9 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, html, redirect
 
 from actions import runtime
-from actions.commerce import backoffice, handoffs
+from actions.commerce import backoffice, handoffs, review
 from actions.commerce.errors import ConversationsUnreachable, NotFound, Refused
+from actions.commerce.language import LANGUAGES
 from actions.commerce.money import Money
 from actions.commerce.passwords import verify_password
 from actions.commerce.ports import StaffMember
@@ -264,3 +265,55 @@ async def _act(request: Request, back: str, operation: Awaitable[str]) -> HTTPRe
     except Refused as e:
         return back_to(back, f"⚠ {e}")
     return back_to(back, f"✓ {done}")
+
+
+# --- conversation review ----------------------------------------------------------------------------
+
+PERIODS = (("1d", "the last day"), ("7d", "the last 7 days"), ("30d", "the last 30 days"), ("all", "all time"))
+REVIEW_LIMIT = 200
+
+
+def _period(chosen: str) -> str:
+    return chosen if chosen in dict(PERIODS) else "7d"
+
+
+@bp.get("/review")
+@staff_only
+async def review_page(request: Request, staff: StaffSession) -> HTTPResponse:
+    return await _review(request, staff, request.args.get("since") or "7d")
+
+
+async def _review(
+    request: Request, staff: StaffSession, period: str, error: str = "", status: int = 200
+) -> HTTPResponse:
+    rt, period = runtime.current(), _period(period)
+    async with rt.sessions() as session:
+        shop = await store.shop_slug(session, staff.tenant_id)
+    below, moment = rt.settings.review_confidence_below, review.since(period, datetime.now(UTC))
+    groups = await review.review(rt.stored_conversations, rt.training, below, moment, shop, REVIEW_LIMIT)
+    intents = sorted(i for i in (await rt.training.current()).intents if not i.startswith("EXTERNAL_"))
+    context = {"groups": groups, "intents": intents, "languages": LANGUAGES, "periods": PERIODS, "below": below}
+    return page(request, "review.html", status=status, since=period, error=error, **context)
+
+
+@bp.post("/review/<message_id:str>/add")
+@staff_only
+async def add_example(request: Request, staff: StaffSession, message_id: str) -> HTTPResponse:
+    rt = runtime.current()
+    intent, language = request.form.get("intent") or "", request.form.get("language") or None
+    period = request.form.get("since") or "7d"
+    if language not in (None, *LANGUAGES):
+        return await _review(request, staff, period, f"Not added: {language!r} is not en or sw.", status=400)
+    async with rt.sessions() as session:
+        shop = await store.shop_slug(session, staff.tenant_id)
+    below, moment = rt.settings.review_confidence_below, review.since(_period(period), datetime.now(UTC))
+    try:
+        added = await review.add_example(
+            rt.stored_conversations, rt.training, below, message_id, intent, language, shop, moment
+        )
+    except NotFound as e:
+        return await _review(request, staff, period, f"Not added: {e}.", status=404)
+    except Refused as e:
+        return await _review(request, staff, period, f"Not added: {e}.", status=400)
+    notice = f"✓ Added {added.example!r} to {added.intent} in {added.file}. The bot learns it at the next training."
+    return back_to(f"/admin/review?since={quote(period)}", notice)
