@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import yaml
+from ruamel.yaml import YAML  # with rasa in .venv-rasa and with rasa-sdk in .venv
 
 from devstack import changes
 from devstack.nlu_crossval import display
@@ -59,6 +59,10 @@ def rasa_command(model: Path, stories: Path, out: Path) -> list[str]:
 # ---------------------------------------------------------------- reading what rasa wrote
 
 
+def load_yaml(text: str) -> Any:
+    return YAML(typ="safe", pure=True).load(text)
+
+
 def story_outcomes(text: str, passed: bool) -> dict[str, dict[str, Any]]:
     """Each story of a failed_/successful_test_stories.yml by name: passed?, its first wrong step.
 
@@ -69,7 +73,7 @@ def story_outcomes(text: str, passed: bool) -> dict[str, dict[str, Any]]:
     name = None
     for line in text.splitlines():
         if line.startswith("- story:"):
-            titled = STORY_FILE.match(str(yaml.safe_load(line[2:])["story"]))
+            titled = STORY_FILE.match(str(load_yaml(line[2:])["story"]))
             name = titled["name"]
             stories[name] = {"passed": passed, "first_error": None, "file": display(Path(titled["file"] or ""))}
             continue
@@ -82,7 +86,7 @@ def story_outcomes(text: str, passed: bool) -> dict[str, dict[str, Any]]:
 
 def domain_actions(domain: Path) -> set[str]:
     """The domain's actions, responses and forms: story_report.json mixes them with intents."""
-    data = yaml.safe_load(domain.read_text(encoding="utf-8")) or {}
+    data = load_yaml(domain.read_text(encoding="utf-8")) or {}
     return set(data.get("actions") or []) | set(data.get("responses") or {}) | set(data.get("forms") or {})
 
 
