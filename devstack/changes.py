@@ -103,6 +103,12 @@ def flips(
     return lines
 
 
+def unmatched(before: Mapping[Hashable, Any], now: Mapping[Hashable, Any], what: str, why: str) -> list[str]:
+    """How many items are only in one of the runs (flips cannot compare those)."""
+    added, removed = len(now.keys() - before.keys()), len(before.keys() - now.keys())
+    return [f"{what}: {added} new, {removed} gone ({why}): not compared"] if added or removed else []
+
+
 def indented(lines: Sequence[str], by: int) -> list[str]:
     return [" " * by + line for line in lines]
 

@@ -592,6 +592,7 @@ def language_changes(
             lambda key, old, new: f'"{key[0]}" ({key[1]}): {old} → {new}',
             ("right → wrong (true intent: previous prediction → this one)", "wrong → right"),
         )
+        + changes.unmatched(old_results, now_results, "examples", "added, edited or removed")
     )
 
 

@@ -319,9 +319,7 @@ def change_lines(previous: dict[str, Any] | None, report: dict[str, Any]) -> lis
         lambda key, old, new: f'{key[0]} "{key[1]}" ({key[2]}): {old} → {new}',
         ("right → wrong (expected intent: previous prediction → this one)", "wrong → right"),
     )
-    added, removed = len(now_results.keys() - old_results.keys()), len(old_results.keys() - now_results.keys())
-    if added or removed:
-        flipped.append(f"scored messages: {added} new, {removed} gone (edited, removed or now in data/): not compared")
+    flipped += changes.unmatched(old_results, now_results, "scored messages", "edited, removed or now in data/")
     lines += changes.indented(flipped, 2)
     if not (changed or flipped):
         lines.append(f"  {changes.NO_CHANGE}")

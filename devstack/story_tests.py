@@ -1,11 +1,11 @@
 """`make test-stories`: the conversation tests of tests/conversations/, then what changed.
 
 Runs `rasa test core --e2e` on every test story (the customer texts are parsed by the model, and
-every intent, entity and action must come out as written) and reads what Rasa writes into
---out (.data/story-results/): story_report.json (precision, recall and F1 of every action,
-intent and annotated entity predicted in the stories, and the conversation accuracy),
-failed_test_stories.yml and successful_test_stories.yml (the stories, a failed one with
-"# predicted: …" after each wrong step), stories_with_warnings.yml and the TEDPolicy_* and
+every intent, entity and action must come out as written), its log in .data/story-results/
+rasa-test.log, and reads what Rasa writes there: story_report.json (precision, recall and F1 of
+every action, intent and annotated entity predicted in the stories, and the conversation
+accuracy), failed_test_stories.yml and successful_test_stories.yml (the stories, a failed one
+with "# predicted: …" after each wrong step), stories_with_warnings.yml and the TEDPolicy_* and
 *.png files (not read here). Printed: how many stories passed, each failing story with its first
 wrong step (expected, then predicted), and what changed since the previous run
 (.data/story-results-history/latest.json): stories that now fail, stories that now pass,
@@ -43,6 +43,7 @@ HISTORY_DIR = DATA_DIR / "story-results-history"
 FAILED_FILE = "failed_test_stories.yml"
 PASSED_FILE = "successful_test_stories.yml"
 REPORT_FILE = "story_report.json"
+LOG_FILE = "rasa-test.log"
 RASA_FILES = (FAILED_FILE, PASSED_FILE, REPORT_FILE, "stories_with_warnings.yml")
 NOT_LABELS = frozenset({"accuracy", "macro avg", "micro avg", "weighted avg", "conversation_accuracy"})
 STORY_FILE = re.compile(r"^(?P<name>.*?)(?: \((?P<file>[^()]+\.ya?ml)\))?$")
@@ -190,8 +191,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         (args.out / name).unlink(missing_ok=True)
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     command = rasa_command(args.model.resolve(), args.stories.resolve(), args.out.resolve())
-    code = subprocess.run(command, cwd=ROOT, env=env).returncode
+    log = args.out / LOG_FILE  # rasa's own output: warnings, progress bars, a confusion matrix
+    print(f"rasa test core --e2e on {display(args.stories)} with {display(args.model)} (log: {display(log)})…")
+    with log.open("w") as output:
+        code = subprocess.run(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT).returncode
     if not (args.out / REPORT_FILE).exists():
+        tail = log.read_text(errors="replace").splitlines()[-30:]
+        print("\n".join(tail), file=sys.stderr)
         print(f"rasa test core wrote no {REPORT_FILE} (exit {code}): no summary", file=sys.stderr)
         return code or 1
 
