@@ -75,8 +75,9 @@ def story_outcomes(text: str, passed: bool) -> dict[str, dict[str, Any]]:
     for line in text.splitlines():
         if line.startswith("- story:"):
             titled = STORY_FILE.match(str(load_yaml(line[2:])["story"]))
-            name = titled["name"]
-            stories[name] = {"passed": passed, "first_error": None, "file": display(Path(titled["file"] or ""))}
+            file = display(Path(titled["file"] or ""))
+            name = titled["name"] if titled["name"] not in stories else f"{titled['name']} ({file})"
+            stories[name] = {"passed": passed, "first_error": None, "file": file}
             continue
         found = PREDICTED.match(line)
         if name is not None and found and stories[name]["first_error"] is None:
