@@ -48,7 +48,13 @@ def quoted(texts: Sequence[str], limit: int = 3, width: int = 48) -> str:
 def score_moves(
     before: Mapping[str, float | None], now: Mapping[str, float | None], threshold: float, what: str = "F1"
 ) -> list[str]:
-    """Names whose score moved by more than threshold, worst first: "worse X F1 0.900 → 0.700"."""
+    """Names whose score moved by more than threshold, worst first: "worse X F1 0.900 → 0.700".
+
+    Names in one run only are listed as new or gone, unless the previous run has no scores at
+    all (a report from before they were kept).
+    """
+    if not before:
+        return []
     moves = []
     for name, score in now.items():
         old = before.get(name)
@@ -104,7 +110,10 @@ def flips(
 
 
 def unmatched(before: Mapping[Hashable, Any], now: Mapping[Hashable, Any], what: str, why: str) -> list[str]:
-    """How many items are only in one of the runs (flips cannot compare those)."""
+    """How many items are only in one of the runs (flips cannot compare those); nothing when the
+    previous run kept no items."""
+    if not before:
+        return []
     added, removed = len(now.keys() - before.keys()), len(before.keys() - now.keys())
     return [f"{what}: {added} new, {removed} gone ({why}): not compared"] if added or removed else []
 

@@ -21,6 +21,14 @@ def test_an_intent_that_got_worse_is_listed_as_worse_and_one_that_got_better_as_
     assert lines == ["worse  checkout: F1 0.900 → 0.700", "better greet: F1 0.500 → 0.800"]
 
 
+def test_an_intent_in_one_run_only_is_new_or_gone_unless_the_previous_run_kept_no_scores():
+    assert changes.score_moves({"greet": 1.0}, {"stop": 0.5}, 0.02) == [
+        "new    stop: F1 0.500",
+        "gone   greet (was F1 1.000)",
+    ]
+    assert changes.score_moves({}, {"stop": 0.5}, 0.02) == []
+
+
 def test_a_move_within_the_threshold_is_not_a_change():
     assert changes.score_moves({"checkout": 0.90}, {"checkout": 0.91}, 0.02) == []
 
@@ -161,6 +169,7 @@ def test_crossval_against_a_report_from_before_the_per_example_results_compares_
     lines = nlu_crossval.change_lines(old, crossval_report("greet", 0.9))
 
     assert "  (the previous report has no per-example results: examples not compared)" in lines
+    assert "    worse  checkout: F1 1.000 → 0.000" in block(lines, "sw")
     assert not any("right → wrong" in line for line in lines)
     assert nlu_crossval.change_lines(None, old)[0].startswith("Changes: no previous run")
 
@@ -330,3 +339,16 @@ def test_rasas_own_failure_is_the_exit_code_and_stale_results_are_not_read(tmp_p
 
     assert run_main(tmp_path, monkeypatch, rasa_exit=2, failed=None) == 2
     assert not (tmp_path / "history").exists()
+
+
+def test_crossval_against_a_report_written_before_the_per_language_details_prints_the_scores_only():
+    old = crossval_report("checkout", 0.9)
+    del old["results"]
+    for language in old["languages"].values():
+        for detail in ("intents", "entity_types", "confusions"):
+            del language[detail]
+
+    lines = nlu_crossval.change_lines(old, crossval_report("greet", 0.6))
+
+    assert [line for line in lines if line.startswith("    ")] == []
+    assert block(lines, "en")[0].endswith("entity F1 0.900 → 0.600")
