@@ -578,10 +578,14 @@ def language_changes(
 
     return (
         changes.score_moves(scores(before.get("intents") or {}), scores(now["intents"]), changes.SCORE_CHANGE)
-        + changes.pair_changes(
-            pairs(before.get("confusions") or []),
-            pairs(now["confusions"]),
-            {(c["true"], c["predicted"]): c["examples"] for c in now["confusions"]},
+        + (
+            changes.pair_changes(
+                pairs(before["confusions"]),
+                pairs(now["confusions"]),
+                {(c["true"], c["predicted"]): c["examples"] for c in now["confusions"]},
+            )
+            if "confusions" in before  # not kept per language before this report's format
+            else []
         )
         + changes.score_moves(
             scores(before.get("entity_types") or {}), scores(now["entity_types"]), changes.SCORE_CHANGE, "entity F1"
