@@ -70,18 +70,35 @@ def score_moves(
 
 
 def pair_changes(
-    before: Mapping[Pair, int], now: Mapping[Pair, int], examples: Mapping[Pair, Sequence[str]] | None = None
+    before: Mapping[Pair, int],
+    now: Mapping[Pair, int],
+    examples: Mapping[Pair, Sequence[str]] | None = None,
+    min_count: int = 1,
 ) -> list[str]:
-    """Confusions (expected → predicted) that appeared or were resolved since the previous run."""
+    """Confusions (expected → predicted) that appeared, were resolved, or grew or shrank by 2 or more.
+
+    New and resolved ones of fewer than min_count messages are only counted (with a fold
+    assignment that changed, single mistakes come and go).
+    """
     examples = examples or {}
-    lines = []
+    lines, small = [], [0, 0]
     for pair, count in sorted(now.items(), key=lambda item: (-item[1], item[0])):
-        if pair not in before:
+        if pair not in before and count < min_count:
+            small[0] += 1
+        elif pair not in before:
             shown = f", {quoted(examples[pair])}" if examples.get(pair) else ""
             lines.append(f"new confusion {pair[0]} → {pair[1]}: {count}{shown}")
+        elif abs(count - before[pair]) >= 2:
+            lines.append(
+                f"{'more ' if count > before[pair] else 'fewer'} {pair[0]} → {pair[1]}: {before[pair]} → {count}"
+            )
     for pair, count in sorted(before.items(), key=lambda item: (-item[1], item[0])):
-        if pair not in now:
+        if pair not in now and count < min_count:
+            small[1] += 1
+        elif pair not in now:
             lines.append(f"resolved confusion {pair[0]} → {pair[1]} (was {count})")
+    if any(small):
+        lines.append(f"… {small[0]} new, {small[1]} resolved confusions of fewer than {min_count} (in the JSON)")
     return lines
 
 
@@ -90,6 +107,7 @@ def flips(
     now: Mapping[Hashable, Outcome],
     describe: Callable[[Hashable, str, str], str],
     titles: tuple[str, str] = ("right → wrong", "wrong → right"),
+    limit: int = MAX_LISTED,
 ) -> list[str]:
     """Items in both runs that went from right to wrong and from wrong to right.
 
@@ -103,9 +121,9 @@ def flips(
         if not keys:
             continue
         lines.append(f"{title}: {len(keys)}")
-        lines += [f"  {describe(key, before[key][1], now[key][1])}" for key in keys[:MAX_LISTED]]
-        if len(keys) > MAX_LISTED:
-            lines.append(f"  … {len(keys) - MAX_LISTED} more (in the JSON)")
+        lines += [f"  {describe(key, before[key][1], now[key][1])}" for key in keys[:limit]]
+        if len(keys) > limit:
+            lines.append(f"  … {len(keys) - limit} more (in the JSON)")
     return lines
 
 

@@ -61,6 +61,8 @@ FALLBACK_INTENT = "nlu_fallback"
 TOP_CONFUSIONS = 15
 MAX_ERRORS = 30
 RANDOM_STATE = 1
+MAX_FLIPS = 10  # examples listed per language and direction; a changed example set reshuffles the folds
+MIN_CONFUSION = 2  # new or resolved confusions of one example are counted, not listed: folds move them
 
 Span = tuple[str, int, int]  # entity type, start, end
 
@@ -583,6 +585,7 @@ def language_changes(
                 pairs(before["confusions"]),
                 pairs(now["confusions"]),
                 {(c["true"], c["predicted"]): c["examples"] for c in now["confusions"]},
+                MIN_CONFUSION,
             )
             if "confusions" in before  # not kept per language before this report's format
             else []
@@ -595,8 +598,9 @@ def language_changes(
             now_results,
             lambda key, old, new: f'"{key[0]}" ({key[1]}): {old} → {new}',
             ("right → wrong (true intent: previous prediction → this one)", "wrong → right"),
+            MAX_FLIPS,
         )
-        + changes.unmatched(old_results, now_results, "examples", "added, edited or removed")
+        + changes.unmatched(old_results, now_results, "examples", "added, edited or removed; the folds differ too")
     )
 
 

@@ -46,6 +46,17 @@ def test_a_new_confusion_is_listed_with_its_examples_and_a_vanished_one_as_resol
     ]
 
 
+def test_confusions_that_grew_or_shrank_by_two_are_listed_and_single_new_ones_only_counted():
+    before = {("stop", "deny"): 1, ("view_cart", "checkout"): 5, ("greet", "thank"): 1}
+    now = {("stop", "deny"): 4, ("view_cart", "checkout"): 2, ("help", "stop"): 1}
+
+    assert changes.pair_changes(before, now, min_count=2) == [
+        "more  stop → deny: 1 → 4",
+        "fewer view_cart → checkout: 5 → 2",
+        "… 1 new, 1 resolved confusions of fewer than 2 (in the JSON)",
+    ]
+
+
 def test_flips_list_what_went_right_to_wrong_and_wrong_to_right_but_not_what_stayed():
     before = {"a": (True, "greet"), "b": (False, "goodbye"), "c": (True, "greet")}
     now = {"a": (False, "goodbye"), "b": (True, "greet"), "c": (True, "greet")}
@@ -153,7 +164,7 @@ def test_crossval_reports_each_languages_changes_under_that_language():
     assert block(lines, "en")[1:] == ["    worse  product: entity F1 0.900 → 0.600"]
     assert block(lines, "sw")[1:] == [
         "    worse  checkout: F1 1.000 → 0.000",
-        '    new confusion checkout → greet: 1, "nataka kulipa"',
+        "    … 1 new, 0 resolved confusions of fewer than 2 (in the JSON)",
         "    right → wrong (true intent: previous prediction → this one): 1",
         '      "nataka kulipa" (checkout): checkout → greet',
     ]
@@ -180,7 +191,9 @@ def test_crossval_counts_the_examples_it_cannot_compare():
 
     lines = nlu_crossval.change_lines(crossval_report("checkout", 0.9), edited)
 
-    assert block(lines, "sw")[1:] == ["    examples: 1 new, 1 gone (added, edited or removed): not compared"]
+    assert block(lines, "sw")[1:] == [
+        "    examples: 1 new, 1 gone (added, edited or removed; the folds differ too): not compared"
+    ]
     assert block(lines, "en")[1:] == []
 
 
