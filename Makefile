@@ -18,13 +18,14 @@ PY311 := $(call find_python,python3 python3.13 python3.12 python3.11 $(wildcard 
 ACTIONS_VENV := .venv
 RASA_VENV := .venv-rasa
 
-.PHONY: help chat interactive review test test-nlu test-nlu-heldout test-conversations bench envs browser lint format migrate seed lock clean
+.PHONY: help chat interactive review test test-stories test-nlu test-nlu-heldout test-conversations bench envs browser lint format migrate seed lock clean
 
 help:
 	@echo "make chat   start PostgreSQL, Redis, the action server and talk to the bot in rasa shell"
 	@echo "make interactive  the same stack with rasa interactive, to correct the bot and save stories"
 	@echo "make review SINCE=7d  the customers' messages the bot was unsure about (add one: ADD=<id> INTENT=<intent> [LANGUAGE=sw])"
 	@echo "make test   run every test (ruff, rasa data validate, pytest in both environments)"
+	@echo "make test-stories  the conversation tests (tests/conversations): failing stories, changes since the previous run (~2 min)"
 	@echo "make test-nlu  5-fold cross-validation of the NLU, intent and entity scores per language, then the held-out report (~31 min)"
 	@echo "make test-nlu-heldout  the trained model on the held-out messages of tests/nlu: accuracy, confusions, changes (~1 min)"
 	@echo "make test-conversations N=200  random walks through the whole stack, invariants checked every turn (SEED=, TURNS= to replay)"
@@ -82,6 +83,9 @@ test: envs browser
 
 bench: envs
 	@$(ACTIONS_VENV)/bin/python -m devstack.bench $(if $(QUICK),--quick)
+
+test-stories: envs
+	@$(RASA_VENV)/bin/python -m devstack.story_tests
 
 # The cross-validation reads data/ only; tests/nlu/ is held out from it and from training.
 test-nlu: envs

@@ -14,9 +14,14 @@ Reported per language (en, sw) and overall:
     training annotations (e.g. `message_language`) are ignored.
 Also F1 per entity type, the most frequent intent confusions and example errors.
 
-A table goes to stdout; everything, with the errors, goes to a JSON report
-(default .data/nlu-report/report.json). This is a report, not a gate: the exit
-code is 0 unless --check is given and a language is below the targets.
+A table goes to stdout, then what changed since the previous run, per language: the
+scores before → after, intents and entity types whose F1 moved by more than 0.02, new
+and resolved confusions, and the examples that went from right to wrong or from wrong
+to right (every example is parsed once, by the fold that held it out, so two runs are
+compared example by example, by text and intent). Everything, with every example's
+prediction, goes to a JSON report, .data/nlu-report/<timestamp>.json and latest.json
+(the next run's previous). This is a report, not a gate: the exit code is 0 unless
+--check is given and a language is below the targets.
 
 Run it in the Rasa environment from the repo root (each fold trains the pipeline,
 so 5 folds take about half an hour on 2 cores):
@@ -30,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import subprocess
@@ -46,6 +50,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from devstack import changes
+from devstack.changes import fmt
 from devstack.paths import RASA_BIN, ROOT
 
 LANGUAGES = ("en", "sw")
@@ -55,6 +61,8 @@ FALLBACK_INTENT = "nlu_fallback"
 TOP_CONFUSIONS = 15
 MAX_ERRORS = 30
 RANDOM_STATE = 1
+MAX_FLIPS = 10  # examples listed per language and direction; a changed example set reshuffles the folds
+MIN_CONFUSION = 2  # new or resolved confusions of one example are counted, not listed: folds move them
 
 Span = tuple[str, int, int]  # entity type, start, end
 
@@ -345,7 +353,38 @@ def per_intent(predictions: Sequence[Prediction]) -> dict[str, dict[str, Any]]:
 
 
 def language_metrics(predictions: Sequence[Prediction]) -> dict[str, Any]:
-    return {"examples": len(predictions), "intent": intent_metrics(predictions), "entity": entity_metrics(predictions)}
+    return {
+        "examples": len(predictions),
+        "intent": intent_metrics(predictions),
+        "entity": entity_metrics(predictions),
+        "intents": per_intent(predictions),
+        "entity_types": per_entity_type(predictions),
+        "confusions": language_confusions(predictions),
+    }
+
+
+def language_confusions(predictions: Sequence[Prediction]) -> list[dict[str, Any]]:
+    """Every (true intent -> predicted intent) mistake, most frequent first, with its texts."""
+    texts: dict[tuple[str, str], list[str]] = {}
+    for p in predictions:
+        if p.intent != p.example.intent:
+            texts.setdefault((p.example.intent, p.intent), []).append(p.example.text)
+    ordered = sorted(texts.items(), key=lambda item: (-len(item[1]), item[0]))
+    return [{"true": t, "predicted": p, "count": len(examples), "examples": examples} for (t, p), examples in ordered]
+
+
+def results(predictions: Sequence[Prediction]) -> list[dict[str, Any]]:
+    """What the held-out fold made of every example: the next run compares them one by one."""
+    return [
+        {
+            "language": p.example.language,
+            "text": p.example.text,
+            "intent": p.example.intent,
+            "predicted": p.intent,
+            "fold": p.fold,
+        }
+        for p in predictions
+    ]
 
 
 def confusions(predictions: Sequence[Prediction]) -> list[dict[str, Any]]:
@@ -440,6 +479,7 @@ def build_report(corpus: Corpus, predictions: list[Prediction], args: argparse.N
         "confusions": confusions(predictions),
         "intent_errors": intent_errors(predictions),
         "entity_errors": entity_errors(predictions),
+        "results": results(predictions),
         "timings": timings,
     }
 
@@ -453,10 +493,6 @@ def display(path: Path) -> str:
         return str(Path(path).resolve().relative_to(ROOT))
     except ValueError:
         return str(path)
-
-
-def fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}"
 
 
 def print_summary(report: dict[str, Any]) -> None:
@@ -493,11 +529,88 @@ def print_summary(report: dict[str, Any]) -> None:
         print(f"  {c['count']:>4}  {c['true']} -> {c['predicted']}  ({split})")
 
 
-def write_report(report: dict[str, Any], out_dir: Path) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "report.json"
-    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
+def change_lines(previous: dict[str, Any] | None, report: dict[str, Any]) -> list[str]:
+    """What changed against the previous run, per language, for a designer checking an edit."""
+    if previous is None:
+        return [f"Changes: {changes.NO_PREVIOUS}"]
+    lines = [changes.header(previous, f"{previous.get('folds', '?')} folds")]
+    if previous.get("folds") != report["folds"]:
+        lines.append(f"  note: {previous.get('folds')} folds then, {report['folds']} now: the splits differ")
+
+    def compare(lang: str, before: dict[str, Any], now: dict[str, Any]) -> tuple[str, list[str]]:
+        if lang == "all":
+            return headline(before, now), []
+        examples = outcomes(previous.get("results") or [], lang), outcomes(report["results"], lang)
+        return headline(before, now), language_changes(before, now, *examples)
+
+    found, changed = changes.per_language(previous, report, compare)
+    lines += found
+    if "results" not in previous:
+        lines.append("  (the previous report has no per-example results: examples not compared)")
+    if not changed:
+        lines.append(f"  {changes.NO_CHANGE}")
+    return lines
+
+
+def headline(before: dict[str, Any], now: dict[str, Any]) -> str:
+    return ", ".join(
+        changes.before_after(name, before[part].get(key), now[part].get(key))
+        for name, part, key in (
+            ("intent accuracy", "intent", "accuracy"),
+            ("intent F1", "intent", "f1_weighted"),
+            ("macro F1", "intent", "f1_macro"),
+            ("entity F1", "entity", "f1"),
+        )
+    )
+
+
+def language_changes(
+    before: dict[str, Any],
+    now: dict[str, Any],
+    old_results: dict[tuple[str, str], changes.Outcome],
+    now_results: dict[tuple[str, str], changes.Outcome],
+) -> list[str]:
+    """Intents and entity types whose F1 moved, new and resolved confusions, examples that flipped."""
+
+    def scores(stats: dict[str, dict[str, Any]]) -> dict[str, float | None]:
+        return {name: s["f1"] for name, s in stats.items()}
+
+    def pairs(confusions: list[dict[str, Any]]) -> dict[changes.Pair, int]:
+        return {(c["true"], c["predicted"]): c["count"] for c in confusions}
+
+    return (
+        changes.score_moves(scores(before.get("intents") or {}), scores(now["intents"]), changes.SCORE_CHANGE)
+        + (
+            changes.pair_changes(
+                pairs(before["confusions"]),
+                pairs(now["confusions"]),
+                {(c["true"], c["predicted"]): c["examples"] for c in now["confusions"]},
+                MIN_CONFUSION,
+            )
+            if "confusions" in before  # not kept per language before this report's format
+            else []
+        )
+        + changes.score_moves(
+            scores(before.get("entity_types") or {}), scores(now["entity_types"]), changes.SCORE_CHANGE, "entity F1"
+        )
+        + changes.flips(
+            old_results,
+            now_results,
+            lambda key, old, new: f'"{key[0]}" ({key[1]}): {old} → {new}',
+            ("right → wrong (true intent: previous prediction → this one)", "wrong → right"),
+            MAX_FLIPS,
+        )
+        + changes.unmatched(old_results, now_results, "examples", "added, edited or removed; the folds differ too")
+    )
+
+
+def outcomes(results: list[dict[str, Any]], language: str) -> dict[tuple[str, str], changes.Outcome]:
+    """Each example's (right?, prediction) in one language, by text and true intent."""
+    return {
+        (r["text"], r["intent"]): (r["predicted"] == r["intent"], r["predicted"])
+        for r in results
+        if r["language"] == language
+    }
 
 
 # ---------------------------------------------------------------- command line
@@ -513,7 +626,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--out",
         type=Path,
         default=ROOT / ".data" / "nlu-report",
-        help="directory for report.json (default .data/nlu-report)",
+        help="directory for the JSON reports, <timestamp>.json and latest.json (default .data/nlu-report)",
     )
     parser.add_argument("--data-dir", type=Path, default=ROOT / "data", help="training data folder (default data/)")
     parser.add_argument("--config", type=Path, default=ROOT / "config.yml", help="pipeline config (default config.yml)")
@@ -572,10 +685,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     predictions, timings = cross_validate(corpus, args.folds, args.config, args.domain)
     report = build_report(corpus, predictions, args, timings)
     print_summary(report)
-    path = write_report(report, args.out)
+    previous = changes.read_previous(args.out / "latest.json") or changes.read_previous(args.out / "report.json")
+    print("\n" + "\n".join(change_lines(previous, report)))
+    path = changes.keep_run(report, args.out)
     print(
-        f"\nreport (metrics per intent, confusions, {len(report['intent_errors'])} intent and "
-        f"{len(report['entity_errors'])} entity errors): {display(path)}"
+        f"\nreport (metrics per intent and language, confusions, every example's prediction, "
+        f"{len(report['intent_errors'])} intent and {len(report['entity_errors'])} entity errors):"
+        f" {display(path)} (and {display(args.out / 'latest.json')})"
     )
     return 1 if args.check and report["below_targets"] else 0
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import time
 from collections import Counter, defaultdict
@@ -36,7 +35,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from devstack.nlu_crossval import display, fmt, nlu_files, quiet_rasa, warnings_hidden
+from devstack import changes
+from devstack.changes import fmt, quoted
+from devstack.nlu_crossval import display, nlu_files, quiet_rasa, warnings_hidden
 from devstack.paths import DATA_DIR, MODELS_DIR, ROOT
 
 LANGUAGES = ("en", "sw")  # printed in this order; any other tests/nlu/*.yml follows
@@ -57,11 +58,9 @@ SHOPPING_INTENTS = frozenset(
 )
 DEAD_ENDS = frozenset({"goodbye", "talk_to_human", "out_of_scope"})  # a shopper sent away
 MIN_ACCURACY = 0.95
-F1_CHANGE = 0.02  # smaller moves of an intent's F1 are not reported as changes
+F1_CHANGE = changes.SCORE_CHANGE
 TOP_CONFUSIONS = 8
-CONFUSION_EXAMPLES = 3
 WEAK_F1 = 0.8  # intents below it are listed under the table
-MAX_LISTED = 25  # messages listed per change section
 
 
 @dataclass
@@ -258,12 +257,6 @@ def build_report(model: Path, results: list[Result], args: argparse.Namespace, *
 # ---------------------------------------------------------------- output
 
 
-def quoted(texts: Sequence[str], limit: int = CONFUSION_EXAMPLES, width: int = 48) -> str:
-    shown = [f'"{t if len(t) <= width else t[: width - 1] + "…"}"' for t in texts[:limit]]
-    more = f" (+{len(texts) - limit})" if len(texts) > limit else ""
-    return ", ".join(shown) + more
-
-
 def print_report(report: dict[str, Any]) -> None:
     languages = report["languages"]
     counts = ", ".join(f"{lang} {m['messages']}" for lang, m in languages.items())
@@ -297,84 +290,57 @@ def print_report(report: dict[str, Any]) -> None:
             print(f'  {r["expected"]} → {r["predicted"]} ({r["confidence"]:.2f}): "{r["text"]}"')
 
 
-def print_changes(previous: dict[str, Any], report: dict[str, Any]) -> None:
+def change_lines(previous: dict[str, Any] | None, report: dict[str, Any]) -> list[str]:
     """What changed against the previous run, for a designer checking the effect of an edit."""
-    print(f"\nChanges since the previous run ({previous.get('generated_at', '?')}, {previous.get('model', '?')}):")
-    before_languages = previous.get("languages") or {}
-    changed = False
-    for lang, now in report["languages"].items():
-        before = before_languages.get(lang)
-        if not before:
-            print(f"  {lang}: new language")
-            changed = True
-            continue
-        print(
-            f"  {lang}: accuracy {fmt(before['accuracy'])} → {fmt(now['accuracy'])},"
-            f" macro F1 {fmt(before['f1_macro'])} → {fmt(now['f1_macro'])},"
-            f" misrouted shopping {len(before['misrouted_shopping'])} → {len(now['misrouted_shopping'])}"
-        )
-        moves = []
-        for name, stats in now["intents"].items():
-            old = (before.get("intents") or {}).get(name)
-            if old is not None and abs(stats["f1"] - old["f1"]) > F1_CHANGE:
-                moves.append((stats["f1"] - old["f1"], name, old["f1"], stats["f1"]))
-        for delta, name, old, new in sorted(moves):
-            print(f"    F1 {'up  ' if delta > 0 else 'down'} {name}: {old:.3f} → {new:.3f}")
+    if previous is None:
+        return [f"Changes: {changes.NO_PREVIOUS}"]
 
-        old_pairs = {(c["expected"], c["predicted"]) for c in before.get("confusions") or []}
-        new_pairs = {(c["expected"], c["predicted"]) for c in now["confusions"]}
-        for c in now["confusions"]:
-            if (c["expected"], c["predicted"]) not in old_pairs:
-                print(f"    new confusion {c['expected']} → {c['predicted']}: {c['count']}, {quoted(c['examples'])}")
-        for c in before.get("confusions") or []:
-            if (c["expected"], c["predicted"]) not in new_pairs:
-                print(f"    gone confusion {c['expected']} → {c['predicted']} (was {c['count']})")
-        changed = changed or bool(moves) or old_pairs != new_pairs
+    def compare(lang: str, before: dict[str, Any], now: dict[str, Any]) -> tuple[str, list[str]]:
+        misrouted = len(before["misrouted_shopping"]), len(now["misrouted_shopping"])
+        headline = (
+            f"{changes.before_after('accuracy', before['accuracy'], now['accuracy'])},"
+            f" {changes.before_after('macro F1', before['f1_macro'], now['f1_macro'])},"
+            f" {changes.before_after('misrouted shopping', *misrouted)}"
+        )
+        return headline, changes.score_moves(intent_f1(before), intent_f1(now), F1_CHANGE) + changes.pair_changes(
+            confusion_counts(before.get("confusions") or []),
+            confusion_counts(now["confusions"]),
+            {(c["expected"], c["predicted"]): c["examples"] for c in now["confusions"]},
+        )
+
+    found, changed = changes.per_language(previous, report, compare)
+    lines = [changes.header(previous, previous.get("model", "?")), *found]
 
     # A message is the same test when its language, text and expected intent are.
-    old_results = {
-        (r["language"], r["text"], r["expected"]): r for r in previous.get("results") or [] if not r.get("in_training")
+    old_results, now_results = outcomes(previous.get("results") or []), outcomes(report["results"])
+    flipped = changes.flips(
+        old_results,
+        now_results,
+        lambda key, old, new: f'{key[0]} "{key[1]}" ({key[2]}): {old} → {new}',
+        ("right → wrong (expected intent: previous prediction → this one)", "wrong → right"),
+    )
+    flipped += changes.unmatched(old_results, now_results, "scored messages", "edited, removed or now in data/")
+    lines += changes.indented(flipped, 2)
+    if not (changed or flipped):
+        lines.append(f"  {changes.NO_CHANGE}")
+    return lines
+
+
+def intent_f1(language: dict[str, Any]) -> dict[str, float]:
+    return {name: stats["f1"] for name, stats in (language.get("intents") or {}).items()}
+
+
+def confusion_counts(confusions: list[dict[str, Any]]) -> dict[changes.Pair, int]:
+    return {(c["expected"], c["predicted"]): c["count"] for c in confusions}
+
+
+def outcomes(results: list[dict[str, Any]]) -> dict[tuple[str, str, str], changes.Outcome]:
+    """Each scored message's (right?, prediction), by language, text and expected intent."""
+    return {
+        (r["language"], r["text"], r["expected"]): (r["predicted"] == r["expected"], r["predicted"])
+        for r in results
+        if not r.get("in_training")
     }
-    now_results = {(r["language"], r["text"], r["expected"]): r for r in report["results"] if not r["in_training"]}
-    common = [key for key in now_results if key in old_results]
-    broke = [k for k in common if old_results[k]["predicted"] == k[2] != now_results[k]["predicted"]]
-    fixed = [k for k in common if old_results[k]["predicted"] != k[2] == now_results[k]["predicted"]]
-    for title, keys in (("right → wrong", broke), ("wrong → right", fixed)):
-        if keys:
-            changed = True
-            print(f"  {title}: {len(keys)} (expected intent: previous prediction → this one)")
-            for key in keys[:MAX_LISTED]:
-                lang, text, expected = key
-                before_after = f"{old_results[key]['predicted']} → {now_results[key]['predicted']}"
-                print(f'    {lang} "{text}" ({expected}): {before_after}')
-            if len(keys) > MAX_LISTED:
-                print(f"    … {len(keys) - MAX_LISTED} more (in the JSON)")
-    added, removed = len(now_results.keys() - old_results.keys()), len(old_results.keys() - now_results.keys())
-    if added or removed:
-        changed = True
-        print(f"  scored messages: {added} new, {removed} gone (edited, removed or now in data/): not compared")
-    if not changed:
-        print("  no change")
-
-
-def read_previous(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as error:
-        print(f"note: cannot read the previous run's {display(path)} ({error}); no comparison", flush=True)
-        return None
-
-
-def write_report(report: dict[str, Any], out_dir: Path) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
-    path = out_dir / f"{stamp}.json"
-    path.write_text(text, encoding="utf-8")
-    (out_dir / "latest.json").write_text(text, encoding="utf-8")
-    return path
 
 
 # ---------------------------------------------------------------- command line
@@ -472,10 +438,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print_report(report)
 
-    previous = read_previous(args.out / "latest.json")
-    if previous is not None:
-        print_changes(previous, report)
-    path = write_report(report, args.out)
+    print("\n" + "\n".join(change_lines(changes.read_previous(args.out / "latest.json"), report)))
+    path = changes.keep_run(report, args.out)
     print(f"\nresults: {display(path)} (and {display(args.out / 'latest.json')})")
 
     problems = report["gate_problems"]

@@ -13,17 +13,15 @@ import time
 
 from devstack.dotenv import load_dotenv
 from devstack.model import ensure_model
-from devstack.paths import ACTIONS_VENV, DATA_DIR, RASA_VENV, ROOT
+from devstack.paths import ACTIONS_VENV, RASA_VENV, ROOT
 from devstack.processes import rasa_environment
 from devstack.services import ensure_services
 
 
 def story_tests() -> list:
-    """The conversation tests in tests/conversations/, against the current model (trained if needed)."""
-    return [
-        RASA_VENV / "bin/rasa", "test", "core", "--model", ensure_model(), "--stories", "tests/conversations",
-        "--e2e", "--fail-on-prediction-errors", "--out", DATA_DIR / "story-results",
-    ]  # fmt: skip
+    """The conversation tests in tests/conversations/, against the current model (trained if needed):
+    rasa test core --e2e, then the failing stories and what changed since the previous run."""
+    return [RASA_VENV / "bin/python", "-m", "devstack.story_tests", "--model", ensure_model()]
 
 
 def heldout_nlu() -> list:
@@ -39,7 +37,7 @@ STEPS = [
     ("ruff check", [ACTIONS_VENV / "bin/ruff", "check", "."]),
     ("ruff format --check", [ACTIONS_VENV / "bin/ruff", "format", "--check", "."]),
     ("rasa data validate", [RASA_VENV / "bin/rasa", "data", "validate", "--domain", "domain.yml", "--data", "data"]),
-    ("conversation tests (rasa test core --e2e --fail-on-prediction-errors)", story_tests),
+    ("conversation tests (rasa test core --e2e, devstack/story_tests.py)", story_tests),
     ("held-out NLU (tests/nlu)", heldout_nlu),
     ("pytest (action server, sidecar, end to end)", [ACTIONS_VENV / "bin/pytest"]),
     ("pytest (bot/, Rasa environment)", [RASA_VENV / "bin/pytest", "-c", "tests/bot/pytest.ini", "tests/bot"]),
