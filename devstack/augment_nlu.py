@@ -150,8 +150,32 @@ FRAMES = {
             "ondoa {q} za {p}", "{p} ondoa", "{p} itoe", "usiweke {p}", "toa hiyo {p}", "toa {p} {s}",
             "ondoa {p} kwa order", "futa {p} moja", "{p} sitaki",
             "futa {p} kwenye cart", "ondoa {p} kwenye kikapu", "toa {p} kwa kikapu changu", "futa {p} kwa cart yangu",
+            "{p} itoe kwa cart", "{p} iondoe kwa kikapu", "{p} zote zitoke kwa cart", "toa {p} kwa order yangu",
+            "{p} ondoa kwa kikapu", "{p} sitaki tena, itoe", "futa {p} zote kwa cart",
+            "nifutie {p}", "futa hiyo {p}", "{p} ifute", "futa {p} tafadhali", "nifutie {p} kwa cart",
+            "futa {p} kwa kikapu yangu", "ondoa {p} kwa cart", "futa {p} kwa list", "toa {p} kwa cart tafadhali",
         ],
     },
+    # Answers: a delivery place (made-up places and landmarks, so unknown names are not read as
+    # products) and a pick from a list with no verb.
+    "inform": {
+        "en": [
+            "{l}", "{l}, opposite {m}", "{l} near {m}", "{l}, behind {m}", "deliver to {l}", "im in {l} next to {m}",
+            "{l}, house {n}", "my address is {l}", "drop it at {l} near {m}", "{l} stage", "{l} next to {m}",
+            "at {l}, ask for {m}", "the {o} one", "{o} one", "number {n}", "the {o}", "option {n}",
+        ],
+        "sw": [
+            "niko {l}", "{l}, karibu na {m}", "nipo {l} opposite {m}", "{l} nyuma ya {m}", "niletee {l}",
+            "tuma {l} karibu na {m}", "naishi {l}", "{l} mbele ya {m}", "niko {l} karibu na {m}", "{l}, nyumba {n}",
+            "leta {l}", "ile ya {o}", "hiyo ya {o}", "ya {o}", "namba {n}",
+        ],
+    },
+}
+LANDMARKS = {
+    "en": ["{B} supermarket", "the {B} petrol station", "{B} school", "the chiefs camp", "the stage", "{B} mall",
+           "the police station", "{B} hospital", "the mosque", "{B} church", "{B} flats"],
+    "sw": ["{B} supermarket", "petrol station ya {B}", "shule ya {B}", "kanisa", "msikiti", "stage", "soko ya {B}",
+           "{B} mall", "hospitali ya {B}", "duka la {B}"],
 }
 # fmt: on
 QUANTITIES = {
@@ -183,6 +207,12 @@ def fill(rng: random.Random, frame: str, language: str, avoid: set[str]) -> str:
         frame = frame.replace("{ps}", "{p}")
     text = frame.replace("{p}", "\0p").replace("{q}", "\0q").replace("{s}", "\0s").replace("{o}", "\0o")
     text = text.replace("\0o", rng.choice(ORDINALS[language]))
+    text = text.replace("{n}", str(rng.choice((1, 2, 3, 4, 5, 7, 12, 45))))
+    if "{l}" in text:
+        place = brand(rng).capitalize() + rng.choice(("", "", " estate", f" {rng.randint(2, 9)}", " phase 2", " west"))
+        landmark = rng.choice(LANDMARKS[language]).replace("{B}", brand(rng).capitalize())
+        answer = re.search(r"\{l\}.*", text).group(0).replace("{l}", place).replace("{m}", landmark)
+        text = text[: text.index("{l}")] + f"[{answer}](location)"
     text = text.replace("\0s", rng.choice(SIZES[language]))
     text = text.replace("\0q", f"[{rng.choice(QUANTITIES[language])}](quantity)")
     return text.replace("\0p", f"[{product}](product)")
@@ -221,6 +251,7 @@ def generate(seed: int = 7) -> dict[str, list[str]]:
                 seen.add(key)
                 by_intent[intent].append(variant)
     for intent, texts in from_frames(rng, avoid).items():
+        by_intent.setdefault(intent, [])
         for text in texts:
             key = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text).lower()
             if key not in seen:

@@ -87,7 +87,7 @@ def main() -> int:
         password = demo_staff_password(action_environment(services))
         done(t)
         t = step("Checking the model")
-        model = ensure_model()
+        model = ensure_model(quick=True)  # after a small change to data/, a finetuned model (the designers' loop)
         done(t)
         t = step("Starting the payment simulator, the sidecar, the worker and the action server")
         stack = start_stack(services, DATA_DIR / "logs")

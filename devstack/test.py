@@ -27,9 +27,10 @@ def story_tests() -> list:
 def heldout_nlu() -> list:
     """The held-out NLU report (tests/nlu) with the model the conversation tests used.
 
-    A report for now: to make it a gate (accuracy >= 0.95 per language, no shopping request
-    sent to goodbye, talk_to_human or out_of_scope), change "--no-gate" to "--gate".
-    """
+    A report, not yet a gate: the target (intent accuracy >= 0.95 per language, no shopping request
+    sent to goodbye, talk_to_human or out_of_scope) is met by some trainings and missed by others
+    (0.94-0.97 per language over the last ones), so a gate would fail at random. When it holds with
+    a margin, change "--no-gate" to "--gate"."""
     return [RASA_VENV / "bin/python", "-m", "devstack.nlu_heldout", "--model", ensure_model(quiet=True), "--no-gate"]
 
 
