@@ -233,6 +233,11 @@ def trivial_action_server(logs: Path) -> Process:
     return process
 
 
+def sidecar_workers() -> int:
+    """SIDECAR_WORKERS when set, else one per core (the cores pgbench is measured on)."""
+    return int(os.environ.get("SIDECAR_WORKERS") or os.cpu_count() or 1)
+
+
 def pgbench_inserts_per_second(database_url: str, seconds: int) -> float:
     """pgbench's rate of one-row INSERT transactions into a throwaway table of the same database."""
     url = make_url(database_url).render_as_string(hide_password=False)
@@ -329,7 +334,7 @@ async def measure_webhooks(services: Services, sizes: Sizes, results: Results, l
         finally:
             await runtime.stop()
         queue = f"bench-{uuid.uuid4().hex[:6]}"  # no worker takes the customers' messages
-        env = {"PAYSTACK_SECRET_KEY": secret, "JOBS_QUEUE": queue}
+        env = {"PAYSTACK_SECRET_KEY": secret, "JOBS_QUEUE": queue, "SIDECAR_WORKERS": str(sidecar_workers())}
         sidecar = start_sidecar(Services(database_url, services.redis_url), logs, env=env)
         await deliver_all(sidecar.url, webhooks[:warm_up], sizes.webhook_clients)
         measured = webhooks[warm_up:]
@@ -347,10 +352,12 @@ async def measure_webhooks(services: Services, sizes: Sizes, results: Results, l
         "unique_per_second": unique, "duplicate_per_second": duplicate, "pgbench_inserts_per_second": inserts,
         "unique_ratio": unique / inserts, "duplicate_ratio": duplicate / inserts, "target_ratio": WEBHOOK_TARGET,
         "webhooks": len(measured), "clients": sizes.webhook_clients, "pgbench_clients": PGBENCH_CLIENTS,
+        "sidecar_workers": sidecar_workers(),
         "unique_answers": dict(unique_answers), "duplicate_answers": dict(duplicate_answers),
         "writes_of_the_duplicates": {k: after[k] - before[k] for k in after},
     }  # fmt: skip
-    print(f"    pgbench single-row INSERT ({PGBENCH_CLIENTS} clients, -j 2): {inserts:,.0f} tps")
+    print(f"    pgbench single-row INSERT ({PGBENCH_CLIENTS} clients, -j 2): {inserts:,.0f} tps;"
+          f" sidecar workers: {sidecar_workers()}")  # fmt: skip
     for label, rate, answers in (("unique", unique, unique_answers), ("duplicate", duplicate, duplicate_answers)):
         shown = ", ".join(f"{n} x {answer}" for answer, n in answers.items())
         print(f"    {label} webhooks ({len(measured)}, {sizes.webhook_clients} at once): {rate:,.0f}/s,"

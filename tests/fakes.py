@@ -484,9 +484,11 @@ class FakePayments(_Repository):
         self._s.payments[row.id] = row
         return row.payment()
 
-    async def by_reference(self, provider: str, reference: str) -> Payment | None:
+    async def by_reference_with_keys(self, provider: str, reference: str) -> tuple[Payment, frozenset[str]] | None:
         row = next((p for p in self._s.payments.values() if (p.provider, p.reference) == (provider, reference)), None)
-        return row.payment() if row else None
+        if row is None:
+            return None
+        return row.payment(), frozenset(e.key for e in self._s.events if e.payment_id == row.id)
 
     async def pending_for_order(self, order_id: int) -> bool:
         return any(p.order_id == order_id and p.status is PaymentStatus.PENDING for p in self._s.payments.values())

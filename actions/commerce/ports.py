@@ -131,7 +131,10 @@ class Payments(Protocol):
         callback_nonce: str | None = None,
     ) -> Payment: ...
 
-    async def by_reference(self, provider: str, reference: str) -> Payment | None: ...
+    async def by_reference_with_keys(self, provider: str, reference: str) -> tuple[Payment, frozenset[str]] | None:
+        """The payment and the keys its ledger holds (committed ones), in one round trip: a repeated
+        delivery is answered from them without a write."""
+        ...
 
     async def pending_for_order(self, order_id: int) -> bool:
         """Whether a payment for the order is still waiting for the provider (so no second prompt)."""

@@ -17,6 +17,7 @@ from actions.commerce.model import OrderStatus
 from actions.commerce.payments import (
     Applied,
     CallbackCredentials,
+    EventKey,
     Notice,
     Payment,
     PaymentStatus,
@@ -38,8 +39,9 @@ async def record(uow: UnitOfWork, event: ProviderEvent, correlation_id: str | No
     unsigned callback only when its URL is the one given for that payment (UNKNOWN_PAYMENT and
     REJECTED write nothing: the caller keeps such messages with `record_rejected`).
 
-    The event row goes in first: its unique key makes a concurrent copy of the same delivery
-    wait, then find the key taken and change nothing. The payment row is then locked, so two
+    A delivery whose key the ledger already holds is answered from the payment's read, without a
+    write. Otherwise the event row goes in first: its unique key makes a concurrent copy of the same
+    delivery wait, then find the key taken and change nothing. The payment row is then locked, so two
     different events for one payment are applied one after the other; the order is locked after
     its payment, never before, wherever both are locked.
 
@@ -49,7 +51,7 @@ async def record(uow: UnitOfWork, event: ProviderEvent, correlation_id: str | No
     receipt, is kept, flagged for staff, and checked on the same way; it never settles.
     """
     async with uow:
-        payment = await uow.payments.by_reference(event.provider, event.reference)
+        payment, recorded = await uow.payments.by_reference_with_keys(event.provider, event.reference) or (None, ())
         if payment is not None and event.tenant_id is not None and payment.tenant_id != event.tenant_id:
             payment = None  # another merchant's payment: not this callback's to settle
         if payment is None:
@@ -58,6 +60,8 @@ async def record(uow: UnitOfWork, event: ProviderEvent, correlation_id: str | No
             payment, await uow.tenants.callback_secrets(payment.tenant_id)
         ):
             return Applied(Recorded.REJECTED)
+        if EventKey.ledger(event.provider, payment.id, event.key) in recorded:
+            return Applied(Recorded.DUPLICATE, payment)  # a repeated delivery: answered without a write
         if not await uow.payments.add_event(payment.id, event):
             return Applied(Recorded.DUPLICATE, payment)
         payment = await uow.payments.lock(payment.id)
