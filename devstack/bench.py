@@ -249,7 +249,7 @@ def pgbench_inserts_per_second(database_url: str, seconds: int) -> float:
         command = ["pgbench", "-n", "-f", script.name, "-c", str(PGBENCH_CLIENTS), "-j", "2", "-T", str(seconds), url]
         out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP TABLE bench_t")
+        conn.execute("TRUNCATE bench_t")
     return float(re.search(r"tps = ([\d.]+)", out).group(1))
 
 
@@ -277,6 +277,20 @@ async def pending_payments(count: int) -> list[tuple[bytes, str]]:
         return raw, hmac.new(rt.settings.paystack_secret_key.encode(), raw, hashlib.sha512).hexdigest()
 
     return await asyncio.gather(*(one(n) for n in range(count)))
+
+
+def cpu_seconds(process: Process) -> float:
+    """User and system CPU of a process group's living processes (the sidecar and its workers): less
+    noisy than a rate when other work shares the cores."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # it ended meanwhile
+        if int(fields[2]) == process.popen.pid:  # its process group (spawn starts a new session)
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 async def deliver_all(url: str, webhooks: list[tuple[bytes, str]], clients: int) -> tuple[float, Counter]:
@@ -338,30 +352,42 @@ async def measure_webhooks(services: Services, sizes: Sizes, results: Results, l
         sidecar = start_sidecar(Services(database_url, services.redis_url), logs, env=env)
         await deliver_all(sidecar.url, webhooks[:warm_up], sizes.webhook_clients)
         measured = webhooks[warm_up:]
+        inserts_before = pgbench_inserts_per_second(database_url, sizes.pgbench_seconds)
+        cpu = cpu_seconds(sidecar)
         unique_seconds, unique_answers = await deliver_all(sidecar.url, measured, sizes.webhook_clients)
+        unique_cpu, cpu = cpu_seconds(sidecar) - cpu, cpu_seconds(sidecar)
         before = write_counters(database_url)
         duplicate_seconds, duplicate_answers = await deliver_all(sidecar.url, measured, sizes.webhook_clients)
+        duplicate_cpu = cpu_seconds(sidecar) - cpu
         after = write_counters(database_url)
-        inserts = pgbench_inserts_per_second(database_url, sizes.pgbench_seconds)
+        inserts_after = pgbench_inserts_per_second(database_url, sizes.pgbench_seconds)
     finally:
         if sidecar:
             sidecar.stop()
         drop_database(services, name)
     unique, duplicate = len(measured) / unique_seconds, len(measured) / duplicate_seconds
+    inserts = (inserts_before + inserts_after) / 2  # before and after the webhooks: the machine's load drifts
     results.figures["webhooks"] = {
         "unique_per_second": unique, "duplicate_per_second": duplicate, "pgbench_inserts_per_second": inserts,
+        "pgbench_before_and_after": [inserts_before, inserts_after],
         "unique_ratio": unique / inserts, "duplicate_ratio": duplicate / inserts, "target_ratio": WEBHOOK_TARGET,
         "webhooks": len(measured), "clients": sizes.webhook_clients, "pgbench_clients": PGBENCH_CLIENTS,
         "sidecar_workers": sidecar_workers(),
+        "unique_sidecar_cpu_ms_each": unique_cpu * 1000 / len(measured),
+        "duplicate_sidecar_cpu_ms_each": duplicate_cpu * 1000 / len(measured),
         "unique_answers": dict(unique_answers), "duplicate_answers": dict(duplicate_answers),
         "writes_of_the_duplicates": {k: after[k] - before[k] for k in after},
     }  # fmt: skip
-    print(f"    pgbench single-row INSERT ({PGBENCH_CLIENTS} clients, -j 2): {inserts:,.0f} tps;"
+    print(f"    pgbench single-row INSERT ({PGBENCH_CLIENTS} clients, -j 2): {inserts:,.0f} tps"
+          f" ({inserts_before:,.0f} before the webhooks, {inserts_after:,.0f} after);"
           f" sidecar workers: {sidecar_workers()}")  # fmt: skip
-    for label, rate, answers in (("unique", unique, unique_answers), ("duplicate", duplicate, duplicate_answers)):
+    phases = (("unique", unique, unique_cpu, unique_answers),
+              ("duplicate", duplicate, duplicate_cpu, duplicate_answers))  # fmt: skip
+    for label, rate, cpu, answers in phases:
         shown = ", ".join(f"{n} x {answer}" for answer, n in answers.items())
         print(f"    {label} webhooks ({len(measured)}, {sizes.webhook_clients} at once): {rate:,.0f}/s,"
-              f" {rate / inserts:.3f}x pgbench (target >= {WEBHOOK_TARGET}x); answers: {shown}")  # fmt: skip
+              f" {rate / inserts:.3f}x pgbench (target >= {WEBHOOK_TARGET}x), sidecar CPU"
+              f" {cpu * 1000 / len(measured):.1f} ms each; answers: {shown}")  # fmt: skip
     writes = ", ".join(f"{k} +{after[k] - before[k]}" for k in after)
     print(f"    writes during the duplicates: {writes}")
 
