@@ -433,6 +433,10 @@ class FakeOrders(_Repository):
         row = self._s.orders.get(order_id)
         return _order(row) if row else None
 
+    async def lock_status(self, order_id: int) -> OrderStatus | None:
+        row = self._s.orders.get(order_id)
+        return row.status if row else None
+
     async def set_status(self, order_id: int, status: OrderStatus) -> None:
         if order_id in self._s.orders:
             row = self._s.orders[order_id]

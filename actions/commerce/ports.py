@@ -108,6 +108,10 @@ class Orders(Protocol):
 
     async def get(self, order_id: int, *, for_update: bool = False) -> Order | None: ...
 
+    async def lock_status(self, order_id: int) -> OrderStatus | None:
+        """The order's status, its row locked (SELECT … FOR UPDATE) until the transaction ends; its lines unread."""
+        ...
+
     async def set_status(self, order_id: int, status: OrderStatus) -> None: ...
 
     async def abandoned(self, older_than_minutes: float, limit: int) -> list[int]:

@@ -115,14 +115,15 @@ async def _follow_on_order(uow: UnitOfWork, order_id: int, status: PaymentStatus
     False when money arrived for an order that is no longer waiting for it (cancelled or expired)."""
     if status is not PaymentStatus.PAID and not expires_order:
         return True
+    if status is PaymentStatus.PAID:  # only its status changes: its lines need not be read
+        if await uow.orders.lock_status(order_id) is not OrderStatus.PENDING_PAYMENT:
+            return False
+        await uow.orders.set_status(order_id, OrderStatus.PAID)
+        return True
     order = await uow.orders.get(order_id, for_update=True)
-    if order is None or order.status is not OrderStatus.PENDING_PAYMENT:
-        return status is not PaymentStatus.PAID  # an expiry after the order ended meanwhile changes nothing
-    if status is PaymentStatus.PAID:
-        await uow.orders.set_status(order.id, OrderStatus.PAID)
-    else:
+    if order is not None and order.status is OrderStatus.PENDING_PAYMENT:
         await orders.give_back(uow, order, OrderStatus.EXPIRED)
-    return True
+    return True  # an expiry after the order ended meanwhile changes nothing
 
 
 async def callback_shop_known(uow: UnitOfWork, credentials: CallbackCredentials) -> bool:

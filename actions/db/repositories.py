@@ -379,6 +379,10 @@ class Orders:
         row = await self.session.scalar(query)
         return _order(row) if row else None
 
+    async def lock_status(self, order_id: int) -> model.OrderStatus | None:
+        status = await self.session.scalar(select(t.Order.status).where(t.Order.id == order_id).with_for_update())
+        return model.OrderStatus(status) if status else None
+
     async def by_number(self, customer_id: int, number: str, *, for_update: bool = False) -> model.Order | None:
         query = (
             select(t.Order)
