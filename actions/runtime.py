@@ -119,6 +119,11 @@ def configure_logging(settings: Settings) -> None:
     logs.configure(settings.log_level, logs.parse_levels(settings.log_levels))
 
 
-def serve(app: Sanic, host: str, port: int) -> None:
-    """Listen in one process."""
-    app.run(host=host, port=port, single_process=True, access_log=False, motd=False)
+def serve(app: Sanic, host: str, port: int, workers: int = 1) -> None:
+    """Listen in one process, or in `workers` processes forked from this one: each opens its own engine
+    and clients when it starts (`attach`), none are shared."""
+    if workers == 1:
+        app.run(host=host, port=port, single_process=True, access_log=False, motd=False)
+        return
+    Sanic.start_method = "fork"  # the workers inherit the app made here; spawned ones would need an importable one
+    app.run(host=host, port=port, workers=workers, access_log=False, motd=False)

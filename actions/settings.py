@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     action_server_port: int = Field(5055, ge=1, le=65535)
     sidecar_host: str = "127.0.0.1"
     sidecar_port: int = Field(8000, ge=1, le=65535)
+    sidecar_workers: int = Field(1, ge=1)  # processes answering on SIDECAR_PORT, each with its own pool
     log_level: str = "INFO"
     log_levels: str = ""
 

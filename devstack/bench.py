@@ -7,23 +7,34 @@ Everything runs on this machine, over HTTP (Rasa's REST channel), against real P
 - returning customer: 5,000 events in 100 earlier sessions against a new customer (medians), with
   this project's tracker store and, for comparison, Rasa's stock RedisTrackerStore;
 - long session: turns 271 to 300 of one session against turns 1 to 30;
-- throughput: 50 conversations at once.
+- throughput: 50 conversations at once;
+- webhooks: signed Paystack charge.success webhooks posted to the sidecar at once, each about a
+  different payment and then the same again (duplicates), as ratios to pgbench's single-row INSERT
+  rate on the same database in the same run; the duplicates' writes are counted.
 
 Figures go to stdout and to .data/bench/<time>.json. They are figures, not pass or fail.
 
-    .venv/bin/python -m devstack.bench [--quick] [--skip-stock]
+    .venv/bin/python -m devstack.bench [--quick] [--skip-stock] [--only webhooks]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
+import hashlib
+import hmac
 import json
 import os
 import platform
+import re
+import secrets
 import statistics
+import subprocess
+import tempfile
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +46,7 @@ from sqlalchemy.engine import make_url
 from devstack.dotenv import load_dotenv
 from devstack.model import ensure_model
 from devstack.paths import ACTIONS_PYTHON, DATA_DIR, DEMO_CATALOG, ROOT
-from devstack.processes import Process, spawn, start_rasa_server, wait_until
+from devstack.processes import Process, spawn, start_rasa_server, start_sidecar, wait_until
 from devstack.services import Services, ensure_services, free_port
 from devstack.stack import start_stack
 
@@ -70,9 +81,17 @@ class Sizes:
     long_session: int = 300
     concurrent: int = 50
     turns_each: int = 6
+    webhooks: int = 3000
+    webhook_clients: int = 32
+    pgbench_seconds: int = 10
 
 
-QUICK = Sizes(turns=24, history_sessions=40, compare_turns=12, long_session=90, concurrent=20, turns_each=3)
+QUICK = Sizes(turns=24, history_sessions=40, compare_turns=12, long_session=90, concurrent=20, turns_each=3,
+              webhooks=1000, pgbench_seconds=5)  # fmt: skip
+WEBHOOK_TARGET = 0.1  # webhooks/s against pgbench's inserts/s (issue "Payments you can trust", item 7)
+PGBENCH_CLIENTS = 8
+PAYSTACK_SAMPLE = ROOT / "tests/providers/paystack/paystack_webhook_charge_success_card.json"
+STATS_FLUSH_SECONDS = 11  # PostgreSQL 15+ backends publish their counters after at most 10 s idle
 
 
 @dataclass
@@ -214,6 +233,165 @@ def trivial_action_server(logs: Path) -> Process:
     return process
 
 
+def sidecar_workers() -> int:
+    """SIDECAR_WORKERS when set, else one per core (the cores pgbench is measured on)."""
+    return int(os.environ.get("SIDECAR_WORKERS") or os.cpu_count() or 1)
+
+
+def pgbench_inserts_per_second(database_url: str, seconds: int) -> float:
+    """pgbench's rate of one-row INSERT transactions into a throwaway table of the same database."""
+    url = make_url(database_url).render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_t (v double precision)")
+    with tempfile.NamedTemporaryFile("w", suffix=".sql") as script:
+        script.write("INSERT INTO bench_t(v) VALUES (random());\n")
+        script.flush()
+        command = ["pgbench", "-n", "-f", script.name, "-c", str(PGBENCH_CLIENTS), "-j", "2", "-T", str(seconds), url]
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("TRUNCATE bench_t")
+    return float(re.search(r"tps = ([\d.]+)", out).group(1))
+
+
+async def pending_payments(count: int) -> list[tuple[bytes, str]]:
+    """`count` orders of one customer each, each with a pending Paystack payment, made by the use cases the
+    sidecar tests use; returns each payment's charge.success webhook for its amount and its signature."""
+    from actions import runtime
+    from actions.commerce import cart, orders, payment_requests
+    from actions.commerce.model import CustomerRef
+
+    rt = runtime.current()
+    sample = json.loads(PAYSTACK_SAMPLE.read_text())
+    gate = asyncio.Semaphore(8)
+
+    async def one(n: int) -> tuple[bytes, str]:
+        async with gate:
+            who = CustomerRef("demo-shop", f"2547{n:08d}")
+            await cart.add(rt.uow(), who, "SUGAR-1KG", 1)
+            order = await orders.place(rt.uow(), who, "Kilimani")
+            reference = f"BENCH-{n}-{secrets.token_hex(4)}"
+            await payment_requests.start(rt.uow(), order.id, "paystack", reference, order.total, who.external_id)
+        body = copy.deepcopy(sample)
+        body["data"].update(reference=reference, amount=order.total.minor, currency=order.total.currency)
+        raw = json.dumps(body).encode()
+        return raw, hmac.new(rt.settings.paystack_secret_key.encode(), raw, hashlib.sha512).hexdigest()
+
+    return await asyncio.gather(*(one(n) for n in range(count)))
+
+
+def cpu_seconds(process: Process) -> float:
+    """User and system CPU of a process group's living processes (the sidecar and its workers): less
+    noisy than a rate when other work shares the cores."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # it ended meanwhile
+        if int(fields[2]) == process.popen.pid:  # its process group (spawn starts a new session)
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+async def deliver_all(url: str, webhooks: list[tuple[bytes, str]], clients: int) -> tuple[float, Counter]:
+    """Post every webhook once, `clients` at a time; the seconds it took and how they were answered."""
+    answers: Counter = Counter()
+    waiting = iter(webhooks)  # shared by the senders: each webhook goes once
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+
+        async def sender() -> None:
+            for raw, signature in waiting:
+                response = await client.post("/payments/paystack/webhook", content=raw,
+                                             headers={"x-paystack-signature": signature,
+                                                      "content-type": "application/json"})  # fmt: skip
+                answers[f"{response.status_code} {response.json().get('status')}"] += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(sender() for _ in range(clients)))
+        return time.perf_counter() - started, answers
+
+
+def write_counters(database_url: str) -> dict[str, int]:
+    """The ledger's rows, its id sequence and the database's tuple writes, once every backend has published them."""
+    time.sleep(STATS_FLUSH_SECONDS)
+    url = make_url(database_url).render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as conn:
+        events, sequence = conn.execute(
+            "SELECT (SELECT count(*) FROM commerce.payment_events),"
+            " pg_sequence_last_value(pg_get_serial_sequence('commerce.payment_events', 'id')::regclass)"
+        ).fetchone()
+        inserted, updated, deleted = conn.execute(
+            "SELECT tup_inserted, tup_updated, tup_deleted FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    return {"ledger_rows": events, "ledger_id_sequence": sequence, "tuples_inserted": inserted,
+            "tuples_updated": updated, "tuples_deleted": deleted}  # fmt: skip
+
+
+async def measure_webhooks(services: Services, sizes: Sizes, results: Results, logs: Path) -> None:
+    """The sidecar as a real process on its own database: unique, then duplicate signed webhooks, and pgbench."""
+    from actions import runtime
+    from actions.settings import Settings
+
+    database_url, name = bench_database(services)
+    secret = "sk_test_" + secrets.token_hex(16)
+    sidecar = None
+    try:
+        prepare(database_url)
+        with psycopg.connect(make_url(database_url).render_as_string(hide_password=False), autocommit=True) as conn:
+            conn.execute("UPDATE commerce.products SET stock = 1000000")  # enough sugar for every order
+        await runtime.start(Settings.load(database_url=database_url, redis_url=services.redis_url,
+                                          paystack_secret_key=secret))  # fmt: skip
+        try:
+            warm_up = 2 * sizes.webhook_clients
+            webhooks = await pending_payments(sizes.webhooks + warm_up)
+        finally:
+            await runtime.stop()
+        queue = f"bench-{uuid.uuid4().hex[:6]}"  # no worker takes the customers' messages
+        env = {"PAYSTACK_SECRET_KEY": secret, "JOBS_QUEUE": queue, "SIDECAR_WORKERS": str(sidecar_workers())}
+        sidecar = start_sidecar(Services(database_url, services.redis_url), logs, env=env)
+        await deliver_all(sidecar.url, webhooks[:warm_up], sizes.webhook_clients)
+        measured = webhooks[warm_up:]
+        inserts_before = pgbench_inserts_per_second(database_url, sizes.pgbench_seconds)
+        cpu = cpu_seconds(sidecar)
+        unique_seconds, unique_answers = await deliver_all(sidecar.url, measured, sizes.webhook_clients)
+        unique_cpu, cpu = cpu_seconds(sidecar) - cpu, cpu_seconds(sidecar)
+        before = write_counters(database_url)
+        duplicate_seconds, duplicate_answers = await deliver_all(sidecar.url, measured, sizes.webhook_clients)
+        duplicate_cpu = cpu_seconds(sidecar) - cpu
+        after = write_counters(database_url)
+        inserts_after = pgbench_inserts_per_second(database_url, sizes.pgbench_seconds)
+    finally:
+        if sidecar:
+            sidecar.stop()
+        drop_database(services, name)
+    unique, duplicate = len(measured) / unique_seconds, len(measured) / duplicate_seconds
+    inserts = (inserts_before + inserts_after) / 2  # before and after the webhooks: the machine's load drifts
+    results.figures["webhooks"] = {
+        "unique_per_second": unique, "duplicate_per_second": duplicate, "pgbench_inserts_per_second": inserts,
+        "pgbench_before_and_after": [inserts_before, inserts_after],
+        "unique_ratio": unique / inserts, "duplicate_ratio": duplicate / inserts, "target_ratio": WEBHOOK_TARGET,
+        "webhooks": len(measured), "clients": sizes.webhook_clients, "pgbench_clients": PGBENCH_CLIENTS,
+        "sidecar_workers": sidecar_workers(),
+        "unique_sidecar_cpu_ms_each": unique_cpu * 1000 / len(measured),
+        "duplicate_sidecar_cpu_ms_each": duplicate_cpu * 1000 / len(measured),
+        "unique_answers": dict(unique_answers), "duplicate_answers": dict(duplicate_answers),
+        "writes_of_the_duplicates": {k: after[k] - before[k] for k in after},
+    }  # fmt: skip
+    print(f"    pgbench single-row INSERT ({PGBENCH_CLIENTS} clients, -j 2): {inserts:,.0f} tps"
+          f" ({inserts_before:,.0f} before the webhooks, {inserts_after:,.0f} after);"
+          f" sidecar workers: {sidecar_workers()}")  # fmt: skip
+    phases = (("unique", unique, unique_cpu, unique_answers),
+              ("duplicate", duplicate, duplicate_cpu, duplicate_answers))  # fmt: skip
+    for label, rate, cpu, answers in phases:
+        shown = ", ".join(f"{n} x {answer}" for answer, n in answers.items())
+        print(f"    {label} webhooks ({len(measured)}, {sizes.webhook_clients} at once): {rate:,.0f}/s,"
+              f" {rate / inserts:.3f}x pgbench (target >= {WEBHOOK_TARGET}x), sidecar CPU"
+              f" {cpu * 1000 / len(measured):.1f} ms each; answers: {shown}")  # fmt: skip
+    writes = ", ".join(f"{k} +{after[k] - before[k]}" for k in after)
+    print(f"    writes during the duplicates: {writes}")
+
+
 async def run(sizes: Sizes, with_stock: bool) -> dict:
     load_dotenv()
     services = ensure_services("bench")
@@ -258,6 +436,9 @@ async def run(sizes: Sizes, with_stock: bool) -> dict:
             processes.append(stock)
             await measure(stock.url, sizes, results, "stock store", everything=False)
             stock.stop()
+
+        print("==> Webhooks: signed Paystack webhooks to the sidecar against pgbench's INSERTs", flush=True)
+        await measure_webhooks(services, sizes, results, logs)
     finally:
         for process in processes:
             process.stop()
@@ -281,17 +462,43 @@ async def run(sizes: Sizes, with_stock: bool) -> dict:
     }  # fmt: skip
     if with_stock:
         summary["stock store: returning / new customer"] = ratio("stock store: returning")
+    summary |= webhook_ratios(figures)
     return {"figures": figures, "ratios": summary, "baseline_p50_ms": baseline}
+
+
+def webhook_ratios(figures: dict) -> dict[str, float]:
+    webhooks = figures["webhooks"]
+    return {
+        f"unique webhooks / pgbench inserts (target {WEBHOOK_TARGET})": webhooks["unique_ratio"],
+        f"duplicate webhooks / pgbench inserts (target {WEBHOOK_TARGET})": webhooks["duplicate_ratio"],
+    }
+
+
+async def run_webhooks(sizes: Sizes) -> dict:
+    """`--only webhooks`: that section alone, on its own database."""
+    load_dotenv()
+    services = ensure_services("bench")
+    results = Results()
+    try:
+        print("==> Webhooks: signed Paystack webhooks to the sidecar against pgbench's INSERTs", flush=True)
+        await measure_webhooks(services, sizes, results, OUT / "logs")
+    finally:
+        services.stop()
+    return {"figures": results.figures, "ratios": webhook_ratios(results.figures)}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller runs (a few minutes)")
     parser.add_argument("--skip-stock", action="store_true", help="do not measure Rasa's stock tracker store")
+    parser.add_argument("--only", choices=["webhooks"], help="run one section alone")
     args = parser.parse_args()
     sizes = QUICK if args.quick else Sizes()
     started = time.monotonic()
-    report = asyncio.run(run(sizes, with_stock=not args.skip_stock))
+    if args.only == "webhooks":
+        report = asyncio.run(run_webhooks(sizes))
+    else:
+        report = asyncio.run(run(sizes, with_stock=not args.skip_stock))
     report["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()}
     report["sizes"] = sizes.__dict__
     report["seconds"] = round(time.monotonic() - started)

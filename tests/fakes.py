@@ -433,6 +433,10 @@ class FakeOrders(_Repository):
         row = self._s.orders.get(order_id)
         return _order(row) if row else None
 
+    async def lock_status(self, order_id: int) -> OrderStatus | None:
+        row = self._s.orders.get(order_id)
+        return row.status if row else None
+
     async def set_status(self, order_id: int, status: OrderStatus) -> None:
         if order_id in self._s.orders:
             row = self._s.orders[order_id]
@@ -484,9 +488,11 @@ class FakePayments(_Repository):
         self._s.payments[row.id] = row
         return row.payment()
 
-    async def by_reference(self, provider: str, reference: str) -> Payment | None:
+    async def by_reference_with_keys(self, provider: str, reference: str) -> tuple[Payment, frozenset[str]] | None:
         row = next((p for p in self._s.payments.values() if (p.provider, p.reference) == (provider, reference)), None)
-        return row.payment() if row else None
+        if row is None:
+            return None
+        return row.payment(), frozenset(e.key for e in self._s.events if e.payment_id == row.id)
 
     async def pending_for_order(self, order_id: int) -> bool:
         return any(p.order_id == order_id and p.status is PaymentStatus.PENDING for p in self._s.payments.values())

@@ -108,6 +108,10 @@ class Orders(Protocol):
 
     async def get(self, order_id: int, *, for_update: bool = False) -> Order | None: ...
 
+    async def lock_status(self, order_id: int) -> OrderStatus | None:
+        """The order's status, its row locked (SELECT … FOR UPDATE) until the transaction ends; its lines unread."""
+        ...
+
     async def set_status(self, order_id: int, status: OrderStatus) -> None: ...
 
     async def abandoned(self, older_than_minutes: float, limit: int) -> list[int]:
@@ -131,7 +135,10 @@ class Payments(Protocol):
         callback_nonce: str | None = None,
     ) -> Payment: ...
 
-    async def by_reference(self, provider: str, reference: str) -> Payment | None: ...
+    async def by_reference_with_keys(self, provider: str, reference: str) -> tuple[Payment, frozenset[str]] | None:
+        """The payment and the keys its ledger holds (committed ones), in one round trip: a repeated
+        delivery is answered from them without a write."""
+        ...
 
     async def pending_for_order(self, order_id: int) -> bool:
         """Whether a payment for the order is still waiting for the provider (so no second prompt)."""

@@ -17,6 +17,7 @@ from actions.commerce.model import OrderStatus
 from actions.commerce.payments import (
     Applied,
     CallbackCredentials,
+    EventKey,
     Notice,
     Payment,
     PaymentStatus,
@@ -38,8 +39,9 @@ async def record(uow: UnitOfWork, event: ProviderEvent, correlation_id: str | No
     unsigned callback only when its URL is the one given for that payment (UNKNOWN_PAYMENT and
     REJECTED write nothing: the caller keeps such messages with `record_rejected`).
 
-    The event row goes in first: its unique key makes a concurrent copy of the same delivery
-    wait, then find the key taken and change nothing. The payment row is then locked, so two
+    A delivery whose key the ledger already holds is answered from the payment's read, without a
+    write. Otherwise the event row goes in first: its unique key makes a concurrent copy of the same
+    delivery wait, then find the key taken and change nothing. The payment row is then locked, so two
     different events for one payment are applied one after the other; the order is locked after
     its payment, never before, wherever both are locked.
 
@@ -49,7 +51,7 @@ async def record(uow: UnitOfWork, event: ProviderEvent, correlation_id: str | No
     receipt, is kept, flagged for staff, and checked on the same way; it never settles.
     """
     async with uow:
-        payment = await uow.payments.by_reference(event.provider, event.reference)
+        payment, recorded = await uow.payments.by_reference_with_keys(event.provider, event.reference) or (None, ())
         if payment is not None and event.tenant_id is not None and payment.tenant_id != event.tenant_id:
             payment = None  # another merchant's payment: not this callback's to settle
         if payment is None:
@@ -58,6 +60,8 @@ async def record(uow: UnitOfWork, event: ProviderEvent, correlation_id: str | No
             payment, await uow.tenants.callback_secrets(payment.tenant_id)
         ):
             return Applied(Recorded.REJECTED)
+        if EventKey.ledger(event.provider, payment.id, event.key) in recorded:
+            return Applied(Recorded.DUPLICATE, payment)  # a repeated delivery: answered without a write
         if not await uow.payments.add_event(payment.id, event):
             return Applied(Recorded.DUPLICATE, payment)
         payment = await uow.payments.lock(payment.id)
@@ -111,14 +115,15 @@ async def _follow_on_order(uow: UnitOfWork, order_id: int, status: PaymentStatus
     False when money arrived for an order that is no longer waiting for it (cancelled or expired)."""
     if status is not PaymentStatus.PAID and not expires_order:
         return True
+    if status is PaymentStatus.PAID:  # only its status changes: its lines need not be read
+        if await uow.orders.lock_status(order_id) is not OrderStatus.PENDING_PAYMENT:
+            return False
+        await uow.orders.set_status(order_id, OrderStatus.PAID)
+        return True
     order = await uow.orders.get(order_id, for_update=True)
-    if order is None or order.status is not OrderStatus.PENDING_PAYMENT:
-        return status is not PaymentStatus.PAID  # an expiry after the order ended meanwhile changes nothing
-    if status is PaymentStatus.PAID:
-        await uow.orders.set_status(order.id, OrderStatus.PAID)
-    else:
+    if order is not None and order.status is OrderStatus.PENDING_PAYMENT:
         await orders.give_back(uow, order, OrderStatus.EXPIRED)
-    return True
+    return True  # an expiry after the order ended meanwhile changes nothing
 
 
 async def callback_shop_known(uow: UnitOfWork, credentials: CallbackCredentials) -> bool:

@@ -379,6 +379,10 @@ class Orders:
         row = await self.session.scalar(query)
         return _order(row) if row else None
 
+    async def lock_status(self, order_id: int) -> model.OrderStatus | None:
+        status = await self.session.scalar(select(t.Order.status).where(t.Order.id == order_id).with_for_update())
+        return model.OrderStatus(status) if status else None
+
     async def by_number(self, customer_id: int, number: str, *, for_update: bool = False) -> model.Order | None:
         query = (
             select(t.Order)
@@ -465,11 +469,19 @@ class Payments:
         await self.session.flush()
         return _payment(row)
 
-    async def by_reference(self, provider: str, reference: str) -> Payment | None:
-        row = await self.session.scalar(
-            select(t.Payment).where(t.Payment.provider == provider, t.Payment.provider_reference == reference)
+    async def by_reference_with_keys(self, provider: str, reference: str) -> tuple[Payment, frozenset[str]] | None:
+        keys = (
+            select(func.array_agg(t.PaymentEvent.event_key))
+            .where(t.PaymentEvent.payment_id == t.Payment.id)
+            .correlate(t.Payment)
+            .scalar_subquery()
         )
-        return _payment(row) if row else None
+        found = (
+            await self.session.execute(
+                select(t.Payment, keys).where(t.Payment.provider == provider, t.Payment.provider_reference == reference)
+            )
+        ).first()
+        return (_payment(found[0]), frozenset(found[1] or ())) if found else None
 
     async def pending_for_order(self, order_id: int) -> bool:
         pending = await self.session.scalar(

@@ -64,10 +64,17 @@ async def remember_for_payment(redis: Redis | None, payment: Payment) -> None:
 
 async def of_payment(redis: Redis | None, payment: Payment | None) -> str | None:
     """The correlation id of the conversation turn that started the payment, while it is remembered."""
-    if redis is None or payment is None:
+    if payment is None:
+        return None
+    return await of_reference(redis, payment.provider, payment.reference)
+
+
+async def of_reference(redis: Redis | None, provider: str, reference: str) -> str | None:
+    """`of_payment` by the provider's reference, before the payment is read."""
+    if redis is None:
         return None
     try:
-        value = await redis.get(PAYMENT_KEY.format(payment.provider, payment.reference))
+        value = await redis.get(PAYMENT_KEY.format(provider, reference))
     except RedisError:
         return None
     return sane(value.decode() if isinstance(value, bytes) else value)

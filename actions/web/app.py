@@ -1,6 +1,7 @@
 """The sidecar's app factory: one blueprint per area, shared resources opened at start.
 
-Run with `python -m actions.web.app` (SIDECAR_HOST, SIDECAR_PORT; default 127.0.0.1:8000).
+Run with `python -m actions.web.app` (SIDECAR_HOST, SIDECAR_PORT; default 127.0.0.1:8000; SIDECAR_WORKERS
+processes, default 1).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def create_app(settings: Settings, name: str = "sidecar") -> Sanic:
 def main() -> None:
     settings = Settings.load()
     runtime.configure_logging(settings)
-    runtime.serve(create_app(settings), settings.sidecar_host, settings.sidecar_port)
+    runtime.serve(create_app(settings), settings.sidecar_host, settings.sidecar_port, settings.sidecar_workers)
 
 
 if __name__ == "__main__":

@@ -118,10 +118,12 @@ async def paystack_webhook(request: Request) -> HTTPResponse:
 
 
 async def _record(request: Request, event: ProviderEvent) -> Applied:
-    """Record the event; a payment's ending goes to the worker under the id of the turn that started it."""
+    """Record the event; a payment's ending goes to the worker under the id of the turn that started it
+    (read once, for the job and the log)."""
     rt = runtime.current()
-    applied = await settlement.record(rt.uow(), event)
-    origin = await correlation.of_payment(rt.redis, applied.payment)
+    origin = await correlation.of_reference(rt.redis, event.provider, event.reference)
+    applied = await settlement.record(rt.uow(), event, origin)
+    origin = origin if applied.payment else None
     count(request, event.provider, OUTCOMES.get(applied.result, applied.result.value))
     payment_id = applied.payment.id if applied.payment else None
     fields = {"provider": event.provider, "payment_id": payment_id, "origin_correlation_id": origin}

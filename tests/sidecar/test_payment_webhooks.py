@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from actions.commerce import cart, orders, payment_requests
 from actions.commerce.model import CustomerRef
@@ -287,6 +287,24 @@ async def test_a_signed_paystack_charge_marks_the_order_paid(shop, sidecar):
     response = await deliver(sidecar, paystack_body("ORD-card-1", 18000))
     assert response.status_code == 200
     assert await status_of(shop, "ORD-card-1") == ("paid", False, "paid", 1)
+
+
+async def ledger_sequence(rt):
+    async with rt.sessions() as session:
+        return await session.scalar(
+            text("SELECT pg_sequence_last_value(pg_get_serial_sequence('commerce.payment_events', 'id')::regclass)")
+        )
+
+
+async def test_a_repeated_paystack_delivery_is_answered_as_a_duplicate_without_a_write(shop, sidecar):
+    await order_with_payment(shop, "paystack", "ORD-card-again")
+    raw = paystack_body("ORD-card-again", 18000)
+    assert (await deliver(sidecar, raw)).json() == {"status": "applied"}
+    used = await ledger_sequence(shop)
+    response = await deliver(sidecar, raw)
+    assert (response.status_code, response.json()) == (200, {"status": "duplicate"})
+    assert await ledger_sequence(shop) == used  # not even an id taken for an INSERT that finds the key
+    assert await status_of(shop, "ORD-card-again") == ("paid", False, "paid", 1)
 
 
 @pytest.mark.parametrize(("amount", "currency"), [(100, "KES"), (18000, "NGN")])
