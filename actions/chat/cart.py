@@ -48,13 +48,17 @@ class ValidateAddItemForm(FormValidationAction):
     async def extract_product(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
-        """The product from the catalog when the NLU marked none: "add 2 <any brand>" names it all the same."""
-        if tracker.get_slot("product") or intent(tracker) not in ADDING:
+        """A pick from the list just shown ("nipe mbili za ya kwanza"), over a product word an earlier
+        search left in the slot; else the product from the catalog when the NLU marked none: "add 2
+        <any brand>" names it all the same."""
+        if intent(tracker) not in ADDING:
             return {}
         said = tracker.latest_message.get("text") or ""
         picked = await _picked_from_shown(tracker, said)
         if picked is not None:
             return {"product": picked.product.sku, **({"quantity": str(picked.quantity)} if picked.quantity else {})}
+        if tracker.get_slot("product"):
+            return {}
         if await catalog.mentioned(runtime.current().uow(), customer(tracker).tenant, said):
             return {"product": said}
         return {}
@@ -65,7 +69,11 @@ class ValidateAddItemForm(FormValidationAction):
         """The count the message gives, read by the domain (a number with a unit is a size, not a count)."""
         if intent(tracker) not in ADDING or slot_set_since_latest_message(tracker, "quantity"):
             return {}
-        amounts = read_amounts(tracker.latest_message.get("text") or "")
+        said = tracker.latest_message.get("text") or ""
+        picked = await _picked_from_shown(tracker, said)
+        if picked is not None:  # "the second one": a pronoun, not a count; "2 of those": a count
+            return {"quantity": str(picked.quantity)} if picked.quantity else {}
+        amounts = read_amounts(said)
         if amounts.quantity is not None:
             return {"quantity": str(amounts.quantity)}
         if amounts.size is not None and asking_to_add(tracker) and tracker.get_slot("product"):
