@@ -18,7 +18,7 @@ PY311 := $(call find_python,python3 python3.13 python3.12 python3.11 $(wildcard 
 ACTIONS_VENV := .venv
 RASA_VENV := .venv-rasa
 
-.PHONY: help chat interactive review test test-stories test-nlu test-nlu-heldout test-conversations bench envs browser lint format migrate seed lock clean
+.PHONY: help chat interactive review test test-faults test-stories test-nlu test-nlu-heldout test-conversations bench envs browser lint format migrate seed lock clean
 
 help:
 	@echo "make chat   start PostgreSQL, Redis, the action server and talk to the bot in rasa shell"
@@ -117,3 +117,7 @@ lock: | $(UV)
 
 clean:
 	rm -rf .tools $(ACTIONS_VENV) $(RASA_VENV) .data models/*.tar.gz .ruff_cache .pytest_cache
+
+# Purchases through the whole stack while processes are killed and servers stopped, then an audit.
+test-faults: envs
+	@$(ACTIONS_VENV)/bin/python -m devstack.faults $(if $(N),--purchases $(N)) $(if $(SEED),--seed $(SEED)) $(if $(RASA_KILLS),--rasa-kills $(RASA_KILLS))
