@@ -29,6 +29,7 @@ help:
 	@echo "make test-nlu  5-fold cross-validation of the NLU, intent and entity scores per language, then the held-out report (~31 min)"
 	@echo "make test-nlu-heldout  the trained model on the held-out messages of tests/nlu: accuracy, confusions, changes (~1 min)"
 	@echo "make test-conversations N=200  random walks through the whole stack, invariants checked every turn (SEED=, TURNS= to replay)"
+	@echo "make test-faults N=40  purchases while processes are killed and servers stopped, then an audit of every payment (SEED= to replay)"
 	@echo "make bench  benchmarks: a turn's cost as ratios to a bare Rasa turn (~15 min; make bench QUICK=1: ~6)"
 	@echo "make envs   create or update the two Python environments from the lock files"
 	@echo "make browser  install Debian's chromium for the admin pages' browser test (make test does it)"

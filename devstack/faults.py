@@ -316,6 +316,7 @@ class FaultRun:
         return kinds
 
     async def inflict(self, kinds: list[str]) -> None:
+        self.restarts: set[asyncio.Task] = set()
         for kind in kinds:
             await asyncio.sleep(self.rng.uniform(1, 5))
             if kind in FORGERIES:
@@ -331,7 +332,12 @@ class FaultRun:
                 await eventually(lambda k=kind: k not in self.restarting, within=300, what=f"{kind} restarted")
                 self.note(f"kill -9 {kind}")
                 self.faults[f"{kind} killed (SIGKILL) and restarted"] += 1
-                await self.restart(kind, kill=True)
+                restart = self.restart(kind, kill=True)
+                if kind == "rasa":  # it loads its model for a minute: the other faults go on meanwhile
+                    self.restarts.add(asyncio.get_running_loop().create_task(restart))
+                else:
+                    await restart
+        await asyncio.gather(*self.restarts)
 
     def stop_server(self, kind: str) -> None:
         if kind == "postgres":
@@ -348,13 +354,15 @@ class FaultRun:
     async def forge(self, kind: str) -> None:
         """A forged message about a real payment, straight to the sidecar."""
         provider = "paystack" if kind.startswith("paystack") else "mpesa"
-        record = await self.simulator_record()
+        try:
+            record = await eventually(
+                lambda: self.simulator_record(provider), within=30, every=1, what=f"a {provider} payment"
+            )
+        except AssertionError:
+            self.forged[f"{kind}: no payment to forge"] += 1
+            return
         if provider == "mpesa":
-            pushes = record["mpesa"]
-            if not pushes:
-                self.forged[f"{kind}: no payment to forge yet"] += 1
-                return
-            push = self.rng.choice(pushes)
+            push = self.rng.choice(record)
             url = self.sidecar + "/" + push["callback_url"].split("/", 3)[3]
             stk = {
                 "MerchantRequestID": "forged",
@@ -373,11 +381,7 @@ class FaultRun:
                 stk["CallbackMetadata"] = {"Item": items}
             raw, headers = json.dumps({"Body": {"stkCallback": stk}}).encode(), {}
         else:
-            transactions = record["paystack"]
-            if not transactions:
-                self.forged[f"{kind}: no payment to forge yet"] += 1
-                return
-            txn = self.rng.choice(transactions)
+            txn = self.rng.choice(record)
             data = {"id": 1, "reference": txn["reference"], "amount": txn["amount"], "currency": txn["currency"]}
             raw = json.dumps({"event": "charge.success", "data": {**data, "status": "success"}}).encode()
             headers = {}
@@ -397,9 +401,10 @@ class FaultRun:
                     await asyncio.sleep(1)
         self.forged[f"{kind}: never reached the sidecar"] += 1
 
-    async def simulator_record(self) -> dict[str, Any]:
+    async def simulator_record(self, provider: str) -> list[dict[str, Any]]:
+        """The simulator's own books of `provider` ("mpesa": STK pushes, "paystack": transactions)."""
         async with httpx.AsyncClient(base_url=self.stack.process("simulator").url, timeout=10) as http:
-            return (await http.get("/simulator/record")).json()
+            return (await http.get("/simulator/record")).json()[provider]
 
     # --- customers
 
@@ -451,38 +456,43 @@ class FaultRun:
             return answers.get(tracker["slots"].get("requested_slot"), "checkout")
         return "checkout" if await self.cart_of(p.sender) else f"add 1 {p.sku}"
 
-    async def buy(self, p: Purchase, turns: int = 30) -> None:
-        for _ in range(turns):
+    async def send(self, sender: str, text: str) -> bool:
+        """Whether the bot answered (nothing comes back while Rasa, Redis or the action server is down)."""
+        return bool(await self.rasa_call("POST", "/webhooks/rest/webhook", {"sender": sender, "message": text}))
+
+    async def buy(self, p: Purchase, turns: int = 30, patience: float = 240) -> None:
+        """Say what the conversation asks for until an order is placed: `turns` answered messages at most;
+        a message nobody answered is tried again, for `patience` seconds in all."""
+        deadline = time.monotonic() + patience
+        while turns and time.monotonic() < deadline:
             p.order = await self.order_of(p.sender)
             if p.order is not None:
                 break
             text = await self.next_message(p)
-            if text is None or not await self.rasa_call(
-                "POST", "/webhooks/rest/webhook", {"sender": p.sender, "message": text}
-            ):
-                await asyncio.sleep(1)  # no answer: Rasa, Redis or the action server is down; try again
+            if text is not None and await self.send(p.sender, text):
+                turns -= 1
+            else:
+                await asyncio.sleep(1)
         if p.order is None:
-            self.note(f"{p.sender} placed no order in {turns} turns")
+            self.note(f"{p.sender} placed no order")
             return
         self.note(f"{p.sender}: order {p.order} ({p.expected}{', will cancel' if p.cancels else ''})")
         if p.cancels:
             await asyncio.sleep(self.rng.uniform(0, 2))
-            for _ in range(10):
-                if await self.rasa_call(
-                    "POST", "/webhooks/rest/webhook", {"sender": p.sender, "message": "cancel my order"}
-                ):
-                    break
-                await asyncio.sleep(1)
+            await eventually(lambda: self.send(p.sender, "cancel my order"), within=patience, every=1, what="a cancel")
 
-    async def customers(self) -> None:
+    async def customers(self, over: float) -> None:
+        """The purchases, each starting at a random moment within `over` seconds (so faults land in
+        every phase of a purchase), at most `concurrency` at once."""
         gate = asyncio.Semaphore(self.plan.concurrency)
 
-        async def one(p: Purchase) -> None:
+        async def one(p: Purchase, start: float) -> None:
+            await asyncio.sleep(start)
             async with gate:
                 await self.buy(p)
 
         self.purchases = [self.purchase(i) for i in range(self.plan.purchases)]
-        await asyncio.gather(*(one(p) for p in self.purchases))
+        await asyncio.gather(*(one(p, self.rng.uniform(0, over)) for p in self.purchases))
 
     # --- settling and the audit
 
@@ -498,9 +508,9 @@ class FaultRun:
         return rows[0]["pending"] == 0 and rows[0]["jobs"] == 0
 
     async def audit(self, starting_stock: dict[str, int], settled: bool) -> Audit:
-        record = await self.simulator_record()
-        completed = {p["checkout_request_id"]: p["amount"] * 100 for p in record["mpesa"] if p["completed"]}
-        completed |= {t["reference"]: t["amount"] for t in record["paystack"] if t["paid"]}
+        pushes, transactions = await self.simulator_record("mpesa"), await self.simulator_record("paystack")
+        completed = {p["checkout_request_id"]: p["amount"] * 100 for p in pushes if p["completed"]}
+        completed |= {t["reference"]: t["amount"] for t in transactions if t["paid"]}
         payments = await self.db.rows(
             "SELECT p.id, p.provider, p.provider_reference AS ref, p.status, p.amount_minor, p.needs_review,"
             " p.customer_told_at IS NOT NULL AS told, o.number, o.status AS order_status, c.external_id AS sender"
@@ -627,7 +637,8 @@ class FaultRun:
                 )
                 self.note(f"stack up; {self.plan.purchases} purchases, seed {self.plan.seed}")
                 supervisor = asyncio.get_running_loop().create_task(self.supervise())
-                await asyncio.gather(self.customers(), self.inflict(self.fault_plan()))
+                faults = self.fault_plan()
+                await asyncio.gather(self.customers(over=3 * len(faults)), self.inflict(faults))
                 self.note("faults over: waiting for the system to settle")
                 try:
                     await eventually(self.settled, within=SETTLE_WITHIN, every=1, what="the system to settle")
@@ -655,6 +666,10 @@ async def run(plan: Plan, work_dir: Path, say=print) -> Audit:
     return await FaultRun(plan, work_dir, say).run()
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--purchases", type=int, default=20, help="how many purchases (default 20)")
@@ -662,6 +677,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rasa-kills", type=int, default=1, help="how often Rasa is killed (about 45 s each)")
     args = parser.parse_args(argv)
     load_dotenv()
+    signal.signal(signal.SIGTERM, _interrupted)  # stop what the run started, as Ctrl-C does
     seed = args.seed if args.seed is not None else Random().randrange(1, 10**6)
     plan = Plan(purchases=args.purchases, seed=seed, rasa_kills=args.rasa_kills)
     audit = asyncio.run(run(plan, DATA_DIR / "faults"))
