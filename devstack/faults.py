@@ -558,7 +558,7 @@ class FaultRun:
             Line("provider transactions paid here more than once", len(twice), True, ", ".join(twice)),
             Line("payments paid without the provider's word", len(unearned), True, ", ".join(unearned)),
             Line("payments still pending after settling", len(pending), True, ", ".join(pending)),
-            Line("settlements (payments that ended)", len(ended), False, ", ".join(sorted(statuses.elements()))),
+            Line("settlements (payments that ended)", len(ended), False, counted(statuses)),
             Line("  customers never told", len(untold), True, ", ".join(untold)),
             Line("  customers told more than once", len(told_twice), True, ", ".join(told_twice)),
             Line("  payments with more than one message job", len(extra_jobs), True, ", ".join(extra_jobs)),
@@ -582,11 +582,10 @@ class FaultRun:
             f"({sum(p.order is not None for p in self.purchases)} placed an order, "
             f"{sum(p.cancels for p in self.purchases)} cancelling), {time.monotonic() - self.started_at:.0f} s"
             + ("" if settled else f"; NOT SETTLED within {SETTLE_WITHIN} s"),
-            "outcomes asked for: "
-            + ", ".join(f"{k} {n}" for k, n in sorted(Counter(p.expected for p in self.purchases).items())),
-            "faults: " + ", ".join(f"{k} {n}" for k, n in sorted(self.faults.items())),
-            "forged: " + ", ".join(f"{k} {n}" for k, n in sorted(self.forged.items())),
-            "relay: " + ", ".join(f"{k} {n}" for k, n in sorted(self.relay.counts.items())),
+            "outcomes asked for: " + counted(Counter(p.expected for p in self.purchases)),
+            "faults: " + counted(self.faults),
+            "forged: " + counted(self.forged),
+            "relay: " + counted(self.relay.counts),
             "",
         ]
         return Audit(lines, notes)
@@ -653,6 +652,10 @@ class FaultRun:
                 await self.relay.stop()
         finally:
             self.services.stop()
+
+
+def counted(counts: Counter[str]) -> str:
+    return ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
 
 
 def empty(directory: Path) -> None:
