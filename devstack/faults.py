@@ -239,6 +239,7 @@ class FaultRun:
         self.restarting: set[str] = set()
         self.generation: Counter[str] = Counter()
         self.purchases: list[Purchase] = []
+        self.rasa: Process | None = None
         self.started_at = time.monotonic()
 
     def note(self, text: str) -> None:
@@ -267,7 +268,10 @@ class FaultRun:
         subprocess.run([str(ACTIONS_PYTHON), "-c", code], cwd=ROOT, check=True, capture_output=True)
 
     def process(self, role: str) -> Process:
-        return self.rasa if role == "rasa" else self.stack.process(role)
+        if role == "rasa":
+            assert self.rasa is not None, "Rasa has not been started"
+            return self.rasa
+        return self.stack.process(role)
 
     def start(self, role: str) -> Process:
         self.generation[role] += 1
@@ -496,6 +500,14 @@ class FaultRun:
 
     # --- settling and the audit
 
+    async def settle(self) -> bool:
+        """Whether the system settled within SETTLE_WITHIN seconds (the audit runs either way)."""
+        try:
+            await eventually(self.settled, within=SETTLE_WITHIN, every=1, what="the system to settle")
+        except AssertionError:
+            return False
+        return True
+
     async def settled(self) -> bool:
         if not self.relay.idle or self.restarting:
             return False
@@ -636,18 +648,17 @@ class FaultRun:
                 )
                 self.note(f"stack up; {self.plan.purchases} purchases, seed {self.plan.seed}")
                 supervisor = asyncio.get_running_loop().create_task(self.supervise())
-                faults = self.fault_plan()
-                await asyncio.gather(self.customers(over=3 * len(faults)), self.inflict(faults))
-                self.note("faults over: waiting for the system to settle")
                 try:
-                    await eventually(self.settled, within=SETTLE_WITHIN, every=1, what="the system to settle")
-                    settled = True
-                except AssertionError:
-                    settled = False
-                supervisor.cancel()
+                    faults = self.fault_plan()
+                    await asyncio.gather(self.customers(over=3 * len(faults)), self.inflict(faults))
+                    self.note("faults over: waiting for the system to settle")
+                    settled = await self.settle()
+                finally:
+                    supervisor.cancel()
                 return await self.audit(stock, settled)
             finally:
-                self.rasa.stop() if hasattr(self, "rasa") else None
+                if self.rasa is not None:
+                    self.rasa.stop()
                 self.stack.stop()
                 await self.relay.stop()
         finally:
@@ -677,7 +688,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--purchases", type=int, default=20, help="how many purchases (default 20)")
     parser.add_argument("--seed", type=int, help="the seed of every random choice (default: a random one)")
-    parser.add_argument("--rasa-kills", type=int, default=1, help="how often Rasa is killed (about 45 s each)")
+    parser.add_argument("--rasa-kills", type=int, default=1, help="how often Rasa is killed (a minute or two each)")
     args = parser.parse_args(argv)
     load_dotenv()
     signal.signal(signal.SIGTERM, _interrupted)  # stop what the run started, as Ctrl-C does
