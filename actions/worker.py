@@ -3,7 +3,7 @@
 Run with `python -m actions.worker`. Several can run at once: the periodic check is deferred once per
 tick whichever worker defers it (procrastinate's periodic defers are unique per task, id and time),
 runs one at a time (a job lock) and claims its payments with SKIP LOCKED; each message is one job,
-fetched by one worker. A job whose worker died (no heartbeat) is tried again by the next check.
+fetched by one worker. A job whose worker died (no heartbeat) is tried again, by a periodic task of its own.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from procrastinate import App, JobContext
+from procrastinate import App, JobContext, exceptions
+from procrastinate.jobs import Status
 
 from actions import jobs, runtime
 from actions.commerce import notifications, orders, reconciliation
@@ -29,6 +30,8 @@ log = logging.getLogger("payments.notify")
 CONCURRENCY = 4  # jobs at once in one worker: a slow check does not hold up the messages
 KEEP_FINISHED_HOURS = 72  # then a finished job is deleted; a failed one stays until someone looks
 FORGET_OLD_JOBS = "forget_old_jobs"
+RETRY_STALLED = "retry_stalled_jobs"
+STALLED_EVERY_SECONDS = 10  # a job is stalled after 30 s without its worker's heartbeat
 
 
 def correlated(job: Job) -> Job:
@@ -52,15 +55,26 @@ async def check_payments(context: JobContext, timestamp: int) -> int:
         await check_one(rt, item)
     async with rt.sessions() as session, session.begin():
         await cache.compact(session)  # fold the shops' cache change rows (their versions stay as they are)
-    await retry_stalled(context.app, rt.settings.jobs_queue)
     return len(due)
+
+
+@correlated
+async def retry_stalled_jobs(context: JobContext, timestamp: int) -> None:
+    """Its own periodic task, without a lock: a check killed mid-run stays `doing` and holds the checks'
+    lock, so no later check could run to retry it (nor anything else)."""
+    await retry_stalled(context.app, context.job.queue)
 
 
 async def retry_stalled(app: App, queue: str) -> None:
     """Jobs of a worker that stopped sending heartbeats (killed mid-job) run again: at least once."""
     for job in await app.job_manager.get_stalled_jobs(queue=queue):
-        log.warning("job %s (%s) of a stalled worker is tried again", job.id, job.task_name)
-        await app.job_manager.retry_job(job)
+        try:
+            await app.job_manager.retry_job(job)
+        except exceptions.UniqueViolation:  # its queueing lock: the same job waits already (the next check)
+            log.warning("job %s (%s) of a stalled worker aborted: its twin waits", job.id, job.task_name)
+            await app.job_manager.finish_job(job, Status.ABORTED, delete_job=False)
+        else:
+            log.warning("job %s (%s) of a stalled worker is tried again", job.id, job.task_name)
 
 
 async def check_one(rt: runtime.Runtime, due: DueCheck) -> reconciliation.Checked:
@@ -108,6 +122,8 @@ def register(app: App, settings: Settings) -> App:
         queueing_lock=f"{jobs.CHECK_PAYMENTS}:{queue}", pass_context=True,
     )(check_payments)  # fmt: skip
     app.periodic(cron=check_cron(settings.reconcile_interval_seconds), periodic_id=queue)(checks)
+    stalled = app.task(name=RETRY_STALLED, queue=queue, queueing_lock=f"{RETRY_STALLED}:{queue}", pass_context=True)
+    app.periodic(cron=check_cron(STALLED_EVERY_SECONDS), periodic_id=queue)(stalled(retry_stalled_jobs))
     cleanup = app.task(name=FORGET_OLD_JOBS, queue=queue, lock=f"{FORGET_OLD_JOBS}:{queue}", pass_context=True)
     app.periodic(cron="13 * * * *", periodic_id=queue)(cleanup(forget_old_jobs))
     return app

@@ -94,11 +94,13 @@ def wait_until(process: Process, path: str, timeout: float, ready=lambda body: T
     raise TimeoutError(f"{process.name} not ready after {timeout:.0f} s:\n{process.tail()}")
 
 
-def start_action_server(services: Services, log_dir: Path = DATA_DIR / "logs", port: int | None = None) -> Process:
+def start_action_server(
+    services: Services, log_dir: Path = DATA_DIR / "logs", port: int | None = None, env: dict[str, str] | None = None
+) -> Process:
     port = port or free_port()
-    env = {**action_environment(services), "ACTION_SERVER_PORT": str(port)}
+    full_env = {**action_environment(services), "ACTION_SERVER_PORT": str(port), **(env or {})}
     command = [str(ACTIONS_PYTHON), "-m", "actions.server"]
-    process = spawn(f"actions-{port}", command, env, f"http://127.0.0.1:{port}", log_dir)
+    process = spawn(f"actions-{port}", command, full_env, f"http://127.0.0.1:{port}", log_dir)
     wait_until(process, "/health", timeout=60)
     return process
 

@@ -41,6 +41,11 @@ charge.success webhook (x-paystack-signature = hex HMAC-SHA512 of the raw body w
 
 `GET /simulator/log` lists every callback and webhook sent: url, status (the answer's status code,
 null when the request failed or was not sent), body, and kind.
+
+`GET /simulator/record` is the provider's own books: every STK push (its CheckoutRequestID, amount,
+callback URL, result code, and whether it completed: paid, as the query reports once decided) and
+every Paystack transaction (reference, amount, currency, whether it was paid). The fault suite
+(devstack/faults.py) audits the shop's database against it.
 """
 
 from __future__ import annotations
@@ -528,6 +533,27 @@ def create_app(config: SimulatorConfig) -> Sanic:
     @app.get("/simulator/log")
     async def sent_log(request: Request) -> HTTPResponse:
         return json_response(state.sent)
+
+    @app.get("/simulator/record")
+    async def record(request: Request) -> HTTPResponse:
+        now = time.monotonic()
+        pushes = [
+            {
+                "checkout_request_id": push.checkout_request_id,
+                "amount": push.amount,
+                "phone": push.phone,
+                "callback_url": push.callback_url,
+                "result_code": push.outcome.result_code,
+                "decided": now >= push.decided_at,
+                "completed": now >= push.decided_at and push.outcome.result_code == 0,
+            }
+            for push in state.pushes.values()
+        ]
+        transactions = [
+            {"reference": t.reference, "amount": t.amount, "currency": t.currency, "paid": t.paid_at is not None}
+            for t in state.transactions.values()
+        ]
+        return json_response({"mpesa": pushes, "paystack": transactions})
 
     # --- Daraja
 

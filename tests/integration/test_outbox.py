@@ -141,7 +141,7 @@ async def test_a_message_job_run_again_tells_the_customer_nothing_more(shop):
     assert len(rasa.updates) == 1
 
 
-async def test_a_message_whose_worker_died_mid_job_is_run_again_by_the_next_check(shop):
+async def test_a_message_whose_worker_died_mid_job_is_run_again(shop):
     payment = await pending_payment(shop)
     await settlement.record(shop.uow(), paid(payment))
     [message] = await queued_messages(shop)
@@ -155,6 +155,35 @@ async def test_a_message_whose_worker_died_mid_job_is_run_again_by_the_next_chec
         await run_worker_until_idle(shop)
     assert [notice for _, notice in rasa.updates] == [Notice.MPESA_PAID]
     assert [(m["status"], m["attempts"]) for m in await queued_messages(shop)] == [("succeeded", 2)]  # both tries
+
+
+async def test_a_check_whose_worker_died_mid_run_does_not_stop_the_checks(shop):
+    """The check holds the checks' lock while it runs: killed then, it stays `doing` and no later check
+    starts. Stalled jobs are seen to by a task of their own, which holds no lock; the dead check, whose
+    next tick already waits (its queueing lock allows one), is aborted rather than queued twice."""
+    app = worker.register(jobs.create_app(shop.settings), shop.settings)
+    queue = shop.settings.jobs_queue
+    check = app.configure_task(jobs.CHECK_PAYMENTS, queue=queue)
+    async with app.open_async():
+        await check.defer_async(timestamp=0)
+        async with shop.engine.begin() as conn:  # taken by a worker that is gone (its row pruned: no heartbeat)
+            taken = "UPDATE procrastinate_jobs SET status = 'doing', worker_id = NULL WHERE queue_name = :q"
+            await conn.execute(text(taken), {"q": queue})
+        await check.defer_async(timestamp=1)  # the next tick waits behind the dead one's lock
+        await app.configure_task(worker.RETRY_STALLED, queue=queue).defer_async(timestamp=0)
+        await app.run_worker_async(queues=[queue], wait=False, install_signal_handlers=False)
+    async with shop.engine.connect() as conn:
+        found = await conn.execute(
+            text("SELECT task_name, status::text FROM procrastinate_jobs WHERE queue_name = :q ORDER BY id"),
+            {"q": queue},
+        )
+        statuses = [(task, status) for task, status in found.all()]
+    assert statuses[:3] == [
+        ("check_payments", "aborted"),
+        ("check_payments", "succeeded"),
+        ("retry_stalled_jobs", "succeeded"),
+    ]
+    assert all(status == "succeeded" for _, status in statuses[3:])  # the periodic ticks of this short run
 
 
 def test_a_message_is_tried_again_for_much_longer_than_a_ten_minute_rasa_outage():

@@ -535,3 +535,27 @@ async def test_paystack_autopay_pays_by_itself(receiver, tmp_path_factory, http)
 async def test_health(simulator, http):
     response = await http.get(f"{simulator.url}/health")
     assert response.json() == {"status": "ok"}
+
+
+async def test_the_record_is_the_providers_own_books_of_what_completed(daraja, paystack, simulator, http):
+    paid = await daraja.stk_push(KES_180, "0712 345 678", "ORD-43", "Duka order")
+    cancelled = await daraja.stk_push(KES_180, "0712 341 032", "ORD-44", "Duka order")
+    reference, unpaid = f"rec-{secrets.token_hex(4)}", f"rec-{secrets.token_hex(4)}"
+    for ref in (reference, unpaid):
+        await paystack.initialize(Money(1000, "NGN"), "demo@test.com", ref, order_id=51)
+    assert (await http.post(f"{simulator.url}/paystack/checkout/{reference}/pay")).status_code == 200
+
+    async def decided() -> dict:
+        record = (await http.get(f"{simulator.url}/simulator/record")).json()
+        pushes = {p["checkout_request_id"]: p for p in record["mpesa"]}
+        mine = [pushes[a.checkout_request_id] for a in (paid, cancelled)]
+        return record if all(p["decided"] for p in mine) else {}
+
+    record = await eventually(decided, within=10, what="both pushes decided")
+    pushes = {p["checkout_request_id"]: p for p in record["mpesa"]}
+    done, refused = pushes[paid.checkout_request_id], pushes[cancelled.checkout_request_id]
+    assert (done["completed"], done["amount"], done["result_code"]) == (True, 180, 0)
+    assert (refused["completed"], refused["result_code"]) == (False, 1032)
+    transactions = {t["reference"]: t for t in record["paystack"]}
+    assert (transactions[reference]["paid"], transactions[unpaid]["paid"]) == (True, False)
+    assert transactions[reference]["amount"] == 1000
