@@ -104,7 +104,7 @@ def _train(target: Path, extra: list[str], quiet: bool) -> bool:
         "--out", str(MODELS_DIR), "--fixed-model-name", target.name.removesuffix(".tar.gz"), *extra,
     ]  # fmt: skip
     log = training_log(target)
-    log.parent.mkdir(exist_ok=True)
+    log.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with log.open("w") as out:
         training = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
