@@ -20,6 +20,7 @@ from devstack.dotenv import load_dotenv
 from devstack.model import ensure_model
 from devstack.paths import ACTIONS_PYTHON, DATA_DIR, DEMO_CATALOG, RASA_BIN, ROOT
 from devstack.processes import action_environment
+from devstack.reload import Reloader
 from devstack.services import ensure_services
 from devstack.stack import start_stack
 
@@ -115,6 +116,8 @@ def main() -> int:
             ]  # fmt: skip
         if not args.interactive:
             print_updates(stack.rasa_url, args.conversation_id)
+            Reloader(stack.rasa_url, model).start()  # an edit to data/ is retrained and loaded while you talk
+            print("    Edit data/, domain.yml or config.yml and save: the bot retrains and answers with it here.")
         return subprocess.run(command, cwd=ROOT, env=env).returncode
     except KeyboardInterrupt:
         return 0
