@@ -91,17 +91,17 @@ class ProcrastinateOutbox:
 
     async def tell_customer(self, payment: Payment, notice: Notice, correlation_id: str | None = None) -> None:
         """Under the id of the conversation turn that asked for the payment while it is remembered, else
-        the current one. A savepoint keeps the transaction usable when the queueing lock is taken."""
+        the current one. A savepoint keeps the transaction usable when the queueing lock is taken; the
+        COMMIT releases it (a RELEASE would be one more round trip for nothing)."""
         correlation_id = correlation_id or await correlation.of_payment(self._redis, payment) or correlation.current()
         connection = await self._session.connection()  # the session's, in its transaction (begun if need be)
+        raw = (await connection.get_raw_connection()).driver_connection  # psycopg's AsyncConnection
         deferrer = self._app.configure_task(
-            NOTIFY_PAYMENT,
-            queue=self._queue,
-            queueing_lock=notify_lock(payment),
-            connection=(await connection.get_raw_connection()).driver_connection,  # psycopg's AsyncConnection
+            NOTIFY_PAYMENT, queue=self._queue, queueing_lock=notify_lock(payment), connection=raw
         )
+        await raw.execute("SAVEPOINT tell_customer")
         try:
-            async with connection.begin_nested():  # a SAVEPOINT now (the session's own begins lazily)
-                await deferrer.defer_async(payment_id=payment.id, notice=notice.value, correlation_id=correlation_id)
+            await deferrer.defer_async(payment_id=payment.id, notice=notice.value, correlation_id=correlation_id)
         except exceptions.AlreadyEnqueued:
+            await raw.execute("ROLLBACK TO SAVEPOINT tell_customer")
             log.info("payment %s: its message is queued already", payment.id, extra={"payment_id": payment.id})

@@ -433,9 +433,12 @@ class FakeOrders(_Repository):
         row = self._s.orders.get(order_id)
         return _order(row) if row else None
 
-    async def lock_status(self, order_id: int) -> OrderStatus | None:
+    async def move(self, order_id: int, was: OrderStatus, becomes: OrderStatus) -> bool:
         row = self._s.orders.get(order_id)
-        return row.status if row else None
+        if row is None or row.status is not was:
+            return False
+        row.status, row.version = becomes, row.version + 1
+        return True
 
     async def set_status(self, order_id: int, status: OrderStatus) -> None:
         if order_id in self._s.orders:
@@ -501,23 +504,26 @@ class FakePayments(_Repository):
         rows = [p for p in self._s.payments.values() if p.order_id == order_id and p.status is PaymentStatus.PENDING]
         return [p.payment() for p in sorted(rows, key=lambda p: p.id)]
 
-    async def lock(self, payment_id: int) -> Payment:
-        return self._s.payments[payment_id].payment()
-
-    async def add_event(self, payment_id: int, event: ProviderEvent, note: str | None = None) -> bool:
+    async def record_event(self, payment_id: int, event: ProviderEvent) -> Payment | None:
         if payment_id not in self._s.payments:
             raise ValueError(f"no payment {payment_id}")  # a foreign key: the payment must be there
         key = EventKey.ledger(event.provider, payment_id, event.key)
         if any((e.provider, e.key) == (event.provider, key) for e in self._s.events):
-            return False
-        kind = str(note or event.kind)
-        self._s.events.append(EventRow(self._id("events"), payment_id, event.provider, key, kind, event.payload))
-        return True
+            return None
+        self._s.events.append(EventRow(self._id("events"), payment_id, event.provider, key, event.kind, event.payload))
+        return self._s.payments[payment_id].payment()
 
-    async def set_status(self, payment: Payment, status: PaymentStatus) -> None:
-        if payment.id in self._s.payments:
-            row = self._s.payments[payment.id]
+    async def update(
+        self, payment_id: int, *, status: PaymentStatus | None = None, flag: bool = False, check_now: bool = False
+    ) -> None:
+        row = self._s.payments.get(payment_id)
+        if row is None:
+            return
+        if status is not None:
             row.status, row.version = status, row.version + 1
+        row.needs_review = row.needs_review or flag
+        if check_now:
+            row.next_check_at = self._uow.now
 
     async def claim_due(self, limit: int, policy: CheckPolicy) -> list[DueCheck]:
         now = self._uow.now
@@ -547,14 +553,6 @@ class FakePayments(_Repository):
     async def by_id(self, payment_id: int) -> Payment | None:
         row = self._s.payments.get(payment_id)
         return row.payment() if row else None
-
-    async def check_now(self, payment_id: int) -> None:
-        if payment_id in self._s.payments:
-            self._s.payments[payment_id].next_check_at = self._uow.now
-
-    async def flag(self, payment_id: int) -> None:
-        if payment_id in self._s.payments:
-            self._s.payments[payment_id].needs_review = True
 
 
 class FakeRejectedMessages(_Repository):

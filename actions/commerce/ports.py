@@ -108,8 +108,9 @@ class Orders(Protocol):
 
     async def get(self, order_id: int, *, for_update: bool = False) -> Order | None: ...
 
-    async def lock_status(self, order_id: int) -> OrderStatus | None:
-        """The order's status, its row locked (SELECT … FOR UPDATE) until the transaction ends; its lines unread."""
+    async def move(self, order_id: int, was: OrderStatus, becomes: OrderStatus) -> bool:
+        """The order's status becomes `becomes` if it is `was` (its row locked until the transaction ends);
+        False, and nothing changed, if it is not."""
         ...
 
     async def set_status(self, order_id: int, status: OrderStatus) -> None: ...
@@ -148,16 +149,19 @@ class Payments(Protocol):
         """The order's payments still waiting for their provider, oldest first."""
         ...
 
-    async def lock(self, payment_id: int) -> Payment:
-        """The payment, locked (SELECT … FOR UPDATE) until the transaction ends."""
+    async def record_event(self, payment_id: int, event: ProviderEvent) -> Payment | None:
+        """Append the event to the payment's ledger under `EventKey.ledger(provider, payment_id, event.key)`
+        and lock the payment (SELECT … FOR UPDATE) until the transaction ends, in one round trip: the
+        payment as it is once locked. None when that key was recorded before (nothing written, nothing locked)."""
         ...
 
-    async def add_event(self, payment_id: int, event: ProviderEvent, note: str | None = None) -> bool:
-        """Append the event to the payment's ledger under `EventKey.ledger(provider, payment_id, event.key)`;
-        False when that key was recorded before (nothing is written then)."""
+    async def update(
+        self, payment_id: int, *, status: PaymentStatus | None = None, flag: bool = False, check_now: bool = False
+    ) -> None:
+        """One write for what an event changes: its new status, a flag for a person to look at it (money
+        after the end, an amount that does not match, a refund), its next provider check due at once (a
+        doubtful callback)."""
         ...
-
-    async def set_status(self, payment: Payment, status: PaymentStatus) -> None: ...
 
     async def claim_due(self, limit: int, policy: CheckPolicy) -> list[DueCheck]:
         """Pending payments whose next check is due; each one's next check moves back by the policy's
@@ -174,14 +178,6 @@ class Payments(Protocol):
         ...
 
     async def by_id(self, payment_id: int) -> Payment | None: ...
-
-    async def check_now(self, payment_id: int) -> None:
-        """Make the payment's next provider check due at once (a doubtful callback)."""
-        ...
-
-    async def flag(self, payment_id: int) -> None:
-        """Mark for a person to look at (money after the end, an amount that does not match, a refund)."""
-        ...
 
 
 class RejectedMessages(Protocol):

@@ -40,10 +40,11 @@ async def record(uow: UnitOfWork, event: ProviderEvent, correlation_id: str | No
     REJECTED write nothing: the caller keeps such messages with `record_rejected`).
 
     A delivery whose key the ledger already holds is answered from the payment's read, without a
-    write. Otherwise the event row goes in first: its unique key makes a concurrent copy of the same
-    delivery wait, then find the key taken and change nothing. The payment row is then locked, so two
-    different events for one payment are applied one after the other; the order is locked after
-    its payment, never before, wherever both are locked.
+    write. Otherwise the event row goes in first, and the payment row is locked with it (one statement):
+    the unique key makes a concurrent copy of the same delivery wait, then find the key taken and change
+    nothing; the lock makes two different events for one payment apply one after the other. The order is
+    locked after its payment, never before, wherever both are locked. What the event changes in the
+    payment is one write.
 
     A success is applied only on evidence: an unsigned callback's success is kept and makes the
     payment's next provider check due at once (AWAITING_CONFIRMATION); the provider's own answer to
@@ -51,42 +52,31 @@ async def record(uow: UnitOfWork, event: ProviderEvent, correlation_id: str | No
     receipt, is kept, flagged for staff, and checked on the same way; it never settles.
     """
     async with uow:
-        payment, recorded = await uow.payments.by_reference_with_keys(event.provider, event.reference) or (None, ())
-        if payment is not None and event.tenant_id is not None and payment.tenant_id != event.tenant_id:
-            payment = None  # another merchant's payment: not this callback's to settle
-        if payment is None:
+        found, recorded = await uow.payments.by_reference_with_keys(event.provider, event.reference) or (None, ())
+        if found is not None and event.tenant_id is not None and found.tenant_id != event.tenant_id:
+            found = None  # another merchant's payment: not this callback's to settle
+        if found is None:
             return Applied(Recorded.UNKNOWN_PAYMENT)
         if event.credentials is not None and not event.credentials.admit(
-            payment, await uow.tenants.callback_secrets(payment.tenant_id)
+            found, await uow.tenants.callback_secrets(found.tenant_id)
         ):
             return Applied(Recorded.REJECTED)
-        if EventKey.ledger(event.provider, payment.id, event.key) in recorded:
-            return Applied(Recorded.DUPLICATE, payment)  # a repeated delivery: answered without a write
-        if not await uow.payments.add_event(payment.id, event):
-            return Applied(Recorded.DUPLICATE, payment)
-        payment = await uow.payments.lock(payment.id)
-        flagged = payment.needs_review
-        if event.flags:
-            await uow.payments.flag(payment.id)
-            flagged = True
+        if EventKey.ledger(event.provider, found.id, event.key) in recorded:
+            return Applied(Recorded.DUPLICATE, found)  # a repeated delivery: answered without a write
+        if (payment := await uow.payments.record_event(found.id, event)) is None:
+            return Applied(Recorded.DUPLICATE, found)  # a concurrent copy took the key first
         if event.outcome is PaymentStatus.PAID and (doubt := _doubt(event, payment)) is not None:
-            if payment.status is PaymentStatus.PENDING:
-                await uow.payments.check_now(payment.id)  # ask the provider what really happened
-            if doubt is not Recorded.AWAITING_CONFIRMATION:
-                await uow.payments.flag(payment.id)  # a success we cannot believe: someone should look
-                flagged = True
+            flag = event.flags or doubt is not Recorded.AWAITING_CONFIRMATION  # a success we cannot believe
+            check_now = payment.status is PaymentStatus.PENDING  # ask the provider what really happened
+            await uow.payments.update(payment.id, flag=flag, check_now=check_now)
             await uow.commit()
-            return Applied(doubt, replace(payment, needs_review=flagged))
+            return Applied(doubt, replace(payment, needs_review=payment.needs_review or flag))
         decision = settle(payment.status, event.outcome)
-        if decision.needs_review:
-            await uow.payments.flag(payment.id)
-        notice, flagged = event.notice, flagged or decision.needs_review
-        if decision.changed:
-            await uow.payments.set_status(payment, decision.status)
-            if not await _follow_on_order(uow, payment.order_id, decision.status, event.expires_order):
-                await uow.payments.flag(payment.id)  # money for an order that ended meanwhile: staff decide
-                notice, flagged = Notice.PAID_FOR_ENDED_ORDER, True
-        updated = replace(payment, status=decision.status, needs_review=flagged)
+        notice, flag = event.notice, event.flags or decision.needs_review
+        if decision.changed and not await _follow_on_order(uow, payment.order_id, decision.status, event.expires_order):
+            notice, flag = Notice.PAID_FOR_ENDED_ORDER, True  # money for an order that ended meanwhile: staff decide
+        await uow.payments.update(payment.id, status=decision.status if decision.changed else None, flag=flag)
+        updated = replace(payment, status=decision.status, needs_review=payment.needs_review or flag)
         if decision.changed and notice is not None:
             await uow.outbox.tell_customer(updated, notice, correlation_id)
         await uow.commit()
@@ -116,10 +106,7 @@ async def _follow_on_order(uow: UnitOfWork, order_id: int, status: PaymentStatus
     if status is not PaymentStatus.PAID and not expires_order:
         return True
     if status is PaymentStatus.PAID:  # only its status changes: its lines need not be read
-        if await uow.orders.lock_status(order_id) is not OrderStatus.PENDING_PAYMENT:
-            return False
-        await uow.orders.set_status(order_id, OrderStatus.PAID)
-        return True
+        return await uow.orders.move(order_id, OrderStatus.PENDING_PAYMENT, OrderStatus.PAID)
     order = await uow.orders.get(order_id, for_update=True)
     if order is not None and order.status is OrderStatus.PENDING_PAYMENT:
         await orders.give_back(uow, order, OrderStatus.EXPIRED)

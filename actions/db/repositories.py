@@ -316,6 +316,16 @@ class Carts:
         )
 
 
+# The hot path of a provider's message (settlement.record) uses the tables, not the mapped classes:
+# Core statements, plain rows, no identity map.
+_payments, _events, _orders = t.Payment.__table__, t.PaymentEvent.__table__, t.Order.__table__
+_PAYMENT_COLUMNS = tuple(
+    _payments.c[name]
+    for name in ("id", "tenant_id", "order_id", "provider", "provider_reference", "status", "amount_minor",
+                 "currency", "needs_review", "callback_nonce")
+)  # fmt: skip
+
+
 def _order(row: t.Order) -> model.Order:
     lines = tuple(
         model.OrderLine(i.product_id, i.sku, i.name, Money(i.unit_price_minor, i.currency), i.quantity)
@@ -379,9 +389,15 @@ class Orders:
         row = await self.session.scalar(query)
         return _order(row) if row else None
 
-    async def lock_status(self, order_id: int) -> model.OrderStatus | None:
-        status = await self.session.scalar(select(t.Order.status).where(t.Order.id == order_id).with_for_update())
-        return model.OrderStatus(status) if status else None
+    async def move(self, order_id: int, was: model.OrderStatus, becomes: model.OrderStatus) -> bool:
+        # One conditional UPDATE: it waits for a competing change of the row and re-checks `status` after it.
+        moved = await self.session.scalar(
+            update(_orders)
+            .where(_orders.c.id == order_id, _orders.c.status == was.value)
+            .values(status=becomes.value, version=_orders.c.version + 1, updated_at=func.now())
+            .returning(_orders.c.id)
+        )
+        return moved is not None
 
     async def by_number(self, customer_id: int, number: str, *, for_update: bool = False) -> model.Order | None:
         query = (
@@ -423,6 +439,7 @@ class Orders:
 
 
 def _payment(row: t.Payment) -> Payment:
+    """A payment from its mapped row or from a row of _PAYMENT_COLUMNS."""
     return Payment(
         id=row.id,
         tenant_id=row.tenant_id,
@@ -471,17 +488,16 @@ class Payments:
 
     async def by_reference_with_keys(self, provider: str, reference: str) -> tuple[Payment, frozenset[str]] | None:
         keys = (
-            select(func.array_agg(t.PaymentEvent.event_key))
-            .where(t.PaymentEvent.payment_id == t.Payment.id)
-            .correlate(t.Payment)
+            select(func.array_agg(_events.c.event_key))
+            .where(_events.c.payment_id == _payments.c.id)
+            .correlate(_payments)
             .scalar_subquery()
         )
-        found = (
-            await self.session.execute(
-                select(t.Payment, keys).where(t.Payment.provider == provider, t.Payment.provider_reference == reference)
-            )
-        ).first()
-        return (_payment(found[0]), frozenset(found[1] or ())) if found else None
+        query = select(*_PAYMENT_COLUMNS, keys.label("keys")).where(
+            _payments.c.provider == provider, _payments.c.provider_reference == reference
+        )
+        found = (await self.session.execute(query)).first()
+        return (_payment(found), frozenset(found.keys or ())) if found else None
 
     async def pending_for_order(self, order_id: int) -> bool:
         pending = await self.session.scalar(
@@ -499,36 +515,42 @@ class Payments:
         )
         return [_payment(row) for row in rows]
 
-    async def lock(self, payment_id: int) -> Payment:
-        row = await self.session.scalar(
-            select(t.Payment)
-            .where(t.Payment.id == payment_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        return _payment(row)
-
-    async def add_event(self, payment_id: int, event: ProviderEvent, note: str | None = None) -> bool:
-        inserted = await self.session.scalar(
-            insert(t.PaymentEvent)
+    async def record_event(self, payment_id: int, event: ProviderEvent) -> Payment | None:
+        # The row goes in first: a concurrent copy of the same key waits on it, then inserts nothing and
+        # locks nothing. The payment is locked after its event, as it is now (re-read after any wait).
+        recorded = (
+            insert(_events)
             .values(
                 payment_id=payment_id,
                 provider=event.provider,
                 event_key=EventKey.ledger(event.provider, payment_id, event.key),
-                kind=note or event.kind,
+                kind=event.kind,
                 payload=event.payload,
             )
             .on_conflict_do_nothing(index_elements=["provider", "event_key"])
-            .returning(t.PaymentEvent.id)
+            .returning(_events.c.payment_id)
+            .cte("recorded")
         )
-        return inserted is not None
+        query = (
+            select(*_PAYMENT_COLUMNS)
+            .join_from(_payments, recorded, recorded.c.payment_id == _payments.c.id)
+            .with_for_update(of=_payments)
+        )
+        found = (await self.session.execute(query)).first()
+        return _payment(found) if found else None
 
-    async def set_status(self, payment: Payment, status: PaymentStatus) -> None:
-        await self.session.execute(
-            update(t.Payment)
-            .where(t.Payment.id == payment.id)
-            .values(status=status.value, version=t.Payment.version + 1, updated_at=func.now())
-        )
+    async def update(
+        self, payment_id: int, *, status: PaymentStatus | None = None, flag: bool = False, check_now: bool = False
+    ) -> None:
+        values: dict[str, object] = {}
+        if status is not None:
+            values.update(status=status.value, version=_payments.c.version + 1, updated_at=func.now())
+        if flag:
+            values["needs_review"] = True
+        if check_now:
+            values["next_check_at"] = func.now()
+        if values:
+            await self.session.execute(update(_payments).where(_payments.c.id == payment_id).values(values))
 
     async def claim_due(self, limit: int, policy: CheckPolicy) -> list[DueCheck]:
         rows = (
@@ -569,12 +591,6 @@ class Payments:
     async def by_id(self, payment_id: int) -> Payment | None:
         row = await self.session.get(t.Payment, payment_id)
         return _payment(row) if row else None
-
-    async def check_now(self, payment_id: int) -> None:
-        await self.session.execute(update(t.Payment).where(t.Payment.id == payment_id).values(next_check_at=func.now()))
-
-    async def flag(self, payment_id: int) -> None:
-        await self.session.execute(update(t.Payment).where(t.Payment.id == payment_id).values(needs_review=True))
 
 
 class RejectedMessages:

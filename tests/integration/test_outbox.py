@@ -110,7 +110,7 @@ async def test_a_second_message_for_a_payment_whose_first_waits_is_not_queued_an
     await settlement.record(shop.uow(), paid(payment))
     async with shop.uow() as uow:
         await uow.outbox.tell_customer(payment, Notice.MPESA_PAID)
-        await uow.payments.flag(payment.id)  # the transaction is still usable
+        await uow.payments.update(payment.id, flag=True)  # the transaction is still usable
         await uow.commit()
     assert len(await queued_messages(shop)) == 1
 

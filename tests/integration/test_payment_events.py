@@ -3,9 +3,11 @@ on real PostgreSQL; what the ledger does not take is kept apart and changes noth
 
 import asyncio
 import random
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event as sql_events
 from sqlalchemy import func, select, update
 
 from actions.commerce import cart, orders, payment_requests, settlement
@@ -80,6 +82,30 @@ async def test_ten_concurrent_deliveries_of_one_callback_make_one_transition(sho
     )
     assert sorted(r.result for r in results) == ["applied"] + ["duplicate"] * 9
     assert sum(r.notify for r in results) == 1
+    assert await state(shop, order.id) == ("paid", False, "paid", 1)
+
+
+async def test_a_settlement_is_four_statements_with_its_job_and_a_repeated_delivery_one_read(shop):
+    """The webhook's hot path (devstack/bench.py): the payment with its keys, the event with the payment's
+    lock, the order, the payment; a repeated delivery is the read alone and writes nothing."""
+    order, _ = await pending_payment(shop)
+    paid = replace(event("query:0", PaymentStatus.PAID), notice=Notice.MPESA_PAID)
+    statements: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:
+        statements.append(statement.split()[0])
+
+    sql_events.listen(shop.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        first = await settlement.record(shop.uow(), paid)
+        settling, statements[:] = list(statements), []
+        again = await settlement.record(shop.uow(), paid)
+    finally:
+        sql_events.remove(shop.engine.sync_engine, "before_cursor_execute", note)
+    assert (first.result, again.result) == (Recorded.APPLIED, Recorded.DUPLICATE)
+    assert settling == ["SELECT", "WITH", "UPDATE", "UPDATE"]
+    assert statements == ["SELECT"]
+    assert len(await queued_messages(shop)) == 1  # the job, in the settlement's transaction
     assert await state(shop, order.id) == ("paid", False, "paid", 1)
 
 

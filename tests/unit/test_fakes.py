@@ -100,10 +100,12 @@ async def test_a_repeated_event_key_is_refused_by_the_fake_ledger_as_by_the_real
     _, other = await w.pending_payment()
     event = ProviderEvent("mpesa", "callback:0", payment.reference, PaymentStatus.PAID, "stk_callback")
     async with w.uow as uow:
-        assert await uow.payments.add_event(payment.id, event) is True
-        assert await uow.payments.add_event(payment.id, event) is False
-        assert await uow.payments.add_event(other.id, event) is True  # the key names its payment
-        assert await uow.payments.add_event(payment.id, ProviderEvent("paystack", event.key, "r", event.outcome, "w"))
+        assert await uow.payments.record_event(payment.id, event) == payment
+        assert await uow.payments.record_event(payment.id, event) is None
+        assert await uow.payments.record_event(other.id, event) == other  # the key names its payment
+        assert await uow.payments.record_event(
+            payment.id, ProviderEvent("paystack", event.key, "r", event.outcome, "w")
+        )
         await uow.commit()
     assert [e.key for e in w.uow.committed.events] == [
         f"mpesa:callback:{payment.id}:0",
