@@ -3,16 +3,20 @@
 Which product a message names is decided at run time against the shop's catalog, so the intent must
 not depend on the product words the examples happen to use ("do you have kimbo?" is a search
 whatever kimbo is). Each annotated example of the product intents comes back with its product
-replaced by a made-up brand (syllables no shop or test uses on purpose), sometimes with a kind of
-product and a size, so the model learns the frame around the product, not the product.
+replaced by a made-up brand, sometimes with a kind of product and a size, so the model learns the
+frame around the product, not the product. Brands are as varied as real ones: syllables, a vowel
+first, a Bantu cluster ("-mbo", "-nga"), a long vowel ("-goo"), a final consonant, English-looking
+morphemes, or a place's name from the location lookup ("Nakuru milk"); never a word of the training
+examples or of the held-out files, and no generated example is a held-out message.
 
-    .venv/bin/.venv-rasa/bin/python -m devstack.augment_nlu   # after editing data/nlu/en.yml or sw.yml
+    .venv-rasa/bin/python -m devstack.augment_nlu   # after editing data/nlu/en.yml or sw.yml, or tests/nlu
 
 Deterministic (fixed seed): the same examples give the same file. Never edit generated.yml by hand.
 """
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from pathlib import Path
@@ -24,9 +28,17 @@ from devstack.paths import ROOT
 SOURCES = (ROOT / "data/nlu/en.yml", ROOT / "data/nlu/sw.yml")
 TARGET = ROOT / "data/nlu/generated.yml"
 HELD_OUT = ROOT / "tests/nlu"
+PATTERNS = ROOT / "data/nlu/patterns.yml"
+PLACE_BRANDS = 0.15  # of the made-up products: a place's name and a kind ("Nakuru milk")
+BRAND_WORDS = ["Royal", "Premium", "Classic", "Original", "Fresh", "Pure", "Super", "Star"]
 INTENTS = ("search_product", "product_details", "add_to_cart", "remove_from_cart")
 PRODUCT = re.compile(r"\[([^\]]+)\]\(product(?::[^)]*)?\)|\[([^\]]+)\]\{\"entity\": \"product\"[^}]*\}")
 SYLLABLES = "ba be bi bo bu da di do ka ke ki ko ku la le li lo lu ma me mi mo mu na ne ni no nu pa pe pi po ra re ri ro ru sa se si so su ta te ti to tu wa we za zi zo".split()  # noqa: E501
+FIRST_VOWELS = "a e i o u ar el om in".split()
+CLUSTERS = "mba mbo mbe ndi ndo nda nga ngo ngu nja nje nyo nya cha cho sha shi sco pic rex tol".split()
+LONG_VOWELS = "boo goo koo loo noo too zoo bee kee lee mee see taa maa raa nii".split()
+CODAS = "s x n ck r l t ks".split()
+MORPHEMES = "brim dun mark vale crest glen field ton wick ford ley hill top way ridge port ola ex tri zen".split()
 KINDS = {
     "en": "cooking fat,margarine,washing powder,maize meal,soda,tea,juice,biscuits,spread,noodles,jam,shampoo,"
     "lotion,detergent,bar soap,tissue,flour,rice,milk,yoghurt,gas refill,toothpaste,diapers,cereal".split(","),
@@ -40,11 +52,40 @@ SIZES = {
 
 
 def brand(rng: random.Random) -> str:
-    return "".join(rng.choice(SYLLABLES) for _ in range(rng.choice((2, 2, 3))))
+    """A made-up brand: syllables, sometimes a vowel first ("Arimo") or a Bantu cluster inside ("Kimbo")."""
+    syllables = [rng.choice(SYLLABLES) for _ in range(rng.choice((2, 2, 3)))]
+    if rng.random() < 0.25:
+        syllables[0] = rng.choice(FIRST_VOWELS)
+    if rng.random() < 0.3:
+        syllables[-1] = rng.choice(CLUSTERS)
+    if rng.random() < 0.2:
+        syllables[rng.randrange(len(syllables))] = rng.choice(LONG_VOWELS)
+    if rng.random() < 0.2:
+        syllables.append(rng.choice(CODAS))
+    if rng.random() < 0.15:  # an English-looking brand: two made-up morphemes, "Brimside", "Dunmark"
+        return rng.choice(MORPHEMES) + rng.choice(MORPHEMES)
+    return "".join(syllables)
+
+
+@functools.cache
+def place_names(avoid: frozenset[str]) -> list[str]:
+    """The location lookup's places: brands are often named after one (a tea, a sugar, a milk)."""
+    for block in yaml.safe_load(PATTERNS.read_text())["nlu"]:
+        if block.get("lookup") == "location":
+            names = [line.strip().removeprefix("- ").strip() for line in block["examples"].splitlines()]
+            return [n for n in names if n and not set(re.findall(r"[a-z]+", n.lower())) & avoid]
+    return []
 
 
 def product_words(rng: random.Random, language: str, avoid: set[str], sized: bool = True) -> str:
-    """A made-up brand, alone or with a kind of product and a size: "zobiko", "Karemi margarine 500g"."""
+    """A made-up brand, alone or with a kind of product and a size: "zobiko", "Karemi margarine 500g".
+
+    Some brands are a place's name with a kind or a word after it ("Nakuru milk", "Embu Royal"), so
+    that a word the location lookup knows does not turn a request for a product into something else."""
+    places = place_names(frozenset(avoid))
+    if places and rng.random() < PLACE_BRANDS:
+        name = f"{rng.choice(places)} {rng.choice(KINDS[language] + BRAND_WORDS)}"
+        return f"{name} {rng.choice(SIZES[language])}" if sized and rng.random() < 0.3 else name
     while True:
         name = brand(rng)
         if name not in avoid:
@@ -121,6 +162,8 @@ FRAMES = {
             "ill take the {o} one", "give me the {o} one", "gimme {q} of the {o} one", "i want the {o} one",
             "add the {o} one", "gimme {q} of those", "i'll have {q} of the {s}", "give me {q} of the {s} one",
             "add {q} of the {s}", "the {o} one, {q} pls", "add {q} of them", "i want {q} of the {o}",
+            "{q} of those", "{q} of those pls", "{q} of them", "{q} of them please", "just {q} of those",
+            "{q} of the {o} one", "{q} of the {s} one pls", "ok {q} of those", "make it {q} of those",
         ],
         "sw": [
             "nataka {p}", "nataka {p} {q}", "nipe {p} {q}", "nipatie {p} {q}", "ongeza {p} {q}", "ongeza {p}",
@@ -133,6 +176,7 @@ FRAMES = {
             # picks from the list just shown
             "nipe ya {o}", "nataka ya {o}", "nipe {q} za ya {o}", "weka ya {o}", "nichukulie hiyo ya {o}",
             "nipe hiyo ya {s}", "nataka {q} ya {s}", "nipe {q} za hizo", "ongeza ya {o}", "hiyo ya {s} nipe {q}",
+            "{q} za hizo", "hizo {q}", "nipe {q} kati ya hizo", "{q} ya hiyo ya {o}", "sawa {q} za hizo",
         ],
     },
     "remove_from_cart": {
@@ -194,6 +238,10 @@ def from_frames(rng: random.Random, avoid: set[str]) -> dict[str, list[str]]:
     for intent, languages in FRAMES.items():
         for language, frames in languages.items():
             for frame in frames:
+                if "{o}" in frame:  # a pick from a list: once per ordinal, "third" as well as "second"
+                    for ordinal in ORDINALS[language]:
+                        by_intent[intent].append(fill(rng, frame.replace("{o}", ordinal), language, avoid))
+                    continue
                 for _ in range(PER_FRAME):
                     by_intent[intent].append(fill(rng, frame, language, avoid))
     return by_intent
@@ -218,11 +266,25 @@ def fill(rng: random.Random, frame: str, language: str, avoid: set[str]) -> str:
     return text.replace("\0p", f"[{product}](product)")
 
 
-def held_out_words() -> set[str]:
-    words: set[str] = set()
+def held_out_texts() -> set[str]:
+    """The held-out messages, lower-cased: a generated example must not be one (it would leave the test set)."""
+    texts: set[str] = set()
     for path in HELD_OUT.glob("*.yml"):
+        for block in yaml.safe_load(path.read_text()).get("nlu", []):
+            for line in (block.get("examples") or "").splitlines():
+                texts.add(line.strip().removeprefix("- ").strip().lower())
+    return texts
+
+
+def words_of(paths) -> set[str]:
+    words: set[str] = set()
+    for path in paths:
         words |= set(re.findall(r"[a-z]+", path.read_text().lower()))
     return words
+
+
+def held_out_words() -> set[str]:
+    return words_of(HELD_OUT.glob("*.yml"))
 
 
 def examples(path: Path) -> list[tuple[str, str]]:
@@ -238,9 +300,9 @@ def examples(path: Path) -> list[tuple[str, str]]:
 
 def generate(seed: int = 7) -> dict[str, list[str]]:
     rng = random.Random(seed)
-    avoid = held_out_words()
+    avoid = held_out_words() | words_of(SOURCES)  # a made-up brand is no word customers or examples use
     by_intent: dict[str, list[str]] = {intent: [] for intent in INTENTS}
-    seen: set[str] = set()
+    seen: set[str] = held_out_texts()
     for path in SOURCES:
         language = path.stem
         for intent, text in examples(path):
