@@ -29,6 +29,7 @@ PROMPT = "Your input"
 RELOADED = "Now answering with"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")
 RASA_API = re.compile(r"Rasa's API is on (http://127\.0\.0\.1:\d+)")
+CONVERSATION = re.compile(r"Starting rasa shell \(conversation (\S+)\)")
 
 
 class Chat:
@@ -39,6 +40,7 @@ class Chat:
         self.pid, self.fd = pty.fork()
         if self.pid == 0:
             os.chdir(ROOT)
+            os.environ["CHAT_CONVERSATION_ID"] = f"loop-time-{os.getpid()}"  # a new customer: no hand-off, empty cart
             os.execvp("make", ["make", "--no-print-directory", "chat"])
         self.seen = ""
         self.stamps: list[tuple[float, str]] = []
@@ -71,6 +73,19 @@ class Chat:
     def close(self) -> None:
         os.write(self.fd, b"/stop\r")
         os.waitpid(self.pid, 0)
+
+
+def replies_to(rasa_url: str, conversation: str, text: str) -> tuple[int, list[str]]:
+    """How often the customer sent `text` in the conversation, and what the bot said after the last time."""
+    with urllib.request.urlopen(f"{rasa_url}/conversations/{conversation}/tracker", timeout=30) as response:
+        events = json.load(response)["events"]
+    sent, said = 0, []
+    for event in events:
+        if event["event"] == "user" and event.get("text") == text:
+            sent, said = sent + 1, []
+        elif event["event"] == "bot" and event.get("text"):
+            said.append(event["text"])
+    return sent, said
 
 
 def parsed_intent(rasa_url: str, text: str) -> str:
@@ -107,10 +122,15 @@ def main() -> int:
             reloaded = chat.wait_for(RELOADED, after=offset)
             if reloaded is not None:
                 after = parsed_intent(rasa_url, args.example)
-                offset = chat.type(args.example)
-                answered = chat.wait_for(PROMPT, after=offset + len(args.example), timeout=120)
-                reply = chat.seen[offset:].split("\n", 1)[-1].replace(PROMPT, "").strip()
-                chat.stamps.append((answered or chat.now(), f"the bot answered: {reply[:200]!r}"))
+                conversation = CONVERSATION.search(chat.seen).group(1)
+                sent_before = replies_to(rasa_url, conversation, args.example)[0]  # the id is kept across runs
+                chat.type(args.example)
+                deadline, reply = time.monotonic() + 120, []
+                while not reply and time.monotonic() < deadline:
+                    chat.wait_for("\0", timeout=1)  # keep reading the terminal meanwhile
+                    sent, said = replies_to(rasa_url, conversation, args.example)
+                    reply = said if sent > sent_before else []
+                chat.stamps.append((chat.now(), f"the bot answered: {' / '.join(reply)[:200]!r}"))
                 print(f"{args.example!r}: {before} before the edit, {after} after")
     finally:
         training_file.write_text(original, encoding="utf-8")
