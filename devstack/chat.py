@@ -18,7 +18,7 @@ import urllib.request
 
 from devstack.dotenv import load_dotenv
 from devstack.model import ensure_model
-from devstack.paths import ACTIONS_PYTHON, DATA_DIR, DEMO_CATALOG, RASA_BIN, ROOT
+from devstack.paths import ACTIONS_PYTHON, DATA_DIR, DEMO_CATALOG, RASA_DEV, ROOT
 from devstack.processes import action_environment
 from devstack.reload import Reloader
 from devstack.services import ensure_services
@@ -105,13 +105,13 @@ def main() -> int:
         # Rasa's dependencies print pages of deprecation warnings that say nothing to a designer.
         env = {**os.environ, "PYTHONWARNINGS": "ignore", **stack.rasa_env("shop")}
         command = [
-            str(RASA_BIN), "shell", "--model", str(model), "--endpoints", "endpoints.yml",
+            *RASA_DEV, "shell", "--model", str(model), "--endpoints", "endpoints.yml",
             "--credentials", "credentials.yml", "--port", str(rasa_port), "--enable-api",
             "--conversation-id", args.conversation_id,
         ]  # fmt: skip
         if args.interactive:
             command = [
-                str(RASA_BIN), "interactive", "--model", str(model), "--endpoints", "endpoints.yml",
+                *RASA_DEV, "interactive", "--model", str(model), "--endpoints", "endpoints.yml",
                 "--port", str(rasa_port), "--conversation-id", f"{args.conversation_id}-interactive",
             ]  # fmt: skip
         if not args.interactive:
