@@ -97,6 +97,8 @@ def main() -> int:
         step(f"Starting rasa shell (conversation {args.conversation_id}); type /stop or press Ctrl-C to leave")
         print(
             f"    Admin pages: {stack.process('sidecar').url}/admin/ (sign in as {DEMO_STAFF}, password {password})\n"
+            f"    Readiness: curl -H 'Authorization: Bearer {stack.env['METRICS_TOKEN']}' "
+            f"{stack.process('sidecar').url}/ready (and /metrics)\n"
             f'    Rasa\'s API is on http://127.0.0.1:{rasa_port}; after "talk to a person", hand the chat back from\n'
             f"    the admin pages or with .venv/bin/python -m actions.cli handback {args.conversation_id} "
             f"--rasa-url http://127.0.0.1:{rasa_port}",
