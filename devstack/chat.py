@@ -16,6 +16,7 @@ import threading
 import time
 import urllib.request
 
+from actions.rasa_api import conversation_path
 from devstack.dotenv import load_dotenv
 from devstack.model import ensure_model
 from devstack.paths import ACTIONS_PYTHON, DATA_DIR, DEMO_CATALOG, RASA_BIN, ROOT
@@ -135,7 +136,7 @@ def print_updates(rasa_url: str, conversation_id: str) -> None:
 
     def events() -> list[dict]:
         try:
-            with urllib.request.urlopen(f"{rasa_url}/conversations/{conversation_id}/tracker", timeout=5) as r:
+            with urllib.request.urlopen(rasa_url + conversation_path(conversation_id) + "/tracker", timeout=5) as r:
                 return json.load(r).get("events", [])
         except (OSError, ValueError):
             return []

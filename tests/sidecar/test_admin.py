@@ -374,7 +374,7 @@ async def test_the_review_page_lists_the_shops_unsure_messages_and_adds_one_as_a
     page = (await staff.get("/admin/review")).text
     assert "mko na kasuku ya nusu leo" in page and "hiyo ya pili niongezee tafadhali" in page
     assert "mna maziwa ya mala" not in page  # another shop's customer
-    assert "254733***111" in page and "254733000111" not in page
+    assert "254***111" in page and "254733000111" not in page
     kasuku = review.item_id("mko na kasuku ya nusu leo")
     assert f'action="/admin/review/{kasuku}/add"' in page and '<option value="search_product" selected>' in page
 
