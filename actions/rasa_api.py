@@ -16,6 +16,12 @@ log = logging.getLogger("payments.notify")
 PAYMENT_UPDATE = "EXTERNAL_payment_update"
 
 
+def conversation_path(conversation_id: str) -> str:
+    """Where Rasa's API keeps a conversation: the id quoted whole, so that a "/", "?" or "#" in it stays
+    part of it (the WhatsApp channel decodes it again on the Rasa server)."""
+    return f"/conversations/{quote(conversation_id, safe='')}"
+
+
 class RasaConversations:
     def __init__(self, http: httpx.AsyncClient, rasa_url: str, token: str | None) -> None:
         self._http = http
@@ -23,7 +29,7 @@ class RasaConversations:
         self._params = {"token": token} if token else {}
 
     def _conversation(self, conversation_id: str) -> str:
-        return f"{self._url}/conversations/{quote(conversation_id, safe='')}"
+        return self._url + conversation_path(conversation_id)
 
     async def _post(self, url: str, body: object, **params: str) -> None:
         """ConversationsUnreachable unless Rasa took it: a job that gets it is tried again (actions/jobs.py)."""
@@ -43,6 +49,5 @@ class RasaConversations:
     async def payment_update(self, recipient: PaymentRecipient, notice: Notice) -> None:
         """Trigger the payment-update intent in the customer's conversation, on the channel they last used."""
         entities = {"order_number": recipient.order_number, "payment_status": recipient.status.value, "reason": notice}
-        # The sender id as it is: Rasa's route takes the rest of the path, and a WhatsApp id's ":" reaches it quoted.
-        url = f"{self._url}/conversations/{recipient.conversation_id}/trigger_intent"
+        url = self._conversation(recipient.conversation_id) + "/trigger_intent"
         await self._post(url, {"name": PAYMENT_UPDATE, "entities": entities}, output_channel="latest")

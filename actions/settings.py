@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     sidecar_workers: int = Field(1, ge=1)  # processes answering on SIDECAR_PORT, each with its own pool
     log_level: str = "INFO"
     log_levels: str = ""
+    # The header a reverse proxy in front of the sidecar appends the client's address to (X-Forwarded-For);
+    # unset: the socket's peer is the client, and no such header is believed.
+    trusted_proxy_header: str = Field("", pattern=r"^[A-Za-z0-9-]*$")
+    # The Bearer token of the sidecar's GET /metrics and GET /ready (unset: both answer 404).
+    metrics_token: str = Field("", repr=False)
 
     # Payments: where providers reach the sidecar, and the platform's provider accounts.
     public_base_url: str = "http://127.0.0.1:8000"

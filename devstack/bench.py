@@ -43,6 +43,7 @@ import httpx
 import psycopg
 from sqlalchemy.engine import make_url
 
+from actions.rasa_api import conversation_path
 from devstack.dotenv import load_dotenv
 from devstack.model import ensure_model
 from devstack.paths import ACTIONS_PYTHON, DATA_DIR, DEMO_CATALOG, ROOT
@@ -160,7 +161,7 @@ async def seed_history(client: httpx.AsyncClient, sender: str, sizes: Sizes) -> 
     first = time.time() - (sizes.history_sessions + 2) * 7200
     total = 0
     for events in history(sizes.history_sessions, sizes.events_per_session, first):
-        response = await client.post(f"/conversations/{sender}/tracker/events", json=events)
+        response = await client.post(conversation_path(sender) + "/tracker/events", json=events)
         response.raise_for_status()
         total += len(events)
     return total
@@ -177,7 +178,7 @@ async def measure(rasa_url: str, sizes: Sizes, results: Results, label: str, eve
                         p99_ms=percentile(timings, 99))  # fmt: skip
         returning = f"{slug}-returning-{uuid.uuid4().hex[:8]}"
         events = await seed_history(client, returning, sizes)
-        stored = len((await client.get(f"/conversations/{returning}/tracker")).json()["events"])
+        stored = len((await client.get(conversation_path(returning) + "/tracker")).json()["events"])
         assert stored >= events, f"the history did not arrive: {stored} of {events} events stored"
         new, old = await side_by_side(client, f"{slug}-new-{uuid.uuid4().hex[:8]}", returning, sizes.compare_turns)
         results.add(f"{label}: returning customer ({events} events of history)",

@@ -16,6 +16,7 @@ import threading
 import time
 import urllib.request
 
+from actions.rasa_api import conversation_path
 from devstack.dotenv import load_dotenv
 from devstack.model import ensure_model
 from devstack.paths import ACTIONS_PYTHON, DATA_DIR, DEMO_CATALOG, RASA_DEV, ROOT
@@ -97,6 +98,8 @@ def main() -> int:
         step(f"Starting rasa shell (conversation {args.conversation_id}); type /stop or press Ctrl-C to leave")
         print(
             f"    Admin pages: {stack.process('sidecar').url}/admin/ (sign in as {DEMO_STAFF}, password {password})\n"
+            f"    Readiness: curl -H 'Authorization: Bearer {stack.env['METRICS_TOKEN']}' "
+            f"{stack.process('sidecar').url}/ready (and /metrics)\n"
             f'    Rasa\'s API is on http://127.0.0.1:{rasa_port}; after "talk to a person", hand the chat back from\n'
             f"    the admin pages or with .venv/bin/python -m actions.cli handback {args.conversation_id} "
             f"--rasa-url http://127.0.0.1:{rasa_port}",
@@ -133,7 +136,7 @@ def print_updates(rasa_url: str, conversation_id: str) -> None:
 
     def events() -> list[dict]:
         try:
-            with urllib.request.urlopen(f"{rasa_url}/conversations/{conversation_id}/tracker", timeout=5) as r:
+            with urllib.request.urlopen(rasa_url + conversation_path(conversation_id) + "/tracker", timeout=5) as r:
                 return json.load(r).get("events", [])
         except (OSError, ValueError):
             return []

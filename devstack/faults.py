@@ -50,6 +50,7 @@ import httpx
 import psycopg
 from psycopg.rows import dict_row
 
+from actions.rasa_api import conversation_path
 from devstack.dotenv import load_dotenv
 from devstack.model import ensure_model
 from devstack.paths import ACTIONS_PYTHON, ACTIONS_VENV, DATA_DIR, DEMO_CATALOG, ROOT
@@ -447,7 +448,7 @@ class FaultRun:
 
     async def next_message(self, p: Purchase) -> str | None:
         """What the customer says next, from where the conversation is (any message may have been lost)."""
-        tracker = await self.rasa_call("GET", f"/conversations/{p.sender}/tracker")
+        tracker = await self.rasa_call("GET", conversation_path(p.sender) + "/tracker")
         if tracker is None:
             return None
         if (tracker.get("active_loop") or {}).get("name") == "checkout_form":
@@ -607,7 +608,7 @@ class FaultRun:
         seen: Counter[tuple[str, str, str]] = Counter()
         for sender in senders:
             tracker = await eventually(
-                lambda s=sender: self.rasa_call("GET", f"/conversations/{s}/tracker"), within=120, what="a tracker"
+                lambda s=sender: self.rasa_call("GET", conversation_path(s) + "/tracker"), within=120, what="a tracker"
             )
             for event in tracker["events"]:
                 parse = event.get("parse_data") or {}

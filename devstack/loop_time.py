@@ -23,6 +23,7 @@ import time
 import urllib.request
 
 from actions.commerce.nlu_examples import with_example
+from actions.rasa_api import conversation_path
 from devstack.paths import ROOT
 
 PROMPT = "Your input"
@@ -77,7 +78,7 @@ class Chat:
 
 def replies_to(rasa_url: str, conversation: str, text: str) -> tuple[int, list[str]]:
     """How often the customer sent `text` in the conversation, and what the bot said after the last time."""
-    with urllib.request.urlopen(f"{rasa_url}/conversations/{conversation}/tracker", timeout=30) as response:
+    with urllib.request.urlopen(rasa_url + conversation_path(conversation) + "/tracker", timeout=30) as response:
         events = json.load(response)["events"]
     sent, said = 0, []
     for event in events:

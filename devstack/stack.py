@@ -60,6 +60,7 @@ def start_stack(services: Services, log_dir: Path = DATA_DIR / "logs", **overrid
         "RECONCILE_BACKOFF_SECONDS": "10",
         "RECONCILE_INTERVAL_SECONDS": "2",
         "JOBS_QUEUE": f"jobs:{secrets.token_hex(4)}",  # this stack's worker takes only this stack's jobs
+        "METRICS_TOKEN": secrets.token_urlsafe(16),  # the sidecar's /ready and /metrics
         **overrides,
     }
     whatsapp = {

@@ -37,7 +37,15 @@ from actions.commerce.payments import (
     RejectCaps,
     Rejected,
 )
-from actions.commerce.ports import Conversation, Handoff, PaymentAsk, PaymentRecipient, Requested, StaffMember
+from actions.commerce.ports import (
+    Conversation,
+    Handoff,
+    PaymentAsk,
+    PaymentRecipient,
+    Requested,
+    StaffAccount,
+    StaffMember,
+)
 
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
@@ -596,6 +604,18 @@ class FakeStaff(_Repository):
             self._s.staff[email] = StaffRow(self._id("staff"), tenant_id, email, name, password_hash)
         else:  # ON CONFLICT (email) DO UPDATE name, password, active: the shop stays the first one
             row.name, row.password_hash, row.active = name, password_hash, True
+
+    async def active(self, email: str) -> StaffAccount | None:
+        row = self._s.staff.get(email)
+        if row is None or not row.active:
+            return None
+        shop = self._s.tenants[row.tenant_id].name
+        return StaffAccount(row.id, row.tenant_id, shop, row.email, row.name, row.password_hash)
+
+    async def replace_password_hash(self, user_id: int, old_hash: str, new_hash: str) -> None:
+        for row in self._s.staff.values():
+            if row.id == user_id and row.password_hash == old_hash:
+                row.password_hash = new_hash
 
 
 class FakeAudit(_Repository):

@@ -1,32 +1,47 @@
-"""Kenyan mobile numbers as M-Pesa wants them (2547XXXXXXXX), and phone numbers masked where people read them."""
+"""Kenyan mobile numbers as M-Pesa wants them (2547XXXXXXXX), and phone numbers masked where people read them.
+
+bot/logs.py masks the Rasa server's log lines the same way (bot/ cannot import this module);
+tests/phone_masks.py is the table both are tested with.
+"""
 
 from __future__ import annotations
 
 import re
 
-# A Kenyan mobile number written in a message or a log line.
-_PHONE = re.compile(r"(?<!\d)(\+?254[17]\d{8}|0[17]\d{8})(?!\d)")
-# A WhatsApp id (any country) in a conversation id such as "<phone_number_id>:<wa_id>".
-_LONG_NUMBER = re.compile(r"\d{9,}")
+# A phone number of any country as text and log lines hold it: 8 to 15 digits (E.164), with or without
+# "+" (a WhatsApp id has none), whole or in groups of digits separated by single spaces. Digits inside a
+# word (ws_CO_1912...), a decimal or a dash-joined id (29115-34620561-1) are not a number of their own;
+# after a percent-encoded character (%3A in a quoted conversation id) they are.
+_PHONE = re.compile(r"(?:(?<=%[0-9A-Fa-f]{2})|(?<![\w+]))(?<!\d[.-])\+?\d+(?: \d{2,6})*(?!\w)(?![.-]\d)")
+MOST_DIGITS, FEWEST_DIGITS = 15, 8
 
 
 def mask_number(number: str) -> str:
-    """'254712345678' -> '254712***678': enough to tell customers apart, not to call them."""
-    return f"{number[:-6]}***{number[-3:]}"
+    """'+254712345678' -> '+254***678': the first three digits of a number of ten or more, and the last three."""
+    plus, digits = ("+", number[1:]) if number.startswith("+") else ("", number)
+    return f"{plus}{digits[:3] if len(digits) >= 10 else ''}***{digits[-3:]}"
+
+
+def _masked(match: re.Match[str]) -> str:
+    """The groups of a match that make one number (at most 15 digits) masked, the rest left as they are."""
+    groups = match.group(0).split(" ")
+    digits = taken = 0
+    while taken < len(groups) and digits + len(groups[taken].lstrip("+")) <= MOST_DIGITS:
+        digits += len(groups[taken].lstrip("+"))
+        taken += 1
+    if digits < FEWEST_DIGITS:
+        return match.group(0)
+    return " ".join([mask_number("".join(groups[:taken])), *groups[taken:]])
 
 
 def mask_phones(text: str) -> str:
-    """The text with phone numbers masked, as logs and pages show it."""
-    return _PHONE.sub(lambda match: mask_number(match.group(0)), text)
-
-
-def mask_conversation(conversation_id: str) -> str:
-    """A conversation id with its numbers masked: '106540352242922:254712345678' -> '106540***922:254712***678'."""
-    return _LONG_NUMBER.sub(lambda match: mask_number(match.group(0)), conversation_id)
+    """The text with phone numbers masked, as logs and pages show it; so are the numbers of a conversation
+    id: '106540352242922:254712345678' -> '106***922:254***678'."""
+    return _PHONE.sub(_masked, text)
 
 
 def has_phone(text: str) -> bool:
-    return _PHONE.search(text) is not None
+    return mask_phones(text) != text
 
 
 class InvalidPhone(ValueError):

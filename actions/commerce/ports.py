@@ -204,6 +204,14 @@ class Staff(Protocol):
         """Create the staff member, or give them this name and password and make them active again."""
         ...
 
+    async def active(self, email: str) -> StaffAccount | None:
+        """The active staff member with this (lower-case) e-mail, with their shop."""
+        ...
+
+    async def replace_password_hash(self, user_id: int, old_hash: str, new_hash: str) -> None:
+        """Store `new_hash` for the same password, unless the password changed since `old_hash` was read."""
+        ...
+
 
 class Audit(Protocol):
     async def write(self, staff: StaffMember, action: str, subject: str, reason: str = "", **details: object) -> None:
@@ -261,6 +269,18 @@ class Handoff:
     id: int
     tenant_id: int
     conversation_id: str
+
+
+@dataclass(frozen=True)
+class StaffAccount:
+    """A staff member who may sign in: their shop, and the hash their password is checked against."""
+
+    user_id: int
+    tenant_id: int
+    tenant_name: str
+    email: str
+    name: str
+    password_hash: str
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from typing import Any
 from actions.commerce.errors import NotFound, Refused
 from actions.commerce.language import LANGUAGES, detect_language
 from actions.commerce.nlu_examples import TrainingSet, clean, normalised, with_example
-from actions.commerce.phones import mask_conversation, mask_phones
+from actions.commerce.phones import mask_phones
 from actions.commerce.ports import Conversation, ConversationSource, TrainingData
 
 FALLBACK_INTENT = "nlu_fallback"
@@ -221,7 +221,7 @@ def unsure_messages(conversation: Conversation, below: float, since: datetime | 
 def _unsure(conversation: Conversation, turn: _Turn, reasons: set[Reason]) -> Unsure:
     guess, runners_up, _ = _guesses(turn.message["parse_data"])  # a typed message with an intent: see above
     text, moment = turn.message["text"].strip(), _moment(turn.message)
-    return Unsure(text, guess, runners_up, frozenset(reasons), moment, mask_conversation(conversation.id))
+    return Unsure(text, guess, runners_up, frozenset(reasons), moment, mask_phones(conversation.id))
 
 
 def _moment(event: dict[str, Any]) -> datetime:

@@ -48,15 +48,9 @@ class Timeline:
         return [(local(when, zone), what, detail) for when, what, detail in sorted(self.entries, key=lambda e: e[0])]
 
 
-async def staff_by_email(session: AsyncSession, email: str) -> tuple[t.StaffUser, t.Tenant] | None:
-    row = (
-        await session.execute(
-            select(t.StaffUser, t.Tenant)
-            .join(t.Tenant, t.Tenant.id == t.StaffUser.tenant_id)
-            .where(func.lower(t.StaffUser.email) == email.strip().lower(), t.StaffUser.active)
-        )
-    ).first()
-    return (row[0], row[1]) if row else None
+async def active_password_hash(session: AsyncSession, user_id: int) -> str | None:
+    """The staff member's password hash, while they are active."""
+    return await session.scalar(select(t.StaffUser.password_hash).where(t.StaffUser.id == user_id, t.StaffUser.active))
 
 
 async def sales_summary(

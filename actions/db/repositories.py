@@ -25,7 +25,7 @@ from actions.commerce.payments import (
     RejectCaps,
     Rejected,
 )
-from actions.commerce.ports import Handoff, PaymentRecipient, StaffMember
+from actions.commerce.ports import Handoff, PaymentRecipient, StaffAccount, StaffMember
 from actions.db import tables as t
 from actions.db.cache import ReadCache
 
@@ -662,6 +662,26 @@ class Staff:
             .on_conflict_do_update(
                 index_elements=["email"], set_={"password_hash": password_hash, "name": name, "active": True}
             )
+        )
+
+    async def active(self, email: str) -> StaffAccount | None:
+        row = (
+            await self.session.execute(
+                select(t.StaffUser, t.Tenant.name)
+                .join(t.Tenant, t.Tenant.id == t.StaffUser.tenant_id)
+                .where(func.lower(t.StaffUser.email) == email, t.StaffUser.active)
+            )
+        ).first()
+        if row is None:
+            return None
+        user, tenant_name = row
+        return StaffAccount(user.id, user.tenant_id, tenant_name, user.email, user.name, user.password_hash)
+
+    async def replace_password_hash(self, user_id: int, old_hash: str, new_hash: str) -> None:
+        await self.session.execute(
+            update(t.StaffUser)
+            .where(t.StaffUser.id == user_id, t.StaffUser.password_hash == old_hash)
+            .values(password_hash=new_hash)
         )
 
 

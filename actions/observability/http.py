@@ -1,8 +1,13 @@
 """What every Sanic app of ours gets: a correlation id per request, a log line per request, GET /ready and
-GET /metrics, and a start-up warning when the database is not what the code expects."""
+GET /metrics, and a start-up warning when the database is not what the code expects.
+
+On a public app (the sidecar) /ready and /metrics answer only a request with METRICS_TOKEN as its Bearer
+token (401 without it), and 404 while no METRICS_TOKEN is set.
+"""
 
 from __future__ import annotations
 
+import hmac
 import json as json_lib
 import logging
 import time
@@ -12,7 +17,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from sanic import Request, Sanic
-from sanic.exceptions import BadRequest
+from sanic.exceptions import BadRequest, NotFound
 from sanic.response import HTTPResponse, json, raw
 
 from actions import runtime
@@ -57,8 +62,20 @@ def _action_call(request: Request) -> dict[str, Any]:
     return call if isinstance(call, dict) else {}
 
 
-def instrument(app: Sanic, fields_of: FieldsOf = request_fields) -> Sanic:
-    """Add the middleware, /ready, /metrics and the start-up check to an app (before it starts)."""
+def _refused(request: Request) -> HTTPResponse | None:
+    """None when the request carries METRICS_TOKEN; else the answer it gets (NotFound while there is none)."""
+    token = runtime.current().settings.metrics_token
+    if not token:
+        raise NotFound("Requested URL not found")
+    given = request.headers.get("Authorization", "")
+    if hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        return None
+    return json({"error": "unauthorized"}, status=401, headers={"WWW-Authenticate": "Bearer"})
+
+
+def instrument(app: Sanic, fields_of: FieldsOf = request_fields, public: bool = False) -> Sanic:
+    """Add the middleware, /ready, /metrics and the start-up check to an app (before it starts); on a
+    public app, /ready and /metrics need METRICS_TOKEN."""
     app.ctx.metrics = Metrics()
 
     async def begin(request: Request) -> None:
@@ -78,11 +95,15 @@ def instrument(app: Sanic, fields_of: FieldsOf = request_fields) -> Sanic:
         log.log(level, "%s %s: %s in %.0f ms", request.method, request.path, response.status, seconds * 1000)
 
     async def ready(request: Request) -> HTTPResponse:
+        if public and (refusal := _refused(request)):
+            return refusal
         if found := await readiness.problems(runtime.current()):
             return json({"status": "not ready", "problems": found}, status=503)
         return json({"status": "ready"})
 
     async def metrics(request: Request) -> HTTPResponse:
+        if public and (refusal := _refused(request)):
+            return refusal
         body = await app.ctx.metrics.exposition(runtime.current())
         return raw(body, content_type=CONTENT_TYPE_LATEST)
 

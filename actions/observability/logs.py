@@ -56,8 +56,8 @@ class Scrubber(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg, record.args = scrub(record.getMessage()), None
         for name, value in vars(record).items():
-            if name not in _STANDARD and isinstance(value, str):
-                setattr(record, name, scrub(value))
+            if name not in _STANDARD and isinstance(value, str) and not name.endswith("correlation_id"):
+                setattr(record, name, scrub(value))  # correlation ids stay whole, to be found in other logs
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:

@@ -55,6 +55,12 @@ async def database_revision(rt: runtime.Runtime) -> str | None:
         return await conn.scalar(text(f"SELECT version_num FROM {SCHEMA}.alembic_version"))
 
 
+def unreachable(component: str, error: Exception) -> str:
+    """What /ready says of a component it cannot reach: the kind of error; its text (hosts, users) goes to the log."""
+    log.warning("not ready: %s unreachable: %s: %s", component, type(error).__name__, error)
+    return f"unreachable: {type(error).__name__}"
+
+
 async def problems(rt: runtime.Runtime) -> dict[str, str]:
     """What is wrong, by component ("database", "schema", "redis"); empty when ready."""
     found = {}
@@ -62,7 +68,7 @@ async def problems(rt: runtime.Runtime) -> dict[str, str]:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
             revision = await database_revision(rt)
     except Exception as e:
-        found["database"] = f"unreachable: {type(e).__name__}: {e}"
+        found["database"] = unreachable("database", e)
     else:
         if problem := schema_problem(revision, code_head()):
             found["schema"] = problem
@@ -70,7 +76,7 @@ async def problems(rt: runtime.Runtime) -> dict[str, str]:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
             await rt.redis.ping()
     except Exception as e:
-        found["redis"] = f"unreachable: {type(e).__name__}: {e}"
+        found["redis"] = unreachable("redis", e)
     return found
 
 

@@ -26,7 +26,7 @@ def create_app(settings: Settings, name: str = "sidecar") -> Sanic:
     app.blueprint(webhooks)
     app.blueprint(admin)
     app.blueprint(order_api)
-    instrument(app)  # correlation ids, request logs, /ready, /metrics
+    instrument(app, public=True)  # correlation ids, request logs, /ready and /metrics behind METRICS_TOKEN
 
     @app.get("/health")
     async def health(request: Request) -> HTTPResponse:

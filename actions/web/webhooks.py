@@ -19,6 +19,7 @@ from actions.observability import correlation
 from actions.payments import callbacks, mpesa, paystack
 from actions.payments.mpesa import MalformedCallback, parse_stk_callback
 from actions.payments.paystack import MalformedWebhook, parse_webhook, verify_signature
+from actions.web.addresses import client_address
 
 log = logging.getLogger("payments.webhooks")
 bp = Blueprint("webhooks")
@@ -34,10 +35,6 @@ def rejected(status: int, reason: str) -> HTTPResponse:
 
 def count(request: Request, provider: str, outcome: str) -> None:
     request.app.ctx.metrics.webhooks.labels(provider, outcome).inc()
-
-
-def source_address(request: Request) -> str:
-    return request.remote_addr or request.ip or "unknown"
 
 
 def caps() -> RejectCaps:
@@ -63,7 +60,7 @@ async def mpesa_callback_without_nonce(request: Request, token: str) -> HTTPResp
 
 async def _mpesa_callback(request: Request, token: str, nonce: str | None) -> HTTPResponse:
     rt = runtime.current()
-    address = source_address(request)
+    address = client_address(request, runtime.current().settings.trusted_proxy_header)
     given = callbacks.credentials(token, nonce)
     if given is None or not await settlement.callback_shop_known(rt.uow(), given):
         log.warning("mpesa callback with an unknown token refused")
@@ -92,7 +89,7 @@ async def paystack_webhook(request: Request) -> HTTPResponse:
     """Every signed event is kept and answered 200 (anything else is retried for 72 hours): about a payment
     of ours in its ledger, else apart. An unsigned one gets 401 and is kept apart, capped."""
     secret = runtime.current().settings.paystack_secret_key
-    address = source_address(request)
+    address = client_address(request, runtime.current().settings.trusted_proxy_header)
     if not secret or not verify_signature(request.body, request.headers.get("x-paystack-signature"), secret):
         log.warning("paystack webhook with a bad or missing signature refused")
         count(request, "paystack", "rejected_signature")

@@ -17,6 +17,7 @@ import logging
 import time
 from dataclasses import replace
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text
+from urllib.parse import unquote
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.lock_store import LockError
@@ -26,9 +27,11 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import logs
+from bot.logs import mask_phones
 from bot.stores.tracker import ContextUnavailable
 from bot.whatsapp import correlation
-from bot.whatsapp.graph import GraphClient, SendFailed, mask
+from bot.whatsapp.graph import GraphClient, SendFailed
 from bot.whatsapp.inbound import MalformedWebhook, Turn, parse_webhook, plan_turns, split_conversation_id
 from bot.whatsapp.inbox import Inbox
 from bot.whatsapp.outbound import choice_messages, image_message, mark_read, text_messages
@@ -51,6 +54,14 @@ def signature_matches(app_secret: str, body: bytes, header: Optional[str]) -> bo
         return False
     expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, header[len("sha256=") :].strip().lower())
+
+
+def decode_conversation_ids(request: Request) -> None:
+    """Rasa's API routes (`/conversations/<conversation_id:path>/...`) get the id as the URL has it: the
+    Sanic of Rasa 3.6 does not decode route parameters. Decoded here, so that a quoted id, as every
+    client of ours sends it ("106540352242922%3A254712345678"), is the conversation's own."""
+    if "conversation_id" in request.match_info:
+        request.match_info["conversation_id"] = unquote(request.match_info["conversation_id"])
 
 
 class WhatsAppOutput(OutputChannel):
@@ -104,6 +115,7 @@ class WhatsAppInput(InputChannel):
         return cls(WhatsAppSettings.from_env())
 
     def __init__(self, settings: WhatsAppSettings) -> None:
+        logs.install()  # conversation ids are phone numbers: masked in every log line
         self.settings = settings
         self.redis: Optional[Redis] = None
         self.inbox: Optional[Inbox] = None
@@ -127,6 +139,10 @@ class WhatsAppInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         self._on_new_message = on_new_message
         webhook = Blueprint("whatsapp_webhook", __name__)
+
+        @webhook.listener("before_server_start")
+        async def read_quoted_ids(app: Any, loop: Any) -> None:
+            app.register_middleware(decode_conversation_ids, "request")
 
         @webhook.listener("after_server_start")
         async def start(app: Any, loop: Any) -> None:
@@ -207,7 +223,7 @@ class WhatsAppInput(InputChannel):
 
     async def _record_status(self, status: Any) -> None:
         if status.status == "failed":
-            to = mask(status.recipient_id)
+            to = mask_phones(status.recipient_id)
             log.warning("whatsapp: message %s to %s failed: %s", status.message_id, to, status.errors)
             detail = {"message_id": status.message_id, "errors": status.errors}
             await self.inbox.record_undelivered(f"{status.phone_number_id}:{status.recipient_id}", "failed", detail)
@@ -243,7 +259,7 @@ class WhatsAppInput(InputChannel):
                 for turn in plan_turns(messages or [], time.time(), self.settings.max_message_age_seconds):
                     await self._run_turn(conversation, turn)
         except Exception:
-            log.exception("whatsapp: handling conversation %s failed", mask(conversation))
+            log.exception("whatsapp: handling conversation %s failed", mask_phones(conversation))
         finally:
             if not lock.locked():
                 self._locks.pop(conversation, None)
@@ -256,7 +272,7 @@ class WhatsAppInput(InputChannel):
         log.info(
             "whatsapp: turn of %d message(s) for %s [correlation_id=%s]%s",
             len(turn.messages),
-            mask(conversation),
+            mask_phones(conversation),
             cid,
             also,
         )
@@ -277,7 +293,7 @@ class WhatsAppInput(InputChannel):
             await self._on_new_message(message)
         except (LockError, ContextUnavailable) as e:
             # The conversation's state is out of reach (Redis): no answer is guessed without it.
-            log.error("whatsapp: %s not answered, conversation state unavailable: %s", mask(conversation), e)
+            log.error("whatsapp: %s not answered, conversation state unavailable: %s", mask_phones(conversation), e)
             _, wa_id = split_conversation_id(conversation)
             for body in text_messages(wa_id, BRIEFLY_UNAVAILABLE):
                 await self.graph.post(phone_number_id, body)

@@ -25,6 +25,7 @@ from rasa.core.lock_store import LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
 from redis.exceptions import RedisError
 
+from bot import logs
 from bot.stores.connection import key_prefix, redis_from
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ return 1
 
 class TicketLockStore(LockStore):
     def __init__(self, endpoint_config: Optional[EndpointConfig] = None, **config: Any) -> None:
+        logs.install()  # conversation ids are phone numbers: masked in every log line
         settings: Dict[str, Any] = {**(endpoint_config.kwargs if endpoint_config else {}), **config}
         if endpoint_config is not None and endpoint_config.url:
             settings.setdefault("url", endpoint_config.url)

@@ -38,6 +38,7 @@ from rasa.shared.core.events import ActionExecuted, ActiveLoop, ConversationPaus
 from rasa.shared.core.trackers import DialogueStateTracker
 from redis.exceptions import RedisError
 
+from bot import logs
 from bot.stores.archive import Archive
 from bot.stores.connection import key_prefix, redis_from
 
@@ -142,6 +143,7 @@ class SessionTrackerStore(TrackerStore):
         **config: Any,
     ) -> None:
         super().__init__(domain, event_broker, **config)
+        logs.install()  # conversation ids are phone numbers: masked in every log line
         self.redis = redis_from({**config, "url": host})
         self.prefix = f"{key_prefix(config)}:session"
         self.outage_wait = float(config.get("outage_wait") or 8.0)

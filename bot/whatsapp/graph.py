@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional
 
 import httpx
 
+from bot.logs import mask_phones
 from bot.whatsapp import correlation
 from bot.whatsapp.inbox import Inbox
 from bot.whatsapp.outbound import template_message
@@ -30,11 +31,6 @@ class SendFailed(Exception):
 
     def __str__(self) -> str:
         return f"Graph API refused the message: HTTP {self.status}, code {self.code}: {self.message}"
-
-
-def mask(number: str) -> str:
-    """Enough of a phone number to tell customers apart in a log, not enough to call them."""
-    return number if len(number) < 8 else f"{number[:4]}****{number[-3:]}"
 
 
 class GraphClient:
@@ -84,7 +80,7 @@ class GraphClient:
             except SendFailed as e:
                 if e.code == OUTSIDE_WINDOW:
                     return await self._outside_window(conversation, phone_number_id, bodies, text)
-                log.error("whatsapp: reply to %s not delivered: %s", mask(body.get("to", "")), e)
+                log.error("whatsapp: reply to %s not delivered: %s", mask_phones(body.get("to", "")), e)
                 detail = {"error": str(e), "type": body.get("type")}
                 await self.inbox.record_undelivered(conversation, "refused", detail)
                 return False
@@ -103,7 +99,7 @@ class GraphClient:
                 reason = f"template {name} refused: {e}"
         else:
             reason = "outside the 24-hour window and no WHATSAPP_TEMPLATE_NAME is set"
-        log.warning("whatsapp: reply to %s not delivered: %s", mask(to), reason)
+        log.warning("whatsapp: reply to %s not delivered: %s", mask_phones(to), reason)
         await self.inbox.record_undelivered(conversation, "outside_window", {"reason": reason, "text": text[:500]})
         return False
 

@@ -9,11 +9,12 @@ import asyncio
 import json
 import time
 import uuid
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import httpx
 import pytest
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import UserMessage, register
+from sanic import Sanic, response
 
 from bot.channels.whatsapp import WhatsAppInput
 from bot.whatsapp.inbound import LATE_MESSAGE
@@ -459,3 +460,34 @@ def test_when_the_conversation_state_is_out_of_reach_the_customer_is_told_not_gu
     [notice] = sent_to(graph_url, customer)
     assert "duka halipatikani kwa muda" in notice["body"]["text"]["body"]
     assert "briefly unavailable" in notice["body"]["text"]["body"]
+
+
+def test_rasas_api_reads_a_quoted_conversation_id_as_the_id_itself(settings):
+    """Clients quote the id whole (actions/rasa_api.py's conversation_path); the Sanic of Rasa 3.6 does not
+    decode route parameters, so the channel does, for routes shaped like Rasa's own."""
+    ids = ["106540352242922:254712345678", "a/b?c#d e%2F"]
+    app = Sanic(f"rasa_api_{uuid.uuid4().hex[:8]}", configure_logging=False)
+
+    @app.get("/conversations/<conversation_id:path>/tracker")
+    async def tracker(request, conversation_id):
+        return response.json({"sender_id": conversation_id})
+
+    register([WhatsAppInput(settings)], app, route="/webhooks/")
+    port = free_port()
+
+    async def main():
+        server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True)
+        await server.startup()
+        await server.before_start()
+        await server.after_start()
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                paths = [f"/conversations/{quote(id_, safe='')}/tracker" for id_ in ids]
+                return [(await client.get(path)).json()["sender_id"] for path in paths]
+        finally:
+            await server.before_stop()
+            server.close()
+            await server.wait_closed()
+            await server.after_stop()
+
+    assert asyncio.run(main()) == ids

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from actions.rasa_api import conversation_path
 from devstack.model import ensure_model
 from devstack.processes import Process, start_rasa_server
 from devstack.services import Services
@@ -32,7 +33,7 @@ class Bot:
 
     async def tracker(self, sender: str) -> dict:
         async with httpx.AsyncClient(base_url=self.rasa.url, timeout=30) as client:
-            response = await client.get(f"/conversations/{sender}/tracker")
+            response = await client.get(conversation_path(sender) + "/tracker")
         response.raise_for_status()
         return response.json()
 

@@ -171,7 +171,7 @@ async def test_a_whole_purchase_through_whatsapp(whatsapp_shop, stack, bot, cust
     assert customer.wa_id in text_of(confirm) and "Yaya Centre" in text_of(confirm)
     assert [c["title"] for c in choices(confirm)] == ["Ndio", "Hapana"]
     assert await orders_of(shop, customer.conversation) == []
-    trail = f"e2e-{uuid.uuid4().hex[:12]}"  # the "Ndio" tap's webhook POST: order, M-Pesa prompt, payment
+    trail = f"e2e-t{uuid.uuid4().hex[:12]}"  # the "Ndio" tap's webhook POST: order, M-Pesa prompt, payment
     yes = await customer.taps(choices(confirm)[0], correlation_id=trail)
 
     placed = await customer.expect("imewekwa")

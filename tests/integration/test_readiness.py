@@ -1,6 +1,7 @@
 """Readiness on real PostgreSQL: a process started against an older or newer schema says so, and how to fix it."""
 
 import json
+import re
 import uuid
 from types import SimpleNamespace
 
@@ -41,9 +42,11 @@ async def test_a_sidecar_started_on_an_older_schema_warns_at_once_and_is_not_rea
     scratch_database, services, tmp_path
 ):
     alembic(scratch_database, "upgrade", "0001")
-    sidecar = start_sidecar(Services(scratch_database, services.redis_url), tmp_path)
+    sidecar = start_sidecar(Services(scratch_database, services.redis_url), tmp_path, env={"METRICS_TOKEN": "probe"})
     try:
-        async with httpx.AsyncClient(base_url=sidecar.url, timeout=30) as client:
+        async with httpx.AsyncClient(
+            base_url=sidecar.url, timeout=30, headers={"Authorization": "Bearer probe"}
+        ) as client:
             assert (await client.get("/health")).status_code == 200  # up, just not ready
             response = await client.get("/ready")
             expected = f"database at 0001, code expects {HEAD}: run `make migrate` (alembic upgrade head)"
@@ -90,4 +93,4 @@ async def test_unreachable_database_and_redis_are_named():
     await nowhere.redis.aclose()
     await nowhere.engine.dispose()
     assert set(found) == {"database", "redis"}
-    assert all(problem.startswith("unreachable: ") for problem in found.values())
+    assert all(re.fullmatch(r"unreachable: \w+", problem) for problem in found.values())  # no hosts, no ports

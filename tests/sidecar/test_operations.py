@@ -18,6 +18,8 @@ from devstack.services import Services
 from tests.sidecar.test_payment_webhooks import callback_url, order_with_payment, paystack_body, sign, stk_callback
 
 PAYSTACK_SECRET = "sk_test_" + secrets.token_hex(16)
+METRICS_TOKEN = secrets.token_urlsafe(16)
+PROBE = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +27,7 @@ def sidecar(services, database_url, tmp_path_factory):
     process = start_sidecar(
         Services(database_url, services.redis_url),
         tmp_path_factory.mktemp("sidecar-ops-logs"),
-        env={"PAYSTACK_SECRET_KEY": PAYSTACK_SECRET},
+        env={"PAYSTACK_SECRET_KEY": PAYSTACK_SECRET, "METRICS_TOKEN": METRICS_TOKEN},
     )
     yield process
     process.stop()
@@ -57,7 +59,7 @@ async def post(process: Process, path: str, **kwargs) -> httpx.Response:
 
 async def scrape(process: Process) -> dict[tuple, float]:
     """{(sample name, (label, value), …): value} from GET /metrics."""
-    response = await get(process, "/metrics")
+    response = await get(process, "/metrics", headers=PROBE)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
     return {
         (sample.name, *sorted(sample.labels.items())): sample.value
@@ -68,7 +70,7 @@ async def scrape(process: Process) -> dict[tuple, float]:
 
 async def declared(process: Process) -> dict[str, str]:
     """{metric family: its type} from GET /metrics, whether or not the family has samples yet."""
-    response = await get(process, "/metrics")
+    response = await get(process, "/metrics", headers=PROBE)
     return {family.name: family.type for family in text_string_to_metric_families(response.text)}
 
 
@@ -78,8 +80,26 @@ def webhooks(metrics: dict, provider: str, outcome: str) -> float:
 
 async def test_health_answers_without_io_and_ready_checks_database_redis_and_schema(sidecar):
     assert (await get(sidecar, "/health")).json() == {"status": "ok"}
-    ready = await get(sidecar, "/ready")
+    ready = await get(sidecar, "/ready", headers=PROBE)
     assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+
+
+@pytest.mark.parametrize("path", ["/ready", "/metrics"])
+@pytest.mark.parametrize("authorization", [None, "Bearer wrong-token", METRICS_TOKEN, f"Basic {METRICS_TOKEN}"])
+async def test_ready_and_metrics_need_the_metrics_token(sidecar, path, authorization):
+    headers = {"Authorization": authorization} if authorization else {}
+    response = await get(sidecar, path, headers=headers)
+    assert response.status_code == 401 and "ready" not in response.text and "# HELP" not in response.text
+
+
+async def test_without_a_metrics_token_ready_and_metrics_are_not_there(services, database_url, tmp_path):
+    process = start_sidecar(Services(database_url, services.redis_url), tmp_path)
+    try:
+        for path in ("/ready", "/metrics"):
+            assert (await get(process, path, headers=PROBE)).status_code == 404
+        assert (await get(process, "/health")).status_code == 200
+    finally:
+        process.stop()
 
 
 async def test_a_sane_correlation_id_is_echoed_and_every_log_line_of_the_request_carries_it(sidecar):

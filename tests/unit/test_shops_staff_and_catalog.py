@@ -1,5 +1,9 @@
 """Setting a shop up: its catalog imported from CSV, its staff, its API token; browsing what it sells."""
 
+import asyncio
+import base64
+import hashlib
+
 import pytest
 
 from actions.commerce import catalog, catalog_import, shops, staff
@@ -7,7 +11,7 @@ from actions.commerce.catalog_csv import parse_catalog
 from actions.commerce.catalog_import import CurrencyMismatch, ImportResult
 from actions.commerce.errors import AmbiguousProduct, UnknownTenant
 from actions.commerce.money import Money
-from actions.commerce.passwords import WeakPassword, token_hash, verify_password
+from actions.commerce.passwords import DUMMY_HASH, WeakPassword, hash_password, token_hash, upgraded, verify_password
 from tests.fakes import FakeUnitOfWork
 from tests.unit.shop_world import World
 
@@ -122,7 +126,7 @@ async def test_a_staff_member_is_saved_with_a_hashed_password_and_a_lower_case_e
     row = w.uow.committed.staff["amina@demo.shop"]
     assert (row.tenant_id, row.name, row.active) == (w.shop.id, "Amina", True)
     assert "correct horse" not in row.password_hash
-    assert verify_password("correct horse battery", row.password_hash)
+    assert await verify_password("correct horse battery", row.password_hash)
 
 
 async def test_a_short_password_is_refused_and_nothing_is_saved():
@@ -139,14 +143,92 @@ async def test_setting_an_existing_staff_members_password_again_replaces_it_and_
     await staff.set_staff(w.uow, "demo-shop", "amina@demo.shop", "Amina W.", "second password!")
     [row] = w.uow.committed.staff.values()
     assert (row.name, row.active) == ("Amina W.", True)
-    assert verify_password("second password!", row.password_hash)
-    assert not verify_password("first password!", row.password_hash)
+    assert await verify_password("second password!", row.password_hash)
+    assert not await verify_password("first password!", row.password_hash)
 
 
 async def test_staff_of_an_unknown_shop_are_refused():
     w = World()
     with pytest.raises(UnknownTenant):
         await staff.set_staff(w.uow, "no-such-shop", "amina@demo.shop", "Amina", "long enough password")
+
+
+def scrypt_hash(password: str) -> str:
+    """A hash as this code made them before argon2."""
+    salt = b"sixteen byte sal"
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
+    return f"scrypt$16384$8$1${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+async def test_passwords_are_hashed_with_argon2id_and_the_dummy_hash_has_the_same_parameters():
+    w = World()
+    await staff.set_staff(w.uow, "demo-shop", "amina@demo.shop", "Amina", "correct horse battery")
+    stored = w.uow.committed.staff["amina@demo.shop"].password_hash
+    assert stored.startswith("$argon2id$") and stored.split("$")[3] == DUMMY_HASH.split("$")[3]
+    assert await upgraded("correct horse battery", stored) is None
+    assert await upgraded("whatever it was", DUMMY_HASH) is None  # as costly to check as a real hash
+
+
+async def test_signing_in_gives_the_account_with_its_shop_and_refuses_a_wrong_password_or_e_mail():
+    w = World()
+    await staff.set_staff(w.uow, "demo-shop", "amina@demo.shop", "Amina", "correct horse battery")
+    account = await staff.sign_in(w.uow, " Amina@Demo.Shop ", "correct horse battery")
+    assert (account.email, account.name, account.tenant_id, account.tenant_name) == (
+        "amina@demo.shop", "Amina", w.shop.id, "Demo Shop",
+    )  # fmt: skip
+    assert await staff.sign_in(w.uow, "amina@demo.shop", "wrong horse battery") is None
+    assert await staff.sign_in(w.uow, "nobody@demo.shop", "correct horse battery") is None
+
+
+async def test_an_unknown_e_mail_is_checked_against_the_dummy_hash(monkeypatch):
+    w = World()
+    checked = []
+
+    async def verify(password: str, stored: str) -> bool:
+        checked.append(stored)
+        return False
+
+    monkeypatch.setattr(staff, "verify_password", verify)
+    assert await staff.sign_in(w.uow, "nobody@demo.shop", "correct horse battery") is None
+    assert checked == [DUMMY_HASH]
+
+
+async def test_a_deactivated_staff_member_cannot_sign_in():
+    w = World()
+    await staff.set_staff(w.uow, "demo-shop", "amina@demo.shop", "Amina", "correct horse battery")
+    w.uow.committed.staff["amina@demo.shop"].active = False
+    assert await staff.sign_in(w.uow, "amina@demo.shop", "correct horse battery") is None
+
+
+async def test_an_scrypt_hash_still_verifies_and_is_replaced_by_argon2_at_the_next_sign_in():
+    w = World()
+    await staff.set_staff(w.uow, "demo-shop", "amina@demo.shop", "Amina", "correct horse battery")
+    row = w.uow.committed.staff["amina@demo.shop"]
+    row.password_hash = scrypt_hash("correct horse battery")
+    assert await staff.sign_in(w.uow, "amina@demo.shop", "wrong horse battery") is None
+    assert row.password_hash.startswith("scrypt$")  # a failed sign-in changes nothing
+
+    account = await staff.sign_in(w.uow, "amina@demo.shop", "correct horse battery")
+    stored = w.uow.committed.staff["amina@demo.shop"].password_hash
+    assert stored.startswith("$argon2id$") and account.password_hash == stored
+    assert await staff.sign_in(w.uow, "amina@demo.shop", "correct horse battery") == account  # no second upgrade
+
+
+async def test_hashing_and_verifying_leave_the_event_loop_free():
+    ticks = 0
+
+    async def tick():
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.005)
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0)
+    stored = await hash_password("correct horse battery")
+    assert await verify_password("correct horse battery", stored)
+    ticker.cancel()
+    assert ticks >= 10  # argon2 took 0.1 s or more each time, and the loop went on meanwhile
 
 
 async def test_a_new_api_token_is_returned_once_and_only_its_hash_is_kept():

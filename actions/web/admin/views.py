@@ -16,12 +16,13 @@ from sanic.response import HTTPResponse, html, redirect
 
 from actions import runtime
 from actions.commerce import backoffice, handoffs, review
+from actions.commerce import staff as accounts
 from actions.commerce.errors import ConversationsUnreachable, NotFound, Refused
 from actions.commerce.language import LANGUAGES
 from actions.commerce.money import Money
-from actions.commerce.passwords import verify_password
 from actions.commerce.ports import StaffMember
 from actions.db import admin_queries as store
+from actions.web.addresses import client_address
 from actions.web.admin import sessions
 from actions.web.admin.sessions import StaffSession
 
@@ -71,7 +72,7 @@ def staff_only(handler):
 
     @functools.wraps(handler)
     async def wrapped(request: Request, *args, **kwargs) -> HTTPResponse:
-        staff = await sessions.current_session(runtime.current(), request.cookies.get(SESSION_COOKIE))
+        staff = await signed_in(request.cookies.get(SESSION_COOKIE))
         if staff is None:
             return redirect(f"/admin/login?next={quote(request.path)}", status=303)
         if request.method == "POST" and not hmac.compare_digest(
@@ -82,6 +83,20 @@ def staff_only(handler):
         return await handler(request, staff, *args, **kwargs)
 
     return wrapped
+
+
+async def signed_in(token: str | None) -> StaffSession | None:
+    """The session behind the cookie, while its member is active with the password they signed in with."""
+    rt = runtime.current()
+    staff = await sessions.current_session(rt, token)
+    if staff is None:
+        return None
+    async with rt.sessions() as session:
+        password_hash = await store.active_password_hash(session, staff.user_id)
+    if not sessions.signed_in_as(staff, password_hash):
+        await sessions.close_session(rt, token)
+        return None
+    return staff
 
 
 # --- signing in ---------------------------------------------------------------------------------
@@ -102,24 +117,21 @@ async def login(request: Request) -> HTTPResponse:
     if not cookie_token or not hmac.compare_digest(form_token.encode(), cookie_token.encode()):
         return html("Form expired or forged (CSRF check failed). Reload the sign-in page.", status=403)
     email, password = (request.form.get("email") or "").strip(), request.form.get("password") or ""
-    address = request.remote_addr or request.ip or "unknown"
+    address = client_address(request, rt.settings.trusted_proxy_header)
     next_page = request.form.get("next") or "/admin/"
     if not next_page.startswith("/admin"):
         next_page = "/admin/"
-    wait = await sessions.seconds_until_allowed(rt, email, address)
+    wait = await sessions.count_attempt(rt, email, address)
     if wait:
         minutes = -(-wait // 60)
         error = f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
         return page(request, "login.html", status=429, csrf=cookie_token, next=next_page, email=email, error=error)
-    async with rt.sessions() as session:
-        found = await store.staff_by_email(session, email)
-    if found is None or not verify_password(password, found[0].password_hash):
-        await sessions.record_failure(rt, email, address)
+    account = await accounts.sign_in(rt.uow(), email, password)
+    if account is None:
         error = "Wrong e-mail or password."
         return page(request, "login.html", status=401, csrf=cookie_token, next=next_page, email=email, error=error)
-    user, tenant = found
-    await sessions.clear_failures(rt, email, address)
-    token = await sessions.open_session(rt, user.id, tenant.id, tenant.name, user.email, user.name)
+    await sessions.clear_attempts(rt, email, address)
+    token = await sessions.open_session(rt, account)
     response = redirect(next_page, status=303)
     _set_cookie(response, SESSION_COOKIE, token)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/admin")

@@ -1,0 +1,38 @@
+"""The Rasa API's URLs: a conversation id, whatever its characters, is one path segment and comes back whole."""
+
+from urllib.parse import unquote
+
+import httpx
+import pytest
+
+from actions.commerce.payments import Notice, PaymentStatus
+from actions.commerce.ports import PaymentRecipient
+from actions.rasa_api import RasaConversations, conversation_path
+
+
+@pytest.mark.parametrize(
+    "conversation_id", ["106540352242922:254712345678", "a/b?c#d", "100% sure & more", "shell-amina"]
+)
+def test_a_conversation_id_round_trips_through_the_url(conversation_id):
+    url = httpx.URL("http://rasa:5005" + conversation_path(conversation_id) + "/tracker?token=t")
+    _, conversations, segment, tracker = url.raw_path.decode().split("?")[0].split("/")
+    assert (conversations, tracker, unquote(segment)) == ("conversations", "tracker", conversation_id)
+    assert url.params["token"] == "t" and url.fragment == ""
+
+
+async def test_a_payment_update_and_a_hand_back_go_to_the_quoted_conversation():
+    seen = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.raw_path.decode().split("?")[0])
+        return httpx.Response(200, json={})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+        rasa = RasaConversations(http, "http://rasa:5005", None)
+        recipient = PaymentRecipient("106540352242922:254712345678#x", "ORD-7K2Q", PaymentStatus.PAID)
+        await rasa.payment_update(recipient, Notice.MPESA_PAID)
+        await rasa.resume("a/b?c")
+    assert seen == [
+        "/conversations/106540352242922%3A254712345678%23x/trigger_intent",
+        "/conversations/a%2Fb%3Fc/tracker/events",
+    ]
