@@ -26,6 +26,7 @@ def rasa_environment(
     return {
         "WHATSAPP_VERIFY_TOKEN": secrets.token_urlsafe(16),
         "WHATSAPP_APP_SECRET": secrets.token_hex(16),
+        "WHATSAPP_REPLY_KEY": secrets.token_hex(32),
         **(whatsapp or {}),
         "REDIS_HOST": redis.hostname or "127.0.0.1",
         "REDIS_PORT": str(redis.port or 6379),

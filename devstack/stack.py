@@ -66,6 +66,7 @@ def start_stack(services: Services, log_dir: Path = DATA_DIR / "logs", **overrid
     whatsapp = {
         "WHATSAPP_VERIFY_TOKEN": secrets.token_urlsafe(16),
         "WHATSAPP_APP_SECRET": secrets.token_hex(16),
+        "WHATSAPP_REPLY_KEY": secrets.token_hex(32),
         "WHATSAPP_ACCESS_TOKEN": "EAAdev" + secrets.token_hex(16),
         "WHATSAPP_GRAPH_URL": simulator,
         **{name: value for name, value in overrides.items() if name.startswith("WHATSAPP_")},

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
+from actions.commerce.errors import UnknownTenant
 from actions.commerce.shops import tenant_for_conversation
+
+log = logging.getLogger(__name__)
 
 # Per-session state that must not leak into the next session.
 NOT_CARRIED = {
@@ -34,13 +38,21 @@ class ActionSessionStart(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         metadata = tracker.get_slot("session_started_metadata") or {}
-        rt = runtime.current()
-        tenant = await tenant_for_conversation(
-            rt.uow(),
-            rt.settings.default_tenant,
-            whatsapp_number=metadata.get("phone_number_id"),
-            slug=metadata.get("tenant") or tracker.get_slot("tenant"),
-        )
+        rt, number = runtime.current(), metadata.get("phone_number_id")
+        try:
+            tenant = await tenant_for_conversation(
+                rt.uow(),
+                rt.settings.default_tenant,
+                whatsapp_number=number,
+                slug=metadata.get("tenant") or tracker.get_slot("tenant"),
+            )
+        except UnknownTenant:
+            if not number:
+                raise
+            # Never served as another shop: paused, nothing is said until a later session finds its shop.
+            # The channel refuses such messages before a turn (bot/whatsapp/shops.py); this is the second line.
+            log.warning("session not started: no shop owns WhatsApp phone_number_id %s", number)
+            return [ConversationPaused()]
         carried = [
             SlotSet(name, value)
             for name, value in tracker.current_slot_values().items()

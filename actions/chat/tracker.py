@@ -9,16 +9,22 @@ from rasa_sdk.events import SlotSet
 
 from actions import runtime
 from actions.chat.phrases import phrase
+from actions.commerce.errors import UnknownTenant
 from actions.commerce.model import Cart, CustomerRef, Order, Product, order_number_in
 
 TENANT_SLOT = "tenant"
+WHATSAPP = "whatsapp"  # the input channel's name (bot/channels/whatsapp.py)
 SHOWN = "shown"  # the SKUs of the last product list the bot showed, so "the second one" can pick from it
 
 
 def customer(tracker: Tracker) -> CustomerRef:
-    """The merchant (set at session start, else the default shop) and this conversation's customer."""
-    tenant = tracker.get_slot(TENANT_SLOT) or runtime.current().settings.default_tenant
-    return CustomerRef(tenant=tenant, external_id=tracker.sender_id)
+    """The merchant (set at session start) and this conversation's customer. Only a conversation that
+    is not on WhatsApp (rasa shell, the dev REST channel) falls back to the default shop: a WhatsApp
+    number whose shop was not found is never served as the demo shop."""
+    tenant = tracker.get_slot(TENANT_SLOT)
+    if not tenant and tracker.get_latest_input_channel() == WHATSAPP:
+        raise UnknownTenant(f"whatsapp:{tracker.sender_id.partition(':')[0]}")
+    return CustomerRef(tenant=tenant or runtime.current().settings.default_tenant, external_id=tracker.sender_id)
 
 
 def intent(tracker: Tracker) -> str | None:

@@ -2,9 +2,9 @@
 
 Configure it in credentials.yml as `bot.channels.whatsapp.WhatsAppInput:`; its settings come from
 the environment (bot/whatsapp/settings.py, .env.example). The webhook is
-`/webhooks/whatsapp/webhook`. A POST is checked (signature), its messages queued in Redis once each
-(bot/whatsapp/inbox.py), and answered 200 before any of them is handled; each conversation's burst
-is then handled in timestamp order, one Rasa turn after another.
+`/webhooks/whatsapp/webhook`. A POST is checked (signature), its messages to numbers a shop owns
+queued in Redis once each (bot/whatsapp/inbox.py), and answered 200 before any of them is handled;
+each conversation's burst is then handled in timestamp order, one Rasa turn after another.
 """
 
 from __future__ import annotations
@@ -29,13 +29,16 @@ from sanic.response import HTTPResponse
 
 from bot import logs
 from bot.logs import mask_phones
+from bot.stores.connection import Postgres
 from bot.stores.tracker import ContextUnavailable
 from bot.whatsapp import correlation
 from bot.whatsapp.graph import GraphClient, SendFailed
-from bot.whatsapp.inbound import MalformedWebhook, Turn, parse_webhook, plan_turns, split_conversation_id
+from bot.whatsapp.inbound import Inbound, MalformedWebhook, Turn, parse_webhook, plan_turns, split_conversation_id
 from bot.whatsapp.inbox import Inbox
 from bot.whatsapp.outbound import choice_messages, image_message, mark_read, text_messages
+from bot.whatsapp.reply_ids import ReplyIds
 from bot.whatsapp.settings import WhatsAppSettings
+from bot.whatsapp.shops import ShopNumbers, ShopsUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +74,9 @@ class WhatsAppOutput(OutputChannel):
     def name(cls) -> Text:
         return CHANNEL
 
-    def __init__(self, graph: GraphClient) -> None:
+    def __init__(self, graph: GraphClient, replies: ReplyIds) -> None:
         self.graph = graph
+        self.replies = replies
 
     async def _deliver(self, recipient_id: Text, build: Callable[[str], List[Dict[str, Any]]], text: str) -> None:
         phone_number_id, wa_id = split_conversation_id(recipient_id)
@@ -86,7 +90,10 @@ class WhatsAppOutput(OutputChannel):
     async def send_text_with_buttons(
         self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
     ) -> None:
-        await self._deliver(recipient_id, lambda to: choice_messages(to, text or "", buttons), text)
+        def sign(payload: str) -> str:
+            return self.replies.sign(recipient_id, payload)
+
+        await self._deliver(recipient_id, lambda to: choice_messages(to, text or "", buttons, sign), text)
 
     async def send_quick_replies(
         self, recipient_id: Text, text: Text, quick_replies: List[Dict[Text, Any]], **kwargs: Any
@@ -117,6 +124,8 @@ class WhatsAppInput(InputChannel):
     def __init__(self, settings: WhatsAppSettings) -> None:
         logs.install()  # conversation ids are phone numbers: masked in every log line
         self.settings = settings
+        self.replies = ReplyIds(settings.reply_key)
+        self.shops = ShopNumbers(Postgres(settings.database_url))
         self.redis: Optional[Redis] = None
         self.inbox: Optional[Inbox] = None
         self.graph: Optional[GraphClient] = None
@@ -126,7 +135,7 @@ class WhatsAppInput(InputChannel):
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         """For messages the bot sends on its own (payment updates through Rasa's API)."""
-        return WhatsAppOutput(self._started().graph) if self._on_new_message else None
+        return WhatsAppOutput(self._started().graph, self.replies) if self._on_new_message else None
 
     def _started(self) -> "WhatsAppInput":
         if self.inbox is None:
@@ -196,16 +205,20 @@ class WhatsAppInput(InputChannel):
             log.warning("whatsapp: webhook refused: missing or wrong X-Hub-Signature-256 [correlation_id=%s]", cid)
             return answer({"error": "invalid signature"}, 401)
         try:
-            messages, statuses = parse_webhook(json.loads(body))
+            messages, statuses = parse_webhook(json.loads(body), self.replies)
         except (ValueError, MalformedWebhook) as e:
             log.warning("whatsapp: malformed webhook: %s [correlation_id=%s]", e, cid)
             return answer({"error": f"malformed webhook: {e}"}, 400)
         messages = [replace(m, correlation_id=cid) for m in messages]
         inbox = self._started().inbox
         try:
+            messages = [m for m in messages if await self._for_a_shop(m)]
             for status in statuses:
                 await self._record_status(status)
             accepted = [m for m in messages if await inbox.accept(m)]
+        except ShopsUnavailable as e:
+            log.error("whatsapp: cannot tell which shop messages are for: %s [correlation_id=%s]", e, cid)
+            return answer({"error": "temporarily unavailable"}, 503)
         except RedisError as e:  # Meta retries: better a redelivery than a lost message
             log.error("whatsapp: cannot queue messages, Redis unavailable: %s [correlation_id=%s]", e, cid)
             return answer({"error": "temporarily unavailable"}, 503)
@@ -220,6 +233,19 @@ class WhatsAppInput(InputChannel):
                 cid,
             )
         return answer({"status": "accepted", "messages": len(accepted)})
+
+    async def _for_a_shop(self, message: Inbound) -> bool:
+        """A message to a number no shop owns is refused: never answered as some other shop, and
+        acknowledged all the same, so that Meta does not deliver it again."""
+        if await self.shops.owned(message.phone_number_id):
+            return True
+        log.warning(
+            "whatsapp: message %s refused: no shop owns phone_number_id %s [correlation_id=%s]",
+            message.message_id,
+            message.phone_number_id,
+            message.correlation_id,
+        )
+        return False
 
     async def _record_status(self, status: Any) -> None:
         if status.status == "failed":
@@ -283,7 +309,7 @@ class WhatsAppInput(InputChannel):
             log.info("whatsapp: could not mark %s read: %s", turn.last.message_id, e)
         message = UserMessage(
             turn.text,
-            WhatsAppOutput(self.graph),
+            WhatsAppOutput(self.graph, self.replies),
             conversation,
             input_channel=CHANNEL,
             message_id=turn.last.message_id,

@@ -13,6 +13,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
+from bot.whatsapp.reply_ids import ReplyIds
+
 log = logging.getLogger(__name__)
 
 # What the channel hands Rasa for messages that are not text (intents in domain.yml).
@@ -22,6 +24,7 @@ SHARE_LOCATION = "share_location"
 IGNORED_TYPES = {"reaction", "system", "ephemeral"}  # nothing to answer
 CATEGORIES = {"text": "text", "interactive": "reply", "button": "reply", "location": "location"}
 SIMPLE_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
+EXTERNAL_PREFIX = "EXTERNAL_"  # intents the worker triggers through Rasa's API, never a customer
 
 
 class MalformedWebhook(ValueError):
@@ -97,8 +100,9 @@ def split_conversation_id(sender_id: str) -> Tuple[str, str]:
     return phone_number_id, wa_id
 
 
-def parse_webhook(payload: Any) -> Tuple[List[Inbound], List[Status]]:
-    """Every message and status update in one webhook POST, in the order Meta sent them."""
+def parse_webhook(payload: Any, replies: ReplyIds) -> Tuple[List[Inbound], List[Status]]:
+    """Every message and status update in one webhook POST, in the order Meta sent them; `replies`
+    tells the choices the bot offered from forged ones."""
     if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
         raise MalformedWebhook("not a WhatsApp Business Account webhook")
     entries = payload.get("entry")
@@ -120,7 +124,7 @@ def parse_webhook(payload: Any) -> Tuple[List[Inbound], List[Status]]:
                 if isinstance(c, dict)
             }
             for raw in _list(value, "messages"):
-                message = _message(raw, phone_number_id, names)
+                message = _message(raw, phone_number_id, names, replies)
                 if message is not None:
                     messages.append(message)
             for raw in _list(value, "statuses"):
@@ -140,7 +144,7 @@ def _list(container: Any, key: str) -> List[Any]:
     return value
 
 
-def _message(raw: Any, phone_number_id: str, names: Dict[str, Optional[str]]) -> Optional[Inbound]:
+def _message(raw: Any, phone_number_id: str, names: Dict[str, Optional[str]], replies: ReplyIds) -> Optional[Inbound]:
     """One message, or None for one that needs no answer. A message without id, sender or time is
     skipped (and logged) rather than failing the whole POST, which Meta would retry for days."""
     if not isinstance(raw, dict):
@@ -152,47 +156,74 @@ def _message(raw: Any, phone_number_id: str, names: Dict[str, Optional[str]]) ->
         return None
     if kind in IGNORED_TYPES:
         return None
-    text = text_for_rasa(kind, raw)
+    sender = str(sender)
+    text = text_for_rasa(kind, raw, conversation_id(phone_number_id, sender), replies)
     if text is None:
         return None
     category = "unsupported" if text == UNSUPPORTED_MESSAGE else CATEGORIES.get(kind, "unsupported")
-    sender = str(sender)
     return Inbound(str(message_id), phone_number_id, sender, int(timestamp), category, text, names.get(sender))
 
 
-def text_for_rasa(kind: str, raw: Dict[str, Any]) -> Optional[str]:
+def text_for_rasa(kind: str, raw: Dict[str, Any], conversation: str, replies: ReplyIds) -> Optional[str]:
     if kind == "text":
-        body = str((raw.get("text") or {}).get("body") or "")
-        # A customer cannot type an intent: "/pay_mpesa" or a forged "/EXTERNAL_payment_update{…}" is just text.
-        body = body.lstrip("/ \t\r\n")
-        return body or None
-    if kind == "interactive":
-        interactive = raw.get("interactive") or {}
-        reply = interactive.get(interactive.get("type") or "") or {}
-        if interactive.get("type") not in ("button_reply", "list_reply") or not isinstance(reply, dict):
+        return typed(str((raw.get("text") or {}).get("body") or ""))
+    if kind in ("interactive", "button"):
+        choice = _tapped(kind, raw)
+        if choice is None:
             return UNSUPPORTED_MESSAGE
-        return reply_payload(str(reply.get("id") or ""), str(reply.get("title") or ""))
-    if kind == "button":  # a template's quick reply
-        button = raw.get("button") or {}
-        return reply_payload(str(button.get("payload") or ""), str(button.get("text") or ""))
+        reply_id, title = choice
+        text = offered(replies.verify(conversation, reply_id))
+        if text is None:
+            log.warning("whatsapp: message %s taps a choice the bot did not offer here; read as its title", raw["id"])
+            return typed(title)
+        return text
     if kind == "location":
         return location_payload(raw.get("location") or {})
     return UNSUPPORTED_MESSAGE
 
 
-def reply_payload(reply_id: str, title: str) -> Optional[str]:
-    """A tapped button or list row. Our own buttons carry Rasa payloads ("/inform{...}"); short ids
-    name an intent ("pay_mpesa") or an entity and its value ("product:SKU-0012", "category:Drinks")."""
-    if reply_id.startswith("/"):
-        return reply_id
-    entity, sep, value = reply_id.partition(":")
-    if sep and value and entity == "product":
-        return "/product_details" + json.dumps({"product": value})
-    if sep and value and entity == "category":
-        return "/browse_catalog" + json.dumps({"category": value})
-    if SIMPLE_ID.fullmatch(reply_id):
-        return "/" + reply_id
-    return title.lstrip("/").strip() or None
+def typed(words: str) -> Optional[str]:
+    """A customer's words, which Rasa must never read as an intent: "/pay_mpesa" or a forged
+    "/EXTERNAL_payment_update{…}" is just text. Every leading "/" goes, and with it the white space
+    Rasa strips before it looks for one (str.strip: a no-break space too)."""
+    text = words.strip()
+    while text.startswith("/"):
+        text = text[1:].strip()
+    return text or None
+
+
+def _tapped(kind: str, raw: Dict[str, Any]) -> Optional[Tuple[str, str]]:
+    """The id and the words of a tapped reply button, list row or template quick reply (kind "button")."""
+    if kind == "button":
+        button = raw.get("button") or {}
+        return str(button.get("payload") or ""), str(button.get("text") or "")
+    interactive = raw.get("interactive") or {}
+    reply = interactive.get(interactive.get("type") or "") or {}
+    if interactive.get("type") not in ("button_reply", "list_reply") or not isinstance(reply, dict):
+        return None
+    return str(reply.get("id") or ""), str(reply.get("title") or "")
+
+
+def offered(payload: Optional[str]) -> Optional[str]:
+    """What Rasa reads for the payload of a choice the bot offered (its id verified: bot/whatsapp/reply_ids.py).
+    Our buttons carry Rasa payloads ("/inform{...}"); short ones name an intent ("pay_mpesa") or an entity
+    and its value ("product:SKU-0012", "category:Drinks"). None for anything else, and for an EXTERNAL_
+    intent, which only the worker sends, through Rasa's API."""
+    if payload is None:
+        return None
+    entity, sep, value = payload.partition(":")
+    if payload.startswith("/"):
+        text = payload
+    elif sep and value and entity == "product":
+        text = "/product_details" + json.dumps({"product": value})
+    elif sep and value and entity == "category":
+        text = "/browse_catalog" + json.dumps({"category": value})
+    elif SIMPLE_ID.fullmatch(payload):
+        text = "/" + payload
+    else:
+        return None
+    intent = re.split("[{@]", text[1:], maxsplit=1)[0].strip()  # as Rasa's RegexMessageHandler reads it
+    return None if intent.startswith(EXTERNAL_PREFIX) else text
 
 
 def location_payload(location: Dict[str, Any]) -> Optional[str]:

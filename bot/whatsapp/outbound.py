@@ -7,7 +7,7 @@ become a list message, 10 rows per message.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 TEXT_LIMIT = 4096
 BODY_LIMIT = 1024  # interactive message body
@@ -70,15 +70,18 @@ def clip(text: str, limit: int) -> str:
 
 
 def reply_id(payload: str) -> str:
-    """The id a tapped choice comes back with: "/pay_mpesa" travels as "pay_mpesa" (bot/whatsapp/inbound.py
-    reads both); a payload with entities travels whole."""
+    """What a tapped choice comes back with, before it is signed: "/pay_mpesa" travels as "pay_mpesa"
+    (bot/whatsapp/inbound.py reads both); a payload with entities travels whole."""
     return payload[1:] if re.fullmatch(r"/[a-z][a-z0-9_]*", payload) else payload
 
 
-def choice_messages(to: str, text: str, buttons: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """A question with choices: any text too long for an interactive body goes first, as text."""
+def choice_messages(
+    to: str, text: str, buttons: Sequence[Dict[str, Any]], sign: Callable[[str], str]
+) -> List[Dict[str, Any]]:
+    """A question with choices: any text too long for an interactive body goes first, as text.
+    `sign` makes each choice's id one that only this conversation can tap (bot/whatsapp/reply_ids.py)."""
     choices = [(str(b.get("payload") or b.get("title") or ""), str(b.get("title") or "")) for b in buttons]
-    choices = [(reply_id(payload), title or payload) for payload, title in choices if payload]
+    choices = [(sign(reply_id(payload)), title or payload) for payload, title in choices if payload]
     pieces = split_text(text, BODY_LIMIT) or [NO_BODY]
     before = text_messages(to, "\n\n".join(pieces[:-1])) if len(pieces) > 1 else []
     body = pieces[-1]
@@ -98,6 +101,7 @@ def _reply_buttons(to: str, body: str, choices: List[tuple]) -> Dict[str, Any]:
 def _list(to: str, body: str, choices: List[tuple]) -> Dict[str, Any]:
     rows = []
     for payload, title in choices:
+        # An id too long for a row is the title: a tap on it is read as those words (unsigned).
         row = {"id": payload if len(payload) <= ROW_ID else title[:ROW_ID], "title": clip(title, ROW_TITLE)}
         if len(" ".join(title.split())) > ROW_TITLE:
             row["description"] = clip(title, ROW_DESCRIPTION)  # the whole name, where the title was cut

@@ -27,6 +27,8 @@ class RedisSettings:
 class WhatsAppSettings:
     verify_token: str
     app_secret: str
+    reply_key: str  # signs the ids of the choices the bot sends (bot/whatsapp/reply_ids.py)
+    database_url: str  # where the shops and their numbers are (commerce.tenants)
     default_access_token: Optional[str] = None
     access_tokens: Mapping[str, str] = field(default_factory=dict)  # phone_number_id -> token
     graph_url: str = "https://graph.facebook.com"
@@ -57,6 +59,8 @@ class WhatsAppSettings:
         return cls(
             verify_token=required("WHATSAPP_VERIFY_TOKEN"),
             app_secret=required("WHATSAPP_APP_SECRET"),
+            reply_key=required("WHATSAPP_REPLY_KEY"),
+            database_url=required("DATABASE_URL"),
             default_access_token=env.get("WHATSAPP_ACCESS_TOKEN") or None,
             access_tokens=tokens,
             graph_url=env.get("WHATSAPP_GRAPH_URL", cls.graph_url).rstrip("/"),

@@ -1,15 +1,17 @@
 """Checkout validation, order placing and the session start, from tracker fixtures on the real database."""
 
+import pytest
 from rasa_sdk.events import ActionExecuted, ConversationPaused, SessionStarted, SlotSet
 from sqlalchemy import select, update
 
-from actions.chat.cart import ActionAddToCart
+from actions.chat.cart import ActionAddToCart, ActionShowCart
 from actions.chat.checkout import ActionAskMpesaPhone, ActionPlaceOrder, ActionStartCheckout, ValidateCheckoutForm
 from actions.chat.handoff import ActionHandoff
 from actions.chat.language import ActionValidateSlotMappings
 from actions.chat.session import ActionSessionStart
 from actions.commerce.catalog_csv import parse_catalog
 from actions.commerce.catalog_import import import_catalog
+from actions.commerce.errors import UnknownTenant
 from actions.db import tables as t
 
 DOMAIN = {"slots": {}, "forms": {"checkout_form": {"required_slots": ["delivery_location"]}}}
@@ -99,6 +101,22 @@ async def test_a_session_on_a_merchants_whatsapp_number_belongs_to_that_merchant
     events = await ActionSessionStart().run(dispatcher, on_whatsapp, {})
     assert SlotSet("tenant", "mama-mboga") in events and SlotSet("shop_name", "Mama Mboga") in events
     assert SlotSet("tenant", "demo-shop") not in events
+
+
+async def test_a_session_on_a_whatsapp_number_no_shop_owns_does_not_start(shop, tracker, dispatcher, caplog):
+    nobodys = tracker("session_start", slots={"session_started_metadata": {"phone_number_id": "999000111"}})
+    assert await ActionSessionStart().run(dispatcher, nobodys, {}) == [ConversationPaused()]  # nothing is said
+    assert dispatcher.messages == []
+    assert "no shop owns WhatsApp phone_number_id 999000111" in caplog.text
+
+
+async def test_on_whatsapp_a_conversation_without_a_shop_is_never_served_as_the_default_shop(shop, tracker, dispatcher):
+    on_whatsapp = [{"event": "user", "text": "my cart", "input_channel": "whatsapp", "parse_data": {}}]
+    with pytest.raises(UnknownTenant):
+        await ActionShowCart().run(dispatcher, tracker("session_start", events=on_whatsapp), {})
+    in_the_shell = [{"event": "user", "text": "my cart", "input_channel": "cmdline", "parse_data": {}}]
+    await ActionShowCart().run(dispatcher, tracker("session_start", events=in_the_shell), {})
+    assert dispatcher.messages[0]["response"] == "utter_cart_empty"
 
 
 async def test_handing_off_pauses_the_conversation_and_puts_it_on_the_staff_list(shop, tracker, dispatcher):

@@ -12,6 +12,7 @@ import uuid
 from urllib.parse import quote, urlparse
 
 import httpx
+import psycopg2
 import pytest
 from rasa.core.channels.channel import UserMessage, register
 from sanic import Sanic, response
@@ -22,12 +23,23 @@ from bot.whatsapp.settings import RedisSettings, WhatsAppSettings
 from devstack.paths import ACTIONS_PYTHON
 from devstack.processes import spawn, wait_until
 from devstack.services import free_port
-from tests.bot.whatsapp_payloads import PHONE_NUMBER_ID, documented, message, raw, signed, webhook
+from tests.bot.whatsapp_payloads import (
+    PHONE_NUMBER_ID,
+    REPLY_KEY,
+    documented,
+    message,
+    offered,
+    raw,
+    signed,
+    tapped,
+    webhook,
+)
 from tests.waiting import eventually
 
 SECRET = "app-secret-for-tests"
 TOKEN = "EAAtest-token"
 DEBOUNCE = 0.4
+SHOP_NUMBERS = (PHONE_NUMBER_ID, "222", "333")  # the numbers some shop owns; any other belongs to none
 
 
 @pytest.fixture(scope="session")
@@ -42,12 +54,28 @@ def graph_url(tmp_path_factory):
     process.stop()
 
 
+@pytest.fixture(scope="session")
+def shops_url(archive_url):
+    """A migrated database whose shops own SHOP_NUMBERS (commerce.tenants, as the action side writes them)."""
+    with psycopg2.connect(archive_url) as connection, connection.cursor() as cursor:
+        for n, number in enumerate(SHOP_NUMBERS):
+            cursor.execute(
+                "INSERT INTO commerce.tenants (slug, name, currency, whatsapp_phone_number_id)"
+                " VALUES (%s, %s, 'KES', %s)",
+                (f"shop-{n}", f"Shop {n}", number),
+            )
+    connection.close()
+    return archive_url
+
+
 @pytest.fixture
-def settings(redis_url, key_prefix, graph_url):
+def settings(redis_url, key_prefix, graph_url, shops_url):
     redis = urlparse(redis_url)
     return WhatsAppSettings(
         verify_token="verify-me",
         app_secret=SECRET,
+        reply_key=REPLY_KEY,
+        database_url=shops_url,
         access_tokens={PHONE_NUMBER_ID: TOKEN},
         default_access_token="EAAwrong-token",
         graph_url=graph_url,
@@ -264,20 +292,21 @@ def test_a_burst_over_two_posts_runs_under_the_last_posts_correlation_id(setting
 
 def test_messages_are_handled_in_the_order_they_were_written(settings, customer):
     t = now()
-    reply = {"type": "button_reply", "button_reply": {"id": "pay_mpesa", "title": "M-Pesa"}}
-    tapped = message("wamid.o2" + customer, t + 5, sender=customer, type="interactive", interactive=reply)
+    reply = {"type": "button_reply", "button_reply": {"id": offered("pay_mpesa", sender=customer), "title": "M-Pesa"}}
+    tap = message("wamid.o2" + customer, t + 5, sender=customer, type="interactive", interactive=reply)
     typed = message("wamid.o1" + customer, t, "checkout", sender=customer)
 
     async def scenario(channel, recorder):
-        await post(channel, webhook([tapped]))  # Meta delivered the later one first
+        await post(channel, webhook([tap]))  # Meta delivered the later one first
         await post(channel, webhook([typed]))
         return await recorder.wait_for(2)
 
     assert run(settings, scenario) == ["checkout", "/pay_mpesa"]
 
 
-def test_tapped_buttons_and_list_rows_reach_rasa_as_intents(settings, customer):
-    button, row = documented("inbound_button_reply"), documented("inbound_list_reply")
+def test_tapped_buttons_and_list_rows_the_bot_offered_reach_rasa_as_intents(settings, customer):
+    button = tapped(documented("inbound_button_reply"), offered("pay_mpesa", sender=customer))
+    row = tapped(documented("inbound_list_reply"), offered("product:SKU-0012", sender=customer))
     for payload, t in ((button, now() - 2), (row, now())):
         [m] = payload["entry"][0]["changes"][0]["value"]["messages"]
         m.update({"from": customer, "id": m["id"] + customer, "timestamp": str(t)})
@@ -288,6 +317,89 @@ def test_tapped_buttons_and_list_rows_reach_rasa_as_intents(settings, customer):
         return await recorder.wait_for(2)
 
     assert run(settings, scenario) == ["/pay_mpesa", '/product_details{"product": "SKU-0012"}']
+
+
+def choices_sent(graph_url, to):
+    """The buttons of the last interactive message sent to `to`, as a customer's taps would carry them."""
+    [*_, last] = [m["body"] for m in sent_to(graph_url, to) if m["body"]["type"] == "interactive"]
+    return [b["reply"] for b in last["interactive"]["action"]["buttons"]]
+
+
+def tap(reply, t, sender):
+    content = {"type": "button_reply", "button_reply": reply}
+    return message(f"wamid.tap{t}{reply['id'][:40]}{sender}", t, sender=sender, type="interactive", interactive=content)
+
+
+def test_only_a_choice_the_bot_offered_to_this_conversation_reaches_rasa_as_an_intent(settings, graph_url, customer):
+    other = customer[:-1] + str((int(customer[-1]) + 1) % 10)
+    buttons = [{"title": "Ndio", "payload": "/affirm"}, {"title": "Hapana", "payload": "/deny"}]
+
+    async def scenario(channel, recorder):
+        for who in (customer, other):  # both write, so that the bot may answer them (the 24-hour window)
+            await post(channel, webhook([message(f"wamid.hi{who}", now(), "hi", sender=who)]))
+        await recorder.wait_for(2)
+        for who in (customer, other):
+            await channel.get_output_channel().send_response(
+                f"{PHONE_NUMBER_ID}:{who}", {"text": "Thibitisha?", "buttons": buttons}
+            )
+        mine, theirs = choices_sent(graph_url, customer), choices_sent(graph_url, other)
+        forged = '/EXTERNAL_payment_update{"order_number": "ORD-1042", "reason": "mpesa_paid"}'
+        t = now()
+        for n, reply in enumerate(
+            [
+                mine[0],  # offered to this customer: the intent
+                {"id": forged, "title": "/EXTERNAL_payment_update"},  # never offered: the words on it, no "/"
+                {"id": theirs[0]["id"], "title": "Ndio"},  # offered to another customer
+                {"id": "affirm", "title": "Ndio"},  # unsigned, as ids were before they were signed
+                {"id": mine[1]["id"].replace("deny", "affirm"), "title": "Hapana"},  # a signed id, changed
+            ]
+        ):
+            await post(channel, webhook([tap(reply, t + n, customer)]))
+        await recorder.wait_for(7)
+        return [turn.text for turn in recorder.turns if turn.sender_id == f"{PHONE_NUMBER_ID}:{customer}"]
+
+    assert run(settings, scenario, answer=False) == [
+        "hi",
+        "/affirm",
+        "EXTERNAL_payment_update",
+        "Ndio",
+        "Ndio",
+        "Hapana",
+    ]
+
+
+def test_a_message_to_a_number_no_shop_owns_is_acknowledged_logged_and_never_answered(
+    settings, graph_url, customer, caplog
+):
+    stranger = webhook([message("wamid.u" + customer, now(), "habari", sender=customer)], phone_number_id="999")
+    known = webhook([message("wamid.k" + customer, now(), "habari", sender=customer)])
+
+    async def scenario(channel, recorder):
+        refused = await post(channel, stranger)
+        await recorder.settled()
+        queued = await channel.redis.keys(f"{settings.redis.key_prefix}:whatsapp:*:999:*")
+        accepted = await post(channel, known)
+        await recorder.wait_for(1)
+        return refused, queued, accepted, [(t.sender_id, t.text) for t in recorder.turns]
+
+    refused, queued, accepted, turns = run(settings, scenario)
+    assert (refused.status, json.loads(refused.body)) == (200, {"status": "accepted", "messages": 0})
+    assert queued == []
+    assert turns == [(f"{PHONE_NUMBER_ID}:{customer}", "habari")]  # the shop's own number is answered
+    assert [m["phone_number_id"] for m in sent_to(graph_url, customer)] == [PHONE_NUMBER_ID]
+    [line] = [r.getMessage() for r in caplog.records if "no shop owns" in r.getMessage()]
+    assert line.startswith(f"whatsapp: message wamid.u{customer} refused: no shop owns phone_number_id 999")
+    assert accepted.status == 200
+
+
+def test_when_the_shops_cannot_be_read_the_webhook_says_so_and_meta_retries(settings, customer):
+    down = WhatsAppSettings(**{**settings.__dict__, "database_url": f"postgresql://postgres@127.0.0.1:{free_port()}/x"})
+    payload = webhook([message("wamid.db" + customer, now(), "hi", sender=customer)])
+
+    async def scenario(channel, recorder):
+        return (await post(channel, payload)).status, await recorder.settled()
+
+    assert run(down, scenario) == (503, [])
 
 
 def test_status_updates_are_not_messages_and_a_failed_delivery_is_recorded(settings, customer):
@@ -370,10 +482,9 @@ def test_buttons_go_out_as_reply_buttons(settings, graph_url, customer):
         settings, customer, lambda out, to: out.send_response(to, {"text": "Thibitisha?", "buttons": buttons})
     )
     [sent] = sent_to(graph_url, customer)
-    assert sent["body"]["interactive"]["action"]["buttons"] == [
-        {"type": "reply", "reply": {"id": "affirm", "title": "Ndio"}},
-        {"type": "reply", "reply": {"id": "deny", "title": "Hapana"}},
-    ]
+    replies = [b["reply"] for b in sent["body"]["interactive"]["action"]["buttons"]]
+    assert [r["title"] for r in replies] == ["Ndio", "Hapana"]
+    assert [r["id"] for r in replies] == [offered("affirm", sender=customer), offered("deny", sender=customer)]
 
 
 def test_a_product_image_goes_out_after_its_text(settings, graph_url, customer):

@@ -3,6 +3,8 @@
 import json
 
 import pytest
+from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+from rasa.shared.nlu.training_data.message import Message
 
 from bot.whatsapp.inbound import (
     LATE_MESSAGE,
@@ -12,11 +14,30 @@ from bot.whatsapp.inbound import (
     parse_webhook,
     plan_turns,
 )
-from tests.bot.whatsapp_payloads import CUSTOMER, PHONE_NUMBER_ID, documented, message, webhook
+from bot.whatsapp.reply_ids import ReplyIds
+from tests.bot.whatsapp_payloads import (
+    CUSTOMER,
+    PHONE_NUMBER_ID,
+    REPLIES,
+    documented,
+    message,
+    offered,
+    tapped,
+    webhook,
+)
+
+
+def parse(payload):
+    return parse_webhook(payload, REPLIES)
+
+
+def intent_rasa_reads(text: str) -> str | None:
+    """The intent Rasa itself takes from a message's text (its RegexMessageHandler), before any NLU."""
+    return (YAMLStoryReader.unpack_regex_message(Message({"text": text})).get("intent") or {}).get("name")
 
 
 def test_the_documented_text_message_is_one_text_from_the_customer_to_the_merchants_number():
-    messages, statuses = parse_webhook(documented("inbound_text"))
+    messages, statuses = parse(documented("inbound_text"))
     assert statuses == []
     [m] = messages
     assert (m.kind, m.text, m.wa_id, m.phone_number_id) == (
@@ -30,39 +51,82 @@ def test_the_documented_text_message_is_one_text_from_the_customer_to_the_mercha
     assert m.conversation_id == f"{PHONE_NUMBER_ID}:{CUSTOMER}"
 
 
-def test_a_tapped_button_carries_its_intent():
-    [m] = parse_webhook(documented("inbound_button_reply"))[0]
+def test_a_tapped_button_the_bot_offered_carries_its_intent():
+    [m] = parse(tapped(documented("inbound_button_reply"), offered("pay_mpesa")))[0]
     assert (m.kind, m.text) == ("reply", "/pay_mpesa")
 
 
-def test_a_tapped_list_row_carries_the_product_sku():
-    [m] = parse_webhook(documented("inbound_list_reply"))[0]
+def test_a_tapped_list_row_the_bot_offered_carries_the_product_sku():
+    [m] = parse(tapped(documented("inbound_list_reply"), offered("product:SKU-0012")))[0]
     assert m.kind == "reply"
     assert m.text.startswith("/product_details")
     assert json.loads(m.text[len("/product_details") :]) == {"product": "SKU-0012"}
 
 
 def test_our_own_button_payloads_come_back_as_they_were_sent():
-    reply = {"id": '/inform{"phone_number": "254712345678"}', "title": "Use 0712 345 678"}
-    tapped = message("wamid.1", 1, type="interactive", interactive={"type": "button_reply", "button_reply": reply})
-    [m] = parse_webhook(webhook([tapped]))[0]
+    reply = {"id": offered('/inform{"phone_number": "254712345678"}'), "title": "Use 0712 345 678"}
+    tap = message("wamid.1", 1, type="interactive", interactive={"type": "button_reply", "button_reply": reply})
+    [m] = parse(webhook([tap]))[0]
     assert m.text == '/inform{"phone_number": "254712345678"}'
 
 
-def test_a_template_quick_reply_is_a_reply():
-    quick = message("wamid.2", 1, type="button", button={"payload": "check_order_status", "text": "Where is my order?"})
-    [m] = parse_webhook(webhook([quick]))[0]
+def _other_signature(reply_id: str) -> str:
+    return reply_id[:-1] + ("B" if reply_id.endswith("A") else "A")
+
+
+@pytest.mark.parametrize(
+    "reply_id",
+    [
+        "pay_mpesa",  # as documented: an id the bot did not sign
+        '/EXTERNAL_payment_update{"order_number": "ORD-1042", "reason": "mpesa_paid"}',
+        offered("pay_mpesa", sender="254700000002"),  # signed for another customer
+        offered("pay_mpesa", phone_number_id="999"),  # for the same customer of another shop
+        ReplyIds("another-key").sign(f"{PHONE_NUMBER_ID}:{CUSTOMER}", "pay_mpesa"),  # never offered
+        _other_signature(offered("pay_mpesa")),
+        offered("pay_mpesa") + "x",
+        offered('/EXTERNAL_payment_update{"order_number": "ORD-1042", "reason": "mpesa_paid"}'),
+        offered("EXTERNAL_payment_update"),
+        offered("/ EXTERNAL_payment_update@1.0"),
+        offered("Pay with M-Pesa"),  # signed, but no payload the bot makes
+        "",
+    ],
+)
+def test_a_tap_on_a_choice_the_bot_did_not_offer_this_conversation_is_read_as_its_title(reply_id):
+    [m] = parse(tapped(documented("inbound_button_reply"), reply_id))[0]
+    assert (m.kind, m.text) == ("reply", "Pay with M-Pesa")
+    assert intent_rasa_reads(m.text) is None
+
+
+@pytest.mark.parametrize("title", ['/EXTERNAL_payment_update{"reason": "mpesa_paid"}', "\u00a0/ /pay_mpesa", "/"])
+def test_the_title_of_a_forged_tap_cannot_carry_an_intent_either(title):
+    reply = {"id": "/EXTERNAL_payment_update{}", "title": title}
+    forged = message("wamid.9", 1, type="interactive", interactive={"type": "list_reply", "list_reply": reply})
+    for m in parse(webhook([forged]))[0]:  # nothing left of "/": no message at all
+        assert intent_rasa_reads(m.text) is None and not m.text.startswith("/")
+
+
+def test_a_template_quick_reply_the_bot_signed_is_a_reply():
+    quick = message(
+        "wamid.2", 1, type="button", button={"payload": offered("check_order_status"), "text": "Where is my order?"}
+    )
+    [m] = parse(webhook([quick]))[0]
     assert (m.kind, m.text) == ("reply", "/check_order_status")
+
+
+def test_a_template_quick_reply_the_bot_did_not_sign_is_read_as_its_words():
+    quick = message("wamid.2", 1, type="button", button={"payload": "check_order_status", "text": "Where is my order?"})
+    [m] = parse(webhook([quick]))[0]
+    assert (m.kind, m.text) == ("reply", "Where is my order?")
 
 
 def test_a_quick_reply_with_a_free_form_payload_is_read_as_its_text():
     quick = message("wamid.3", 1, type="button", button={"payload": "Order #42 / status?", "text": "Status ya oda"})
-    [m] = parse_webhook(webhook([quick]))[0]
+    [m] = parse(webhook([quick]))[0]
     assert m.text == "Status ya oda"
 
 
 def test_a_status_update_is_not_a_message():
-    messages, statuses = parse_webhook(documented("inbound_status_delivered"))
+    messages, statuses = parse(documented("inbound_status_delivered"))
     assert messages == []
     [s] = statuses
     assert (s.status, s.recipient_id, s.phone_number_id) == ("delivered", CUSTOMER, PHONE_NUMBER_ID)
@@ -72,7 +136,7 @@ def test_a_shared_location_becomes_the_delivery_location():
     pin = message("wamid.4", 1, type="location", location={
         "latitude": -1.2929, "longitude": 36.7874, "name": "Yaya Centre", "address": "Argwings Kodhek Rd"
     })  # fmt: skip
-    [m] = parse_webhook(webhook([pin]))[0]
+    [m] = parse(webhook([pin]))[0]
     assert m.kind == "location"
     assert m.text.startswith("/share_location")
     assert json.loads(m.text[len("/share_location") :]) == {
@@ -83,19 +147,28 @@ def test_a_shared_location_becomes_the_delivery_location():
 @pytest.mark.parametrize("kind", ["image", "audio", "sticker", "document", "video", "contacts", "unsupported"])
 def test_media_get_the_only_text_reply(kind):
     media = message("wamid.5", 1, type=kind, **{kind: {"id": "1234", "mime_type": "image/jpeg"}})
-    [m] = parse_webhook(webhook([media]))[0]
+    [m] = parse(webhook([media]))[0]
     assert (m.kind, m.text) == ("unsupported", UNSUPPORTED_MESSAGE)
 
 
 def test_a_reaction_needs_no_answer():
     reaction = message("wamid.6", 1, type="reaction", reaction={"message_id": "wamid.x", "emoji": "👍"})
-    assert parse_webhook(webhook([reaction])) == ([], [])
+    assert parse(webhook([reaction])) == ([], [])
 
 
-@pytest.mark.parametrize("typed", ["/pay_mpesa", '/EXTERNAL_payment_update{"reason": "mpesa_paid"}', " //affirm"])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "/pay_mpesa",
+        '/EXTERNAL_payment_update{"reason": "mpesa_paid"}',
+        " //affirm",
+        '\u00a0/EXTERNAL_payment_update{"reason": "mpesa_paid"}',  # Rasa strips a no-break space
+        "/ \u2003/ pay_mpesa",
+    ],
+)
 def test_a_customer_cannot_type_an_intent(typed):
-    [m] = parse_webhook(webhook([message("wamid.7", 1, typed)]))[0]
-    assert not m.text.startswith("/")
+    [m] = parse(webhook([message("wamid.7", 1, typed)]))[0]
+    assert not m.text.startswith("/") and intent_rasa_reads(m.text) is None
     assert m.kind == "text"
 
 
@@ -104,7 +177,7 @@ def test_several_entries_changes_and_messages_in_one_post_are_all_read_in_order(
     second = webhook([message("wamid.c", 12, "2kg")], phone_number_id="999")
     first["entry"][0]["changes"].append(second["entry"][0]["changes"][0])
     first["entry"].append(documented("inbound_status_delivered")["entry"][0])
-    messages, statuses = parse_webhook(first)
+    messages, statuses = parse(first)
     assert [(m.message_id, m.phone_number_id, m.wa_id) for m in messages] == [
         ("wamid.a", PHONE_NUMBER_ID, CUSTOMER),
         ("wamid.b", PHONE_NUMBER_ID, "254700000002"),
@@ -124,12 +197,12 @@ def test_several_entries_changes_and_messages_in_one_post_are_all_read_in_order(
 )
 def test_a_payload_that_is_not_a_whatsapp_webhook_is_refused(payload):
     with pytest.raises(MalformedWebhook):
-        parse_webhook(payload)
+        parse(payload)
 
 
 def test_a_message_without_id_or_time_is_skipped_and_the_others_kept():
     broken = {"from": CUSTOMER, "type": "text", "text": {"body": "no id"}}
-    messages, _ = parse_webhook(webhook([broken, message("wamid.ok", 5, "still here")]))
+    messages, _ = parse(webhook([broken, message("wamid.ok", 5, "still here")]))
     assert [m.text for m in messages] == ["still here"]
 
 

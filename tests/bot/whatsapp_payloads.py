@@ -7,9 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bot.whatsapp.reply_ids import ReplyIds
+
 PROVIDERS = Path(__file__).resolve().parents[1] / "providers" / "whatsapp"
 PHONE_NUMBER_ID = "106540352242922"
 CUSTOMER = "254712345678"
+REPLY_KEY = "reply-key-for-tests"
+REPLIES = ReplyIds(REPLY_KEY)
 
 
 def documented(name: str) -> dict[str, Any]:
@@ -18,6 +22,19 @@ def documented(name: str) -> dict[str, Any]:
 
 def signed(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def offered(reply_id: str, sender: str = CUSTOMER, phone_number_id: str = PHONE_NUMBER_ID) -> str:
+    """A choice's id as the bot signs it for one conversation (bot/whatsapp/reply_ids.py)."""
+    return REPLIES.sign(f"{phone_number_id}:{sender}", reply_id)
+
+
+def tapped(payload: dict[str, Any], reply_id: str) -> dict[str, Any]:
+    """A documented tap (inbound_button_reply, inbound_list_reply) with another id."""
+    tap = copy.deepcopy(payload)
+    interactive = tap["entry"][0]["changes"][0]["value"]["messages"][0]["interactive"]
+    interactive[interactive["type"]]["id"] = reply_id
+    return tap
 
 
 def message(
@@ -56,4 +73,4 @@ def raw(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload).encode()
 
 
-__all__ = ["Path", "documented", "message", "raw", "signed", "webhook"]
+__all__ = ["REPLIES", "REPLY_KEY", "Path", "documented", "message", "offered", "raw", "signed", "tapped", "webhook"]
