@@ -6,13 +6,12 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
-import uuid
 
 import pytest
 
 from deploy.checks import ALWAYS, DARAJA_SANDBOX_PASSKEY, MPESA, PAYSTACK, environment_problems
 from devstack.paths import ACTIONS_PYTHON, ROOT
-from tests.conftest import alembic, create_database, drop_database
+from tests.conftest import alembic
 from tests.deploy.environments import production_env
 
 SECRETS = [secret.name for secret in (*ALWAYS, *MPESA, *PAYSTACK)] + ["WHATSAPP_ACCESS_TOKEN"]
@@ -158,28 +157,20 @@ def test_the_launcher_refuses_a_malformed_setting_of_the_action_side(services):
     assert result.returncode == 2 and "RECONCILE_MAX_CHECKS" in result.stderr
 
 
-@pytest.fixture
-def empty_database(services):
-    name = f"serve_check_{uuid.uuid4().hex[:8]}"
-    url = create_database(services.database_url, name)
-    yield url
-    drop_database(services.database_url, name)
-
-
-def test_the_launcher_refuses_a_database_not_at_alembic_head_and_says_how_to_migrate(services, empty_database):
-    env = production_env(DATABASE_URL=empty_database, REDIS_URL=services.redis_url)
+def test_the_launcher_refuses_a_database_not_at_alembic_head_and_says_how_to_migrate(services, scratch_database):
+    env = production_env(DATABASE_URL=scratch_database, REDIS_URL=services.redis_url)
     result = check(env)
     assert result.returncode == 2
     assert "DATABASE_URL: database has no schema" in result.stderr and "alembic upgrade head" in result.stderr
 
-    alembic(empty_database, "upgrade", "head")
-    head = alembic(empty_database, "current").stdout.split()[0]
-    alembic(empty_database, "downgrade", "-1")
+    alembic(scratch_database, "upgrade", "head")
+    head = alembic(scratch_database, "current").stdout.split()[0]
+    alembic(scratch_database, "downgrade", "-1")
     result = check(env)
     assert result.returncode == 2
     assert f"code expects {head}" in result.stderr and "make migrate" in result.stderr
 
-    alembic(empty_database, "upgrade", "head")
+    alembic(scratch_database, "upgrade", "head")
     result = check(env)
     assert result.returncode == 0, result.stderr
     assert "ready for production" in result.stdout
