@@ -75,6 +75,8 @@ def test_the_images_install_the_lock_file_and_run_as_a_user(dockerfile, python, 
     assert f"COPY {lock} " in text and "pip install --require-hashes --no-deps -r" in text
     users = re.findall(r"^USER (\S+)", text, re.M)
     assert users and users[-1] != "root"
+    if "rasa" in dockerfile:  # even the image's own default command keeps Rasa's API behind the token
+        assert "--auth-token" in text.split("\nCMD ")[-1] and "rest" not in text
 
 
 def test_the_proxy_template_renders_for_compose_and_for_make_serve(compose):
