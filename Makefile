@@ -18,10 +18,13 @@ PY311 := $(call find_python,python3 python3.13 python3.12 python3.11 $(wildcard 
 ACTIONS_VENV := .venv
 RASA_VENV := .venv-rasa
 
-.PHONY: help chat interactive review test test-faults test-stories test-nlu test-nlu-heldout test-conversations bench envs browser lint format migrate seed lock clean
+.PHONY: help chat serve interactive review test test-faults test-stories test-nlu test-nlu-heldout test-conversations bench envs browser proxy lint format migrate seed lock clean
 
 help:
 	@echo "make chat   start PostgreSQL, Redis, the action server and talk to the bot in rasa shell"
+	@echo "make serve  the production run from the environment: RASA_REPLICAS Rasa servers behind nginx, the action"
+	@echo "            server, sidecar and worker; refuses missing or dev secrets and an unmigrated database"
+	@echo "            (make serve CHECK=1: only check; see README 'Running for real')"
 	@echo "make interactive  the same stack with rasa interactive, to correct the bot and save stories"
 	@echo "make review SINCE=7d  the customers' messages the bot was unsure about (add one: ADD=<id> INTENT=<intent> [LANGUAGE=sw])"
 	@echo "make test   run every test (ruff, rasa data validate, pytest in both environments)"
@@ -66,6 +69,16 @@ chat: envs
 interactive: envs
 	@$(ACTIONS_VENV)/bin/python -m devstack.chat --interactive
 
+# The production run (deploy/serve.py): nothing embedded, everything from the environment; Debian's nginx in front.
+serve: envs proxy
+	@$(ACTIONS_VENV)/bin/python -m deploy.serve $(if $(CHECK),--check)
+
+proxy:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { echo "==> Installing Debian's nginx (apt-get)"; \
+	  $(SUDO) apt-get install -y -qq nginx >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx >/dev/null; } || { \
+	  echo "could not install nginx: run 'sudo apt-get install nginx' (make serve puts it in front of Rasa)"; exit 1; }; }
+
 # The admin pages' test drives Debian's chromium (not a browser Playwright downloads).
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 browser:
@@ -79,7 +92,7 @@ review: $(ACTIONS_VENV)/.installed
 	@$(ACTIONS_VENV)/bin/python -m devstack.run python -m actions.cli review $(if $(SINCE),--since $(SINCE)) \
 	  $(if $(LIMIT),--limit $(LIMIT)) $(if $(ADD),add $(ADD) --intent $(INTENT) $(if $(LANGUAGE),--language $(LANGUAGE)))
 
-test: envs browser
+test: envs browser proxy
 	@$(ACTIONS_VENV)/bin/python -m devstack.test
 
 bench: envs

@@ -64,6 +64,15 @@ def alembic(database_url: str, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.fixture
+def scratch_database(services: Services) -> Iterator[str]:
+    """An empty database of its own for one test (no schema), dropped after it."""
+    name = f"shop_scratch_{uuid.uuid4().hex[:8]}"
+    url = create_database(services.database_url, name)
+    yield url
+    drop_database(services.database_url, name)
+
+
 @pytest.fixture(scope="session")
 def database_url(services: Services) -> Iterator[str]:
     """A new database for this run, migrated to head by Alembic, dropped at the end."""

@@ -41,14 +41,6 @@ def test_the_models_match_the_migrated_schema(database_url):
     engine.dispose()
 
 
-@pytest.fixture
-def scratch_database(services):
-    name = f"shop_migrations_{uuid.uuid4().hex[:8]}"
-    url = create_database(services.database_url, name)
-    yield url
-    drop_database(services.database_url, name)
-
-
 def test_downgrade_to_base_and_upgrade_again_on_a_database_with_data(scratch_database):
     alembic(scratch_database, "upgrade", "head")
     with psycopg.connect(scratch_database) as conn:

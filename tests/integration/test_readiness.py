@@ -2,7 +2,6 @@
 
 import json
 import re
-import uuid
 from types import SimpleNamespace
 
 import httpx
@@ -15,17 +14,9 @@ from actions.observability import readiness
 from actions.settings import async_database_url
 from devstack.processes import start_sidecar
 from devstack.services import Services
-from tests.conftest import alembic, create_database, drop_database
+from tests.conftest import alembic
 
 HEAD = readiness.code_head()
-
-
-@pytest.fixture
-def scratch_database(services):
-    name = f"shop_ready_{uuid.uuid4().hex[:8]}"
-    url = create_database(services.database_url, name)
-    yield url
-    drop_database(services.database_url, name)
 
 
 @pytest.fixture
