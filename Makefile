@@ -18,7 +18,7 @@ PY311 := $(call find_python,python3 python3.13 python3.12 python3.11 $(wildcard 
 ACTIONS_VENV := .venv
 RASA_VENV := .venv-rasa
 
-.PHONY: help chat serve interactive review test test-faults test-stories test-nlu test-nlu-heldout test-conversations bench envs browser proxy lint format migrate seed lock clean
+.PHONY: help chat serve interactive review test test-faults test-fuzz test-stories test-nlu test-nlu-heldout test-conversations bench envs browser proxy lint format migrate seed lock clean
 
 help:
 	@echo "make chat   start PostgreSQL, Redis, the action server and talk to the bot in rasa shell"
@@ -33,6 +33,7 @@ help:
 	@echo "make test-nlu-heldout  the trained model on the held-out messages of tests/nlu: accuracy, confusions, changes (~1 min)"
 	@echo "make test-conversations N=200  random walks through the whole stack, invariants checked every turn (SEED=, TURNS= to replay)"
 	@echo "make test-faults N=40  purchases while processes are killed and servers stopped, then an audit of every payment (SEED= to replay)"
+	@echo "make test-fuzz N=10000  generated requests to every public route: no 5xx, nothing changed by an unauthenticated one (RANDOM=1, K=)"
 	@echo "make bench  benchmarks: a turn's cost as ratios to a bare Rasa turn (~15 min; make bench QUICK=1: ~6)"
 	@echo "make envs   create or update the two Python environments from the lock files"
 	@echo "make browser  install Debian's chromium for the admin pages' browser test (make test does it)"
@@ -135,3 +136,7 @@ clean:
 # Purchases through the whole stack while processes are killed and servers stopped, then an audit.
 test-faults: envs
 	@$(ACTIONS_VENV)/bin/python -m devstack.faults $(if $(N),--purchases $(N)) $(if $(SEED),--seed $(SEED)) $(if $(RASA_KILLS),--rasa-kills $(RASA_KILLS))
+
+# Every public route fuzzed (tests/fuzz, tests/bot/test_whatsapp_fuzz.py); make test runs a short run of the same tests.
+test-fuzz: envs
+	@$(ACTIONS_VENV)/bin/python -m devstack.fuzz $(if $(N),--examples $(N)) $(if $(RANDOM),--random) $(if $(K),-k $(K))

@@ -14,6 +14,7 @@ import re
 from actions.commerce.payments import CallbackCredentials
 
 SECRET = re.compile(r"[A-Za-z0-9_\-]{32,128}")
+TENANT_ID = re.compile(r"[0-9]{1,18}")  # a bigint, ASCII digits only
 
 
 def callback_token(tenant_id: int, secret: str) -> str:
@@ -26,7 +27,7 @@ def callback_path(tenant_id: int, secret: str, nonce: str) -> str:
 
 def split_token(token: str) -> tuple[int, str] | None:
     tenant, _, secret = token.partition(".")
-    if not tenant.isdigit() or not SECRET.fullmatch(secret):
+    if not TENANT_ID.fullmatch(tenant) or not SECRET.fullmatch(secret):
         return None
     return int(tenant), secret
 

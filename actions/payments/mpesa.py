@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import re
 import time
 from collections.abc import Callable
@@ -39,7 +38,7 @@ from actions.commerce.ports import PaymentAsk, Requested
 from actions.payments.callbacks import callback_path
 from actions.payments.mpesa_callback import KES, MalformedCallback, StkCallback, parse_stk_callback
 from actions.payments.mpesa_results import RESULT_CODES, UNKNOWN_RESULT, ResultMeaning, meaning_of
-from actions.payments.payloads import whole_number
+from actions.payments.payloads import storable, whole_number
 
 if TYPE_CHECKING:
     from actions.settings import Settings
@@ -379,10 +378,9 @@ def rejected_callback(raw_body: bytes, reason: str, source_address: str, tenant_
     body), kept for staff as it came (bounded by the body size limit)."""
     try:
         reference = parse_stk_callback(raw_body).checkout_request_id
-        payload = json.loads(raw_body)
-    except (MalformedCallback, ValueError):
-        reference, payload = "", {"raw": raw_body[:2000].decode("utf-8", "replace")}
-    return Rejected(MpesaProvider.name, reason, source_address, payload, reference, tenant_id)
+    except MalformedCallback:
+        reference = ""
+    return Rejected(MpesaProvider.name, reason, source_address, storable(raw_body), reference, tenant_id)
 
 
 def callback_url(public_base_url: str, tenant_id: int, secret: str, nonce: str) -> str:

@@ -25,13 +25,14 @@ from actions.commerce.errors import PaymentUnavailable
 from actions.commerce.money import Money, MoneyError
 from actions.commerce.payments import EventKey, Notice, Payment, PaymentStatus, ProviderEvent, Rejected
 from actions.commerce.ports import PaymentAsk, Requested
-from actions.payments.payloads import MalformedPayload, Refusal, json_object, member
+from actions.payments.payloads import MAX_TEXT, MalformedPayload, Refusal, json_object, member, storable
 
 if TYPE_CHECKING:
     from actions.settings import Settings
 
 DEFAULT_BASE_URL = "https://api.paystack.co"
 # Paystack's alphabet, with at least one letter or digit so that "." and ".." never reach a URL path.
+MAX_EVENT_NAME = 64  # the ledger's kind column; with a discriminator the key still fits its 200
 REFERENCE = re.compile(r"[A-Za-z0-9.=\-]*[A-Za-z0-9][A-Za-z0-9.=\-]*")
 
 
@@ -164,7 +165,7 @@ def verify_signature(raw_body: bytes, signature_header: str | None, secret_key: 
     return hmac.compare_digest(expected, signature_header)
 
 
-def parse_webhook(raw_body: bytes) -> PaystackEvent:
+def parse_webhook(raw_body: bytes | dict) -> PaystackEvent:
     """A webhook's event, to be read only after its signature was verified.
 
     charge.success: `data.reference`, `data.amount`, `data.currency`, `data.status` are required.
@@ -173,12 +174,12 @@ def parse_webhook(raw_body: bytes) -> PaystackEvent:
     transfer.*: about no payment. Any other name: about `data.reference` or
     `data.transaction_reference` if it has one. Only a charge needs more than `{event, data}`."""
     payload = json_object(raw_body, "webhook", MalformedWebhook)
-    event = member(payload, "event", str, "webhook", MalformedWebhook)
+    event = member(payload, "event", str, "webhook", MalformedWebhook, MAX_EVENT_NAME)
     data = member(payload, "data", dict, "webhook", MalformedWebhook)
     if event == "charge.success":
         return PaystackEvent(
             event=event,
-            reference=member(data, "reference", str, "data", MalformedWebhook),
+            reference=member(data, "reference", str, "data", MalformedWebhook, MAX_TEXT),
             amount=_money(data, "data", MalformedWebhook),
             status=member(data, "status", str, "data", MalformedWebhook),
             event_key=EventKey.paystack_webhook(event),
@@ -187,7 +188,7 @@ def parse_webhook(raw_body: bytes) -> PaystackEvent:
     if event.startswith("transfer."):
         return PaystackEvent(event, None, None, status, EventKey.paystack_webhook(event, _text(data, "reference")))
     if event.startswith("refund."):
-        reference = member(data, "transaction_reference", (str, int), "data", MalformedWebhook)
+        reference = member(data, "transaction_reference", (str, int), "data", MalformedWebhook, MAX_TEXT)
         refund = _text(data, "refund_reference") or _text(data, "id") or _digest(data)
         return PaystackEvent(event, str(reference), None, status, EventKey.paystack_webhook(event, refund))
     transaction = data.get("transaction") if isinstance(data.get("transaction"), dict) else {}
@@ -202,11 +203,12 @@ def parse_webhook(raw_body: bytes) -> PaystackEvent:
 
 
 def _text(data: dict[str, Any], key: str) -> str | None:
-    """A reference Paystack may send as text or as a number; None when absent or blank."""
+    """A reference Paystack may send as text or as a number; None when absent, blank or too long to be one."""
     value = data.get(key)
     if isinstance(value, bool) or not isinstance(value, str | int):
         return None
-    return str(value).strip() or None
+    text = str(value).strip()
+    return text if text and len(text) <= MAX_TEXT else None
 
 
 def _digest(data: dict[str, Any]) -> str:
@@ -254,13 +256,7 @@ def rejected_webhook(
 ) -> Rejected:
     """A webhook the ledger does not take: a bad signature, an unreadable body, or one about no payment
     of ours. A signed one is kept whatever the caps (Paystack retries anything but a 200 for 72 hours)."""
-    try:
-        payload = json.loads(raw_body)
-        if not isinstance(payload, dict):
-            raise ValueError("not an object")
-    except ValueError:
-        payload = {"raw": raw_body[:2000].decode("utf-8", "replace")}
-    return Rejected(PaystackProvider.name, reason, source_address, payload, reference or "", signed=signed)
+    return Rejected(PaystackProvider.name, reason, source_address, storable(raw_body), reference or "", signed=signed)
 
 
 def customer_email(tenant_id: int, customer_id: str, key: str, domain: str) -> str:

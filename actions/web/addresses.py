@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sanic import Request
 
+ADDRESS_LENGTH = 64  # the columns that keep it (rejected messages and their counts); an IPv6 address has at most 45
+
 
 def client_address(request: Request, trusted_header: str) -> str:
     """The socket peer's address; behind a proxy, the right-most address of TRUSTED_PROXY_HEADER (the one
@@ -12,5 +14,5 @@ def client_address(request: Request, trusted_header: str) -> str:
     if trusted_header:
         hops = [hop.strip() for value in request.headers.getall(trusted_header, []) for hop in value.split(",")]
         if hops and hops[-1]:
-            return hops[-1]
+            return hops[-1][:ADDRESS_LENGTH]
     return request.ip or "unknown"

@@ -18,6 +18,7 @@ from actions.commerce.payments import Applied, ProviderEvent, Recorded, RejectCa
 from actions.observability import correlation
 from actions.payments import callbacks, mpesa, paystack
 from actions.payments.mpesa import MalformedCallback, parse_stk_callback
+from actions.payments.payloads import json_object
 from actions.payments.paystack import MalformedWebhook, parse_webhook, verify_signature
 from actions.web.addresses import client_address
 
@@ -69,13 +70,14 @@ async def _mpesa_callback(request: Request, token: str, nonce: str | None) -> HT
         await keep_rejected(mpesa.rejected_callback(request.body, "bad_token", address, tenant))
         return rejected(404, "Unknown callback URL")
     try:
-        callback = parse_stk_callback(request.body)
+        payload = json_object(request.body, "callback", MalformedCallback)
+        callback = parse_stk_callback(payload)
     except MalformedCallback as e:
         log.warning("malformed mpesa callback refused: %s", e)
         count(request, "mpesa", "malformed")
         await keep_rejected(mpesa.rejected_callback(request.body, "malformed", address, given.tenant_id))
         return rejected(400, f"Malformed callback: {e}")
-    applied = await _record(request, mpesa.callback_event(callback, request.json, given))
+    applied = await _record(request, mpesa.callback_event(callback, payload, given))
     if applied.result is Recorded.UNKNOWN_PAYMENT:
         await keep_rejected(mpesa.rejected_callback(request.body, "unknown_payment", address, given.tenant_id))
     elif applied.result is Recorded.REJECTED:  # the shop's URL, but not the one given for this payment
@@ -96,13 +98,14 @@ async def paystack_webhook(request: Request) -> HTTPResponse:
         await keep_rejected(paystack.rejected_webhook(request.body, "bad_signature", address, signed=False))
         return json({"error": "invalid signature"}, status=401)
     try:
-        webhook = parse_webhook(request.body)
+        payload = json_object(request.body, "webhook", MalformedWebhook)
+        webhook = parse_webhook(payload)
     except MalformedWebhook as e:
         log.warning("unreadable signed paystack webhook kept: %s", e)
         count(request, "paystack", "malformed")
         await keep_rejected(paystack.rejected_webhook(request.body, "malformed", address, signed=True))
         return json({"status": "kept"})
-    event = paystack.webhook_event(webhook, request.json)
+    event = paystack.webhook_event(webhook, payload)
     if event is None:  # a transfer: about no payment of ours
         count(request, "paystack", "ignored")
         await keep_rejected(paystack.rejected_webhook(request.body, "not_a_payment", address, signed=True))

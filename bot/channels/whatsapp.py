@@ -205,8 +205,8 @@ class WhatsAppInput(InputChannel):
             log.warning("whatsapp: webhook refused: missing or wrong X-Hub-Signature-256 [correlation_id=%s]", cid)
             return answer({"error": "invalid signature"}, 401)
         try:
-            messages, statuses = parse_webhook(json.loads(body), self.replies)
-        except (ValueError, MalformedWebhook) as e:
+            messages, statuses = parse_webhook(body, self.replies)
+        except MalformedWebhook as e:
             log.warning("whatsapp: malformed webhook: %s [correlation_id=%s]", e, cid)
             return answer({"error": f"malformed webhook: {e}"}, 400)
         messages = [replace(m, correlation_id=cid) for m in messages]

@@ -25,10 +25,66 @@ IGNORED_TYPES = {"reaction", "system", "ephemeral"}  # nothing to answer
 CATEGORIES = {"text": "text", "interactive": "reply", "button": "reply", "location": "location"}
 SIMPLE_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
 EXTERNAL_PREFIX = "EXTERNAL_"  # intents the worker triggers through Rasa's API, never a customer
+MAX_DEPTH = 32  # Meta's webhook is 8 levels deep
+MAX_DIGITS = 20  # timestamps, ids and coordinates; a number of thousands of digits is no webhook's
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL and unpaired surrogates: Redis, Rasa and PostgreSQL take neither
+TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
 class MalformedWebhook(ValueError):
-    pass
+    """The only exception parse_webhook raises: the channel answers it 400."""
+
+
+def read_webhook(body: bytes) -> Any:
+    """The webhook's JSON, refusing what Meta never sends: not UTF-8, nesting deeper than MAX_DEPTH,
+    numbers longer than MAX_DIGITS, NaN or Infinity, text with a NUL or a lone surrogate."""
+    try:
+        value = json.loads(bytes(body).decode("utf-8"), parse_int=_integer, parse_constant=_constant)
+    except RecursionError:
+        raise MalformedWebhook(f"nested more than {MAX_DEPTH} deep") from None
+    except MalformedWebhook:
+        raise
+    except ValueError as e:  # not UTF-8, not JSON
+        raise MalformedWebhook(f"not JSON: {e}") from None
+    _check(value)
+    return value
+
+
+def _integer(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_DIGITS:
+        raise MalformedWebhook(f"a number of {len(digits)} digits")
+    return int(digits)
+
+
+def _constant(name: str) -> float:
+    raise MalformedWebhook(f"{name} is not a JSON number")
+
+
+def _check(value: Any) -> None:
+    """Depth, numbers and text of a decoded webhook, without recursion."""
+    waiting = [(value, 1)]
+    while waiting:
+        item, depth = waiting.pop()
+        if isinstance(item, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise MalformedWebhook(f"nested more than {MAX_DEPTH} deep")
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            waiting.extend((child, depth + 1) for child in children)
+        elif isinstance(item, str) and UNSTORABLE.search(item):
+            raise MalformedWebhook("text with a NUL character or a lone surrogate")
+        elif isinstance(item, int) and not isinstance(item, bool) and abs(item) >= 10**MAX_DIGITS:
+            raise MalformedWebhook(f"a number of more than {MAX_DIGITS} digits")
+
+
+def _dict(value: Any) -> Dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str:
+    """What Meta sends as text; numbers as their digits, and any other type as nothing."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return ""
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -101,8 +157,13 @@ def split_conversation_id(sender_id: str) -> Tuple[str, str]:
 
 
 def parse_webhook(payload: Any, replies: ReplyIds) -> Tuple[List[Inbound], List[Status]]:
-    """Every message and status update in one webhook POST, in the order Meta sent them; `replies`
-    tells the choices the bot offered from forged ones."""
+    """Every message and status update in one webhook POST (its raw body, or its decoded JSON), in the
+    order Meta sent them; `replies` tells the choices the bot offered from forged ones. Raises
+    MalformedWebhook, and nothing else, for what it cannot read."""
+    if isinstance(payload, (bytes, bytearray)):
+        payload = read_webhook(payload)
+    else:
+        _check(payload)
     if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
         raise MalformedWebhook("not a WhatsApp Business Account webhook")
     entries = payload.get("entry")
@@ -115,11 +176,11 @@ def parse_webhook(payload: Any, replies: ReplyIds) -> Tuple[List[Inbound], List[
             value = change.get("value") if isinstance(change, dict) else None
             if not isinstance(value, dict) or change.get("field") != "messages":
                 continue
-            phone_number_id = str((value.get("metadata") or {}).get("phone_number_id") or "")
+            phone_number_id = _text(_dict(value.get("metadata")).get("phone_number_id"))
             if not phone_number_id:
                 raise MalformedWebhook("a change has no metadata.phone_number_id")
             names = {
-                str(c.get("wa_id")): (c.get("profile") or {}).get("name")
+                _text(c.get("wa_id")): _text(_dict(c.get("profile")).get("name")) or None
                 for c in _list(value, "contacts")
                 if isinstance(c, dict)
             }
@@ -128,10 +189,11 @@ def parse_webhook(payload: Any, replies: ReplyIds) -> Tuple[List[Inbound], List[
                 if message is not None:
                     messages.append(message)
             for raw in _list(value, "statuses"):
-                if isinstance(raw, dict) and raw.get("id") and raw.get("status"):
+                if isinstance(raw, dict) and _text(raw.get("id")) and _text(raw.get("status")):
                     errors = raw.get("errors") if isinstance(raw.get("errors"), list) else []
-                    recipient = str(raw.get("recipient_id", ""))
-                    statuses.append(Status(str(raw["id"]), str(raw["status"]), recipient, phone_number_id, errors))
+                    recipient = _text(raw.get("recipient_id"))
+                    status = Status(_text(raw["id"]), _text(raw["status"]), recipient, phone_number_id, errors)
+                    statuses.append(status)
     return messages, statuses
 
 
@@ -150,23 +212,23 @@ def _message(raw: Any, phone_number_id: str, names: Dict[str, Optional[str]], re
     if not isinstance(raw, dict):
         log.warning("whatsapp: skipped a message that is not an object")
         return None
-    message_id, sender, timestamp, kind = raw.get("id"), raw.get("from"), str(raw.get("timestamp", "")), raw.get("type")
-    if not message_id or not sender or not timestamp.isdigit() or not kind:
+    message_id, sender, timestamp = _text(raw.get("id")), _text(raw.get("from")), _text(raw.get("timestamp"))
+    kind = raw.get("type") if isinstance(raw.get("type"), str) else ""
+    if not message_id or not sender or not TIMESTAMP.fullmatch(timestamp) or not kind:
         log.warning("whatsapp: skipped a message without id, from, timestamp or type")
         return None
     if kind in IGNORED_TYPES:
         return None
-    sender = str(sender)
     text = text_for_rasa(kind, raw, conversation_id(phone_number_id, sender), replies)
     if text is None:
         return None
     category = "unsupported" if text == UNSUPPORTED_MESSAGE else CATEGORIES.get(kind, "unsupported")
-    return Inbound(str(message_id), phone_number_id, sender, int(timestamp), category, text, names.get(sender))
+    return Inbound(message_id, phone_number_id, sender, int(timestamp), category, text, names.get(sender))
 
 
 def text_for_rasa(kind: str, raw: Dict[str, Any], conversation: str, replies: ReplyIds) -> Optional[str]:
     if kind == "text":
-        return typed(str((raw.get("text") or {}).get("body") or ""))
+        return typed(_text(_dict(raw.get("text")).get("body")))
     if kind in ("interactive", "button"):
         choice = _tapped(kind, raw)
         if choice is None:
@@ -178,7 +240,7 @@ def text_for_rasa(kind: str, raw: Dict[str, Any], conversation: str, replies: Re
             return typed(title)
         return text
     if kind == "location":
-        return location_payload(raw.get("location") or {})
+        return location_payload(_dict(raw.get("location")))
     return UNSUPPORTED_MESSAGE
 
 
@@ -195,13 +257,14 @@ def typed(words: str) -> Optional[str]:
 def _tapped(kind: str, raw: Dict[str, Any]) -> Optional[Tuple[str, str]]:
     """The id and the words of a tapped reply button, list row or template quick reply (kind "button")."""
     if kind == "button":
-        button = raw.get("button") or {}
-        return str(button.get("payload") or ""), str(button.get("text") or "")
-    interactive = raw.get("interactive") or {}
-    reply = interactive.get(interactive.get("type") or "") or {}
-    if interactive.get("type") not in ("button_reply", "list_reply") or not isinstance(reply, dict):
+        button = _dict(raw.get("button"))
+        return _text(button.get("payload")), _text(button.get("text"))
+    interactive = _dict(raw.get("interactive"))
+    kind = interactive.get("type")
+    if kind not in ("button_reply", "list_reply") or not isinstance(interactive.get(kind), dict):
         return None
-    return str(reply.get("id") or ""), str(reply.get("title") or "")
+    reply = interactive[kind]
+    return _text(reply.get("id")), _text(reply.get("title"))
 
 
 def offered(payload: Optional[str]) -> Optional[str]:
@@ -230,9 +293,9 @@ def location_payload(location: Dict[str, Any]) -> Optional[str]:
     """A shared pin becomes the delivery location: its name and address, and the coordinates for the rider."""
     try:
         latitude, longitude = float(location["latitude"]), float(location["longitude"])
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         return UNSUPPORTED_MESSAGE
-    words = ", ".join(str(location[k]).strip() for k in ("name", "address") if location.get(k))
+    words = ", ".join(_text(location.get(k)).strip() for k in ("name", "address") if _text(location.get(k)).strip())
     where = f"{words} ({latitude:.5f}, {longitude:.5f})" if words else f"📍 {latitude:.5f}, {longitude:.5f}"
     return f"/{SHARE_LOCATION}" + json.dumps({"location": where}, ensure_ascii=False)
 

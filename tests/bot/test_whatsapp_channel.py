@@ -14,6 +14,8 @@ from urllib.parse import quote, urlparse
 import httpx
 import psycopg2
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from rasa.core.channels.channel import UserMessage, register
 from sanic import Sanic, response
 
@@ -23,6 +25,7 @@ from bot.whatsapp.settings import RedisSettings, WhatsAppSettings
 from devstack.paths import ACTIONS_PYTHON
 from devstack.processes import spawn, wait_until
 from devstack.services import free_port
+from tests.bot.test_whatsapp_fuzz import ROUTE, SENT, bodies, fuzzing
 from tests.bot.whatsapp_payloads import (
     PHONE_NUMBER_ID,
     REPLY_KEY,
@@ -602,3 +605,37 @@ def test_rasas_api_reads_a_quoted_conversation_id_as_the_id_itself(settings):
             await server.after_stop()
 
     assert asyncio.run(main()) == ids
+
+
+# --- fuzzing: signed and unsigned hostile bodies through receive() ------------------------------------
+
+
+@pytest.fixture
+def channel_in_a_loop(settings):
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    channel = WhatsAppInput(settings)
+    channel.blueprint(Recorder(channel, answer=False))
+    channel._started()
+    yield channel, loop
+    for task in list(channel._tasks):
+        task.cancel()
+    loop.run_until_complete(channel.graph.close())
+    loop.run_until_complete(channel.redis.aclose() if hasattr(channel.redis, "aclose") else channel.redis.close())
+    loop.close()
+
+
+def test_signed_and_unsigned_hostile_webhooks_get_4xx_or_200_never_5xx(channel_in_a_loop):
+    """FUZZ_EXAMPLES (default 200) bodies of tests/fuzz/bodies.py, half signed with the app secret."""
+    channel, loop = channel_in_a_loop
+
+    @fuzzing
+    @given(bodies, st.booleans())
+    def each(body, sign):
+        answer = loop.run_until_complete(channel.receive(body, signed(body, SECRET) if sign else "sha256=00"))
+        SENT[ROUTE] += 1
+        assert answer.status < 500, (body[:200], answer.status, answer.body[:200])
+        assert sign or answer.status in (401, 413)
+
+    each()
+    print(f"\nfuzzed: {dict(SENT)} (0 x 5xx)")

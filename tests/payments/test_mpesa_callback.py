@@ -107,7 +107,7 @@ def test_a_transaction_date_sent_as_a_float_keeps_all_its_digits():
     ("body", "complaint"),
     [
         (b"{not json", "not JSON"),
-        (b"\xff\xfe", "not JSON"),
+        (b"\xff\xfe", "not UTF-8"),
         (b"[]", "not a JSON object"),
         (b'"Body"', "not a JSON object"),
         (b"{}", "has no Body"),
@@ -117,6 +117,35 @@ def test_a_transaction_date_sent_as_a_float_keeps_all_its_digits():
     ],
 )
 def test_structurally_wrong_bodies_are_refused_with_a_reason(body, complaint):
+    with pytest.raises(MalformedCallback, match=complaint):
+        parse_stk_callback(body)
+
+
+def _sent_with(old: bytes, new: bytes) -> bytes:
+    body = json.dumps(success()).encode()
+    assert old in body
+    return body.replace(old, new, 1)
+
+
+@pytest.mark.parametrize(
+    ("body", "complaint"),
+    [
+        (b"[" * 5000 + b"]" * 5000, "nested more than 16 deep"),
+        (b'{"Body": ' * 20 + b"{}" + b"}" * 20, "nested more than 16 deep"),
+        (_sent_with(b'"ResultCode": 0', b'"ResultCode": ' + b"7" * 5000), "a number of 5000 digits"),
+        (_sent_with(b'"ResultCode": 0', b'"ResultCode": "' + b"7" * 5000 + b'"'), "ResultCode is not a whole number"),
+        (_sent_with(b'"ResultCode": 0', b'"ResultCode": "\\u0663"'), "ResultCode is not a whole number"),
+        (_sent_with(b'"ws_CO_', b'"ws_CO_\\u0000'), "NUL character or a lone surrogate"),
+        (_sent_with(b'"ws_CO_', b'"ws_CO_\\ud800'), "NUL character or a lone surrogate"),
+        (_sent_with(b'"ws_CO_', b'"' + b"x" * 200), "longer than 128 characters"),
+        (_sent_with(b'"ResultCode": 0', b'"ResultCode": NaN'), "NaN is not a JSON number"),
+        (_sent_with(b'"Value": 1.0', b'"Value": 1e999'), "the number 1e999"),
+        (_sent_with(b'"Value": 1.0', b'"Value": "1e999999999"'), "not an M-Pesa amount"),
+    ],
+)
+def test_what_the_issue_found_is_malformed_not_an_error(body, complaint):
+    """Deep nesting, numbers of thousands of digits, NUL and lone surrogates: each a MalformedCallback
+    (answered 400), never another exception (which Sanic answers 500)."""
     with pytest.raises(MalformedCallback, match=complaint):
         parse_stk_callback(body)
 

@@ -1,0 +1,195 @@
+"""The fuzz suite's stack: one real sidecar process over this run's database, a shop with a pending
+M-Pesa and a pending Paystack payment, a staff member and an order API token; the requests sent,
+counted per route; and a snapshot of what a request that fails authentication must not change.
+
+FUZZ_EXAMPLES (default 15) is the number of generated examples each test gives each route it fuzzes;
+`make test-fuzz` sets it to 10,000. FUZZ_RANDOM=1 draws new examples (else they are the same each run).
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import psycopg
+import pytest
+import requests
+from hypothesis import HealthCheck, Phase, settings
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from actions.commerce import cart, orders, payment_requests
+from actions.commerce import staff as accounts
+from actions.commerce.catalog_csv import parse_catalog
+from actions.commerce.catalog_import import import_catalog
+from actions.commerce.model import CustomerRef
+from actions.db import tables as t
+from actions.payments.callbacks import callback_path
+from devstack.paths import DEMO_CATALOG
+from devstack.processes import start_sidecar
+from devstack.services import Services
+from tests.conftest import truncate_all
+from tests.fuzz.bodies import LIMIT
+from tests.stored_conversations import training_copy
+
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
+PAYSTACK_SECRET = "sk_test_" + secrets.token_hex(16)
+PASSWORD = "kahawa-chungu-42"
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+WHO = CustomerRef("demo-shop", "254708374149")
+
+
+def fuzz_settings(examples: int = EXAMPLES) -> settings:
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=os.environ.get("FUZZ_RANDOM") != "1",
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],  # no "explain": it reruns every failure
+    )
+
+
+@dataclass
+class Tally:
+    """Requests sent per route, and how many were answered 5xx."""
+
+    sent: collections.Counter = field(default_factory=collections.Counter)
+    errors: collections.Counter = field(default_factory=collections.Counter)
+    started: float = field(default_factory=time.monotonic)
+
+    def count(self, route: str, status: int) -> None:
+        self.sent[route] += 1
+        if status >= 500:
+            self.errors[route] += 1
+
+
+TALLY = Tally()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if not TALLY.sent:
+        return
+    seconds = time.monotonic() - TALLY.started
+    terminalreporter.section("fuzzed requests per route")
+    for route, sent in sorted(TALLY.sent.items()):
+        terminalreporter.write_line(f"{sent:>8,}  {TALLY.errors[route]:>3} x 5xx  {route}")
+    total = sum(TALLY.sent.values())
+    rate = total / seconds if seconds else 0
+    terminalreporter.write_line(
+        f"{total:>8,}  {sum(TALLY.errors.values()):>3} x 5xx  in all ({seconds:.0f} s, {rate:.0f} requests/s)"
+    )
+
+
+@dataclass
+class World:
+    url: str
+    database_url: str
+    mpesa_path: str  # the pending M-Pesa payment's own callback URL
+    forged_mpesa_path: str  # the shop's token with a nonce no payment has
+    checkout_request_id: str
+    paystack_reference: str
+    order_number: str
+    api_token: str
+    staff_email: str
+    http: requests.Session = field(default_factory=requests.Session)
+
+    def send(self, route: str, method: str, path: str, **kwargs) -> int:
+        """The answer's status. A body over the limit may see the connection closed under it after the
+        413 (Sanic stops reading): that counts as the 413 it was."""
+        try:
+            status = self.http.request(method, self.url + path, timeout=30, allow_redirects=False, **kwargs).status_code
+        except requests.ConnectionError:
+            if len(kwargs.get("data") or b"") <= LIMIT:
+                raise
+            self.http = requests.Session()
+            status = 413
+        TALLY.count(route, status)
+        return status
+
+    def signed(self, body: bytes) -> str:
+        return hmac.new(PAYSTACK_SECRET.encode(), body, hashlib.sha512).hexdigest()
+
+
+@pytest.fixture(scope="module")
+async def world(rt, services, database_url, redis_key_prefix, tmp_path_factory):
+    await truncate_all(rt)
+    await import_catalog(rt.uow(), "demo-shop", "Demo Shop", "KES", parse_catalog(DEMO_CATALOG.read_text(), "KES"))
+    email = f"fuzz-{secrets.token_hex(3)}@demo-shop.example"
+    await accounts.set_staff(rt.uow(), "demo-shop", email, "Fuzz", PASSWORD)
+    api_token = await accounts.new_api_token(rt.uow(), "demo-shop")
+    await cart.add(rt.uow(), WHO, "SUGAR-1KG", 1)
+    mpesa_order = await orders.place(rt.uow(), WHO, "Kilimani")
+    nonce, checkout = payment_requests.new_secret(), f"ws_CO_{uuid.uuid4().hex[:12]}"
+    await payment_requests.start(
+        rt.uow(), mpesa_order.id, "mpesa", checkout, mpesa_order.total, WHO.external_id, callback_nonce=nonce
+    )
+    await cart.add(rt.uow(), WHO, "SUGAR-1KG", 1)
+    card_order = await orders.place(rt.uow(), WHO, "Kilimani")
+    reference = f"fuzz-{uuid.uuid4().hex[:10]}"
+    await payment_requests.start(rt.uow(), card_order.id, "paystack", reference, card_order.total, WHO.external_id)
+    async with rt.sessions() as session:
+        tenant = await session.scalar(select(t.Tenant).where(t.Tenant.slug == "demo-shop"))
+    process = start_sidecar(
+        Services(database_url, services.redis_url),
+        tmp_path_factory.mktemp("fuzz-sidecar-logs"),
+        env={
+            "PAYSTACK_SECRET_KEY": PAYSTACK_SECRET,
+            "METRICS_TOKEN": secrets.token_hex(16),
+            "ADMIN_REDIS_PREFIX": f"fuzzadmin{uuid.uuid4().hex[:8]}",
+            "REDIS_KEY_PREFIX": redis_key_prefix,
+            "REVIEW_PROJECT_DIR": str(training_copy(tmp_path_factory.mktemp("fuzz-project"))),
+            "LOG_LEVEL": "ERROR",
+        },
+    )
+    yield World(
+        url=process.url,
+        database_url=make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False),
+        mpesa_path=callback_path(tenant.id, tenant.mpesa_callback_secret, nonce),
+        forged_mpesa_path=callback_path(tenant.id, tenant.mpesa_callback_secret, secrets.token_urlsafe(32)),
+        checkout_request_id=checkout,
+        paystack_reference=reference,
+        order_number=mpesa_order.number,
+        api_token=api_token,
+        staff_email=email,
+    )
+    process.stop()
+
+
+# What a request that fails authentication must leave as it was: orders, payments, conversations.
+GUARDED = [
+    "commerce.orders", "commerce.order_items", "commerce.payments", "commerce.payment_events",
+    "commerce.carts", "commerce.cart_items", "commerce.handoffs", "commerce.conversation_events",
+    "commerce.audit_log", "public.procrastinate_jobs",
+]  # fmt: skip
+
+
+def snapshot(database_url: str) -> dict[str, tuple[int, str]]:
+    """Each guarded table's row count and a checksum of its rows."""
+    with psycopg.connect(database_url) as conn:
+        return {
+            table: conn.execute(
+                f"SELECT count(*), md5(coalesce(string_agg(r::text, '|' ORDER BY r::text), '')) FROM {table} r"
+            ).fetchone()
+            for table in GUARDED
+        }
+
+
+class SignedIn:
+    """A staff member's session on the fuzz sidecar: its cookie and its CSRF token."""
+
+    def __init__(self, world: World) -> None:
+        self.http = requests.Session()
+        form = self.http.get(world.url + "/admin/login", timeout=30)
+        csrf = CSRF.search(form.text).group(1)
+        data = {"email": world.staff_email, "password": PASSWORD, "csrf": csrf}
+        answer = self.http.post(world.url + "/admin/login", data=data, timeout=30, allow_redirects=False)
+        assert answer.status_code == 303, answer.text
+        self.csrf = CSRF.search(self.http.get(world.url + "/admin/", timeout=30).text).group(1)
