@@ -6,6 +6,8 @@ processes, default 1).
 
 from __future__ import annotations
 
+import re
+
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
 
@@ -18,11 +20,22 @@ from actions.web.webhooks import bp as webhooks
 
 # Provider callbacks are a few KB; anything much bigger is not one of them.
 MAX_BODY_BYTES = 64 * 1024
+# A row id in a path (`<payment_id:id>`): a positive bigint. Sanic's `int` takes any size, and an id
+# beyond PostgreSQL's bigint made the query fail (a 500). Sanic matches by the cast, not the regex:
+# the cast refuses (ValueError), and the route is not found (404).
+ROW_ID = re.compile(r"[1-9][0-9]{0,17}")
+
+
+def row_id(value: str) -> int:
+    if not ROW_ID.fullmatch(value):
+        raise ValueError(f"not a row id: {value[:30]!r}")
+    return int(value)
 
 
 def create_app(settings: Settings, name: str = "sidecar") -> Sanic:
     app = Sanic(name, configure_logging=False)
     app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
+    app.router.register_pattern("id", row_id, ROW_ID.pattern)
     app.blueprint(webhooks)
     app.blueprint(admin)
     app.blueprint(order_api)

@@ -255,6 +255,14 @@ async def test_mark_verified_needs_a_reason_and_is_audit_logged(shop, staff, sta
     assert "Staff: mark_verified" in (await staff.get(f"/admin/orders/{order.number}")).text
 
 
+@pytest.mark.parametrize("row_id", ["-9223372036854775809", "99999999999999999999", "0", "-1", "1e3"])
+async def test_an_id_no_row_can_have_is_not_found(sidecar, staff, row_id):
+    """Found by the fuzz suite: an id beyond PostgreSQL's bigint made the query fail with a 500."""
+    assert (await staff.get(f"/admin/payments/{row_id}")).status_code == 404
+    assert (await staff.post(f"/admin/payments/{row_id}/verify", reason="x")).status_code == 404
+    assert (await staff.post(f"/admin/handoffs/{row_id}/handback")).status_code == 404
+
+
 async def test_staff_see_only_their_own_shop(shop, sidecar, staff):
     from actions.commerce.catalog_csv import parse_catalog
     from actions.commerce.catalog_import import import_catalog

@@ -213,7 +213,7 @@ async def payment_list(request: Request, staff: StaffSession) -> HTTPResponse:
     )
 
 
-@bp.get("/payments/<payment_id:int>")
+@bp.get("/payments/<payment_id:id>")
 @staff_only
 async def payment_page(request: Request, staff: StaffSession, payment_id: int) -> HTTPResponse:
     rt = runtime.current()
@@ -224,7 +224,7 @@ async def payment_page(request: Request, staff: StaffSession, payment_id: int) -
     return page(request, "payment.html", **found)
 
 
-@bp.post("/payments/<payment_id:int>/refresh")
+@bp.post("/payments/<payment_id:id>/refresh")
 @staff_only
 async def refresh(request: Request, staff: StaffSession, payment_id: int) -> HTTPResponse:
     rt = runtime.current()
@@ -232,7 +232,7 @@ async def refresh(request: Request, staff: StaffSession, payment_id: int) -> HTT
     return await _act(request, f"/admin/payments/{payment_id}", refreshed)
 
 
-@bp.post("/payments/<payment_id:int>/verify")
+@bp.post("/payments/<payment_id:id>/verify")
 @staff_only
 async def verify(request: Request, staff: StaffSession, payment_id: int) -> HTTPResponse:
     rt, reason = runtime.current(), request.form.get("reason") or ""
@@ -248,7 +248,7 @@ async def handoff_list(request: Request, staff: StaffSession) -> HTTPResponse:
     return page(request, "handoffs.html", waiting=waiting)
 
 
-@bp.post("/handoffs/<handoff_id:int>/handback")
+@bp.post("/handoffs/<handoff_id:id>/handback")
 @staff_only
 async def hand_back(request: Request, staff: StaffSession, handoff_id: int) -> HTTPResponse:
     rt = runtime.current()
