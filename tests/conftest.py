@@ -11,6 +11,7 @@ import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -155,3 +156,10 @@ def settings_changed(rt: runtime.Runtime, **changes: object) -> Iterator[runtime
         yield rt
     finally:
         rt.settings, rt.providers, rt.conversations = original
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The fuzz suite first: its snapshot of what a refused request must not change would otherwise
+    see the jobs of the end-to-end stack's worker, which stays up for the rest of the session."""
+    fuzz = Path(__file__).parent / "fuzz"
+    items.sort(key=lambda item: not Path(str(item.path)).is_relative_to(fuzz))

@@ -51,9 +51,11 @@ class ValidateAddItemForm(FormValidationAction):
         """A pick from the list just shown ("nipe mbili za ya kwanza"), over a product word an earlier
         search left in the slot; else the product from the catalog when the NLU marked none: "add 2
         <any brand>" names it all the same."""
-        if intent(tracker) not in ADDING:
-            return {}
         said = tracker.latest_message.get("text") or ""
+        if intent(tracker) not in ADDING:
+            # "sugar 1kg" after "Which one do you mean?" answers it, whatever the NLU made of the words.
+            named = await _named_among_offered(tracker, said)
+            return {"product": named} if named else {}
         picked = await _picked_from_shown(tracker, said)
         if picked is not None:
             return {"product": picked.product.sku, **({"quantity": str(picked.quantity)} if picked.quantity else {})}
@@ -88,6 +90,8 @@ class ValidateAddItemForm(FormValidationAction):
         chosen = offered_choice(tracker)
         if chosen:  # "2" after "Which one do you mean?": the second product offered
             return {"product": chosen}
+        if value in (tracker.get_slot("product_options") or []):  # one of them by name (extract_product)
+            return {"product": value}
         said = tracker.latest_message.get("text") or ""
         if intent(tracker) not in ADDING or (tracker.get_slot("product_options") and said.strip().isdigit()):
             # A question in the middle ("mandazi iko?") is answered by its own rule and never fills the
@@ -239,6 +243,17 @@ def asking_to_add(tracker: Tracker) -> bool:
 
 def forget_item() -> list[EventType]:
     return [*(SlotSet(slot, None) for slot in ITEM_SLOTS), *questions.forget()]
+
+
+async def _named_among_offered(tracker: Tracker, said: str) -> str | None:
+    """The product offered by "Which one do you mean?" that the message names ("sugar 1kg", "the 1kg
+    one", "ya pili"), while that question is open."""
+    skus = tracker.get_slot("product_options") or []
+    if tracker.get_slot("requested_slot") != "product" or not skus:
+        return None
+    offered = await catalog.by_skus(runtime.current().uow(), customer(tracker).tenant, skus)
+    picked = pick_from_shown(said, offered)
+    return picked.product.sku if picked else None
 
 
 async def _picked_from_shown(tracker: Tracker, said: str) -> Pick | None:
