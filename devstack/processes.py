@@ -136,5 +136,6 @@ def start_rasa_server(
         "--model", str(model), "--endpoints", str(endpoints), "--credentials", "credentials.yml",
     ]  # fmt: skip
     process = spawn(f"rasa-{port}", command, env, f"http://127.0.0.1:{port}", log_dir)
-    wait_until(process, "/status", timeout=RASA_LOAD_SECONDS, ready=lambda body: bool(json.loads(body).get("model_file")))
+    loaded = lambda body: bool(json.loads(body).get("model_file"))  # noqa: E731
+    wait_until(process, "/status", timeout=RASA_LOAD_SECONDS, ready=loaded)
     return process
