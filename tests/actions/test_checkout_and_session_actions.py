@@ -206,8 +206,13 @@ async def test_a_place_the_nlu_took_for_a_product_answers_where_to_deliver(shop,
     ("text", "entities"),
     [
         ("add sugar", [{"entity": "product", "value": "sugar", "start": 4, "end": 9}]),  # a product of the shop
-        ("2 Kariakoo", [{"entity": "product", "value": "Kariakoo", "start": 2, "end": 10},
-                        {"entity": "quantity", "value": "2", "start": 0, "end": 1}]),  # fmt: skip
+        (
+            "2 Kariakoo",
+            [
+                {"entity": "product", "value": "Kariakoo", "start": 2, "end": 10},
+                {"entity": "quantity", "value": "2", "start": 0, "end": 1},
+            ],
+        ),
         ("nataka", []),  # no product word at all
     ],
 )
