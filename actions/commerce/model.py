@@ -91,7 +91,23 @@ class OrderStatus(StrEnum):
     PAID = "paid"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
-    FULFILLED = "fulfilled"
+    PACKED = "packed"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+
+
+class OrderNotice(StrEnum):
+    """What the customer is told about a step (actions/chat/orders.py turns it into a reply)."""
+
+    PACKED = "packed"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    CANCELLED_REFUND = "cancelled_refund"  # cancelled after the money arrived: the shop refunds it
+
+    @property
+    def status(self) -> OrderStatus:
+        return OrderStatus.CANCELLED if self is OrderNotice.CANCELLED_REFUND else OrderStatus(self.value)
 
 
 @dataclass(frozen=True)

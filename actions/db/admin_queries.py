@@ -15,7 +15,8 @@ from actions.db import tables as t
 from actions.db.cache import ReadCache
 
 PAGE_SIZE = 25
-ORDER_STATUSES = ("pending_payment", "paid", "cancelled", "expired", "fulfilled")
+ORDER_STATUSES = ("pending_payment", "paid", "packed", "out_for_delivery", "delivered", "cancelled", "expired")
+PAID_STATUSES = ("paid", "packed", "out_for_delivery", "delivered")  # the money arrived: revenue
 PAYMENT_STATUSES = ("pending", "paid", "failed", "cancelled", "expired")
 # Ledger events that flag a payment for a person, whatever else they say (see actions.payments.paystack).
 REVIEW_KINDS = ("refund.", "charge.dispute.")
@@ -70,7 +71,7 @@ async def sales_summary(
 
 async def _summary_since(session: AsyncSession, tenant_id: int, first_day: date, zone: ZoneInfo) -> dict[str, Any]:
     since = datetime.combine(first_day, time.min, tzinfo=zone)
-    paid = t.Order.status.in_(("paid", "fulfilled"))
+    paid = t.Order.status.in_(PAID_STATUSES)
     row = (
         await session.execute(
             select(
