@@ -22,7 +22,7 @@ OLD = "status IN ('pending_payment', 'paid', 'cancelled', 'expired', 'fulfilled'
 
 
 def upgrade() -> None:
-    op.drop_constraint("ck_orders_status_known", "orders", schema="commerce", type_="check")
+    op.drop_constraint(op.f("ck_orders_status_known"), "orders", schema="commerce", type_="check")
     op.execute("UPDATE commerce.orders SET status = 'delivered' WHERE status = 'fulfilled'")
     op.create_check_constraint(op.f("ck_orders_status_known"), "orders", NEW, schema="commerce")
     op.add_column("orders", sa.Column("customer_told_status", sa.String(32), nullable=True), schema="commerce")
@@ -30,6 +30,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_column("orders", "customer_told_status", schema="commerce")
-    op.drop_constraint("ck_orders_status_known", "orders", schema="commerce", type_="check")
+    op.drop_constraint(op.f("ck_orders_status_known"), "orders", schema="commerce", type_="check")
     op.execute("UPDATE commerce.orders SET status = 'fulfilled' WHERE status IN ('packed', 'out_for_delivery', 'delivered')")
     op.create_check_constraint(op.f("ck_orders_status_known"), "orders", OLD, schema="commerce")
