@@ -103,7 +103,8 @@ class ProcrastinateOutbox:
     async def tell_order(self, order: Order, notice: OrderNotice, reason: str = "") -> None:
         """One job per step, queued once; one order's jobs run one after the other, oldest first
         (procrastinate's `lock`), so its customer hears the steps in order."""
-        kwargs = {"order_id": order.id, "notice": notice.value, "reason": reason, "correlation_id": correlation.current()}
+        kwargs = {"order_id": order.id, "notice": notice.value, "reason": reason}
+        kwargs["correlation_id"] = correlation.current()
         lock = f"order:{order.id}"
         if not await self._defer(NOTIFY_ORDER, kwargs, queueing_lock=f"{lock}:{notice.value}", lock=lock):
             log.info("order %s: its %s message is queued already", order.id, notice.value, extra={"order_id": order.id})

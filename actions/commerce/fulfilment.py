@@ -15,7 +15,7 @@ from actions.commerce.ports import StaffMember, UnitOfWork
 
 # The way forward; a step may be skipped (an order collected at the shop is delivered once paid).
 FORWARD = (OrderStatus.PAID, OrderStatus.PACKED, OrderStatus.OUT_FOR_DELIVERY, OrderStatus.DELIVERED)
-CANCELLABLE = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.PAID, OrderStatus.PACKED, OrderStatus.OUT_FOR_DELIVERY})
+CANCELLABLE = frozenset({OrderStatus.PENDING_PAYMENT, *FORWARD[:-1]})  # not once delivered
 STEPS = (*FORWARD[1:], OrderStatus.CANCELLED)  # what staff can move an order to
 MIN_REASON = 5
 MAX_REASON = 300  # the customer reads it in the chat
@@ -54,7 +54,8 @@ class Moved:
         return f"{done}. Not changed: {left}."
 
 
-def _reason(to: OrderStatus, reason: str) -> str:
+def checked_reason(to: OrderStatus, reason: str) -> str:
+    """The reason, tidied; Refused when a cancellation has none or it is too long for the chat."""
     reason = " ".join(reason.split())
     if to is OrderStatus.CANCELLED and len(reason) < MIN_REASON:
         raise Refused("Say why the order is cancelled (the customer is told).")
@@ -66,7 +67,7 @@ def _reason(to: OrderStatus, reason: str) -> str:
 async def move(uow: UnitOfWork, staff: StaffMember, number: str, to: OrderStatus, reason: str = "") -> Order:
     """Move one of the shop's orders to the next step (or cancel it); Refused, and nothing changed, when it
     cannot; NotFound for an order of another shop or none."""
-    reason = _reason(to, reason)
+    reason = checked_reason(to, reason)
     async with uow:
         found = await uow.orders.of_shop(staff.tenant_id, number.strip().upper())
         if found is None:
@@ -116,7 +117,7 @@ async def move_many(
         raise Refused("Tick at least one order.")
     if len(wanted) > MAX_BULK:
         raise Refused(f"At most {MAX_BULK} orders at once.")
-    _reason(to, reason)  # a missing reason refuses them all, before any changes
+    checked_reason(to, reason)  # a missing reason refuses them all, before any changes
     result = Moved()
     for number in wanted:
         try:

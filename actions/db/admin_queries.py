@@ -139,8 +139,8 @@ async def order(session: AsyncSession, tenant_id: int, number: str, zone: ZoneIn
         for event in await _payment_events(session, payment.id):
             timeline.add(event.received_at, f"Payment {payment.id}: {_what(event)}", event.event_key)
     subjects = [f"order:{found.number}", *(f"payment:{p.id}" for p in payments)]
-    for entry in await _audit(session, tenant_id, subjects):
-        timeline.add(entry.created_at, f"Staff: {entry.action}", entry.reason)
+    for entry, who in await _audit(session, tenant_id, subjects):
+        timeline.add(entry.created_at, f"Staff: {entry.action} ({who})", entry.reason)
     if found.status != "pending_payment":
         timeline.add(found.updated_at, f"Order {found.status}")
     return {
@@ -198,8 +198,8 @@ async def payment(session: AsyncSession, tenant_id: int, payment_id: int, zone: 
     timeline.add(found.created_at, "Payment started", f"{found.provider}, {found.provider_reference}")
     for event in await _payment_events(session, found.id):
         timeline.add(event.received_at, _what(event), event.event_key)
-    for entry in await _audit(session, tenant_id, [f"payment:{found.id}"]):
-        timeline.add(entry.created_at, f"Staff: {entry.action}", entry.reason)
+    for entry, who in await _audit(session, tenant_id, [f"payment:{found.id}"]):
+        timeline.add(entry.created_at, f"Staff: {entry.action} ({who})", entry.reason)
     return {"payment": found, "order_number": number, "timeline": timeline.sorted(zone)}
 
 
@@ -213,9 +213,14 @@ async def _payment_events(session: AsyncSession, payment_id: int) -> list[t.Paym
     return list((await session.scalars(query)).all())
 
 
-async def _audit(session: AsyncSession, tenant_id: int, subjects: list[str]) -> list[t.AuditEntry]:
-    query = select(t.AuditEntry).where(t.AuditEntry.tenant_id == tenant_id, t.AuditEntry.subject.in_(subjects))
-    return list((await session.scalars(query.order_by(t.AuditEntry.id))).all())
+async def _audit(session: AsyncSession, tenant_id: int, subjects: list[str]) -> list[tuple[t.AuditEntry, str]]:
+    """The entries about these subjects, each with who wrote it (their e-mail)."""
+    query = (
+        select(t.AuditEntry, func.coalesce(t.StaffUser.email, "?"))
+        .join(t.StaffUser, t.StaffUser.id == t.AuditEntry.staff_user_id, isouter=True)
+        .where(t.AuditEntry.tenant_id == tenant_id, t.AuditEntry.subject.in_(subjects))
+    )
+    return [(entry, who) for entry, who in await session.execute(query.order_by(t.AuditEntry.id))]
 
 
 async def tenant_by_api_token_hash(session: AsyncSession, token_hash: str) -> t.Tenant | None:

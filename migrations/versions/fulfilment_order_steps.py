@@ -31,5 +31,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_column("orders", "customer_told_status", schema="commerce")
     op.drop_constraint(op.f("ck_orders_status_known"), "orders", schema="commerce", type_="check")
-    op.execute("UPDATE commerce.orders SET status = 'fulfilled' WHERE status IN ('packed', 'out_for_delivery', 'delivered')")
+    moved_on = "('packed', 'out_for_delivery', 'delivered')"
+    op.execute(f"UPDATE commerce.orders SET status = 'fulfilled' WHERE status IN {moved_on}")
     op.create_check_constraint(op.f("ck_orders_status_known"), "orders", OLD, schema="commerce")

@@ -41,7 +41,9 @@ async def staff_of(rt) -> StaffMember:
         ("sw", OrderStatus.DELIVERED, "imefikishwa"),
     ],
 )
-async def test_where_is_my_order_says_the_step_in_the_customers_language(shop, tracker, dispatcher, language, step, words):
+async def test_where_is_my_order_says_the_step_in_the_customers_language(
+    shop, tracker, dispatcher, language, step, words
+):
     order = await paid_order(shop)
     await fulfilment.move(shop.uow(), await staff_of(shop), order.number, step)
     asking = tracker("show_products", slots={"language": language}, text="where is my order?")
