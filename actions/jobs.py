@@ -74,9 +74,10 @@ class DeliveryBackoff(BaseRetryStrategy):
             return None
         if job.attempts + 1 >= self.max_attempts:
             about = {name: job.task_kwargs[name] for name in ("payment_id", "order_id") if name in job.task_kwargs}
+            what = ", ".join(f"{name.removesuffix('_id')} {value}" for name, value in about.items())
             log.error(
                 "%s: customer not told after %s tries, job %s left failed: %s",
-                ", ".join(f"{k} {v}" for k, v in about.items()), self.max_attempts, job.id, exception, extra=about,
+                what, self.max_attempts, job.id, exception, extra=about,
             )  # fmt: skip
             return None
         return RetryDecision(retry_in={"seconds": self.wait(job.attempts).total_seconds()})
