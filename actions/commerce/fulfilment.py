@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from actions.commerce import orders
 from actions.commerce.errors import NotFound, Refused
-from actions.commerce.model import Order, OrderNotice, OrderStatus
+from actions.commerce.model import Order, OrderNotice, OrderStatus, is_order_number
 from actions.commerce.payments import PROMPT_PROVIDERS, PaymentStatus
 from actions.commerce.ports import StaffMember, UnitOfWork
 
@@ -68,8 +68,11 @@ async def move(uow: UnitOfWork, staff: StaffMember, number: str, to: OrderStatus
     """Move one of the shop's orders to the next step (or cancel it); Refused, and nothing changed, when it
     cannot; NotFound for an order of another shop or none."""
     reason = checked_reason(to, reason)
+    number = number.strip().upper()
+    if not is_order_number(number):  # not asked of the database: a NUL or a lone surrogate would fail there
+        raise NotFound(f"order {number.encode('ascii', 'backslashreplace').decode()[:20]}")
     async with uow:
-        found = await uow.orders.of_shop(staff.tenant_id, number.strip().upper())
+        found = await uow.orders.of_shop(staff.tenant_id, number)
         if found is None:
             raise NotFound(f"order {number}")
         if (why := refusal(found.status, to)) is not None:
@@ -123,7 +126,8 @@ async def move_many(
         try:
             await move(uow, staff, number, to, reason)
         except NotFound:
-            result.refused.append((number, "no such order"))
+            shown = number.encode("ascii", "backslashreplace").decode()  # whatever was sent, printable
+            result.refused.append((shown[:20], "no such order"))
         except Refused as e:
             result.refused.append((number, str(e).split(": ", 1)[-1].rstrip(".")))
         else:

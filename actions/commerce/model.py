@@ -167,6 +167,11 @@ def order_number_in(text: str) -> str | None:
     return match.group(0).upper() if match else None
 
 
+def is_order_number(text: str) -> bool:
+    """Whether the text is an order number as we make them (any case): no other text names an order."""
+    return _ORDER_NUMBER.fullmatch(text or "") is not None
+
+
 def new_order_number() -> str:
     """Six characters with at least one digit and one letter, so that no order number is a word
     ("cancel SUGARS" must not look like an order) and `order_number_in` finds every one."""

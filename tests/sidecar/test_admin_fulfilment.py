@@ -165,3 +165,11 @@ async def test_a_list_query_that_is_not_one_goes_back_to_the_plain_list(shop, st
     number = await paid_order(shop, "ws_CO_BACK_1")
     done = await staff.post("/admin/orders/bulk", order=number, to="packed", back="x\r\nSet-Cookie: a=b")
     assert done.status_code == 303 and done.headers["location"] == "/admin/orders"
+
+
+@pytest.mark.parametrize("number", ["AB%00CD", "%F0%9F%9A%9A", "x" * 300, "%ED%A0%80", "A%0D%0ASet-Cookie:%20a=b"])
+async def test_an_order_number_no_order_can_have_is_not_found(sidecar, staff, number):
+    assert (await staff.post(f"/admin/orders/{number}/status", to="packed")).status_code == 404
+    bulk = await staff.post("/admin/orders/bulk", order=[number.replace("%00", "\x00")], to="packed")
+    assert bulk.status_code == 303
+    assert "no such order" in (await staff.get(bulk.headers["location"])).text
