@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from actions.commerce import cart, orders, payment_requests, settlement, staff
 from actions.commerce.model import CustomerRef, Order
-from actions.commerce.payments import PaymentStatus, ProviderEvent
+from actions.commerce.payments import Notice, PaymentStatus, ProviderEvent
 from actions.db import tables as t
 from tests.e2e.test_admin_browser import CHROMIUM, SCREENSHOTS
 from tests.sidecar.test_admin import Staff
@@ -34,7 +34,10 @@ async def paid_order(rt, sender: str, sku: str = "SUGAR-1KG") -> Order:
     await cart.add(rt.uow(), who, sku, 1)
     order = await orders.place(rt.uow(), who, "Kilimani")
     payment = await payment_requests.start(rt.uow(), order.id, "mpesa", f"ws_CO_{order.number}", order.total, None)
-    event = ProviderEvent("mpesa", "query:0", payment.reference, PaymentStatus.PAID, "reconciliation", order.total)
+    event = ProviderEvent(
+        "mpesa", "query:0", payment.reference, PaymentStatus.PAID, "reconciliation", order.total,
+        notice=Notice.MPESA_PAID,
+    )  # fmt: skip
     await settlement.record(rt.uow(), event)
     return order
 
