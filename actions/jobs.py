@@ -27,11 +27,13 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.commerce.errors import ConversationsUnreachable
+from actions.commerce.model import Order, OrderNotice
 from actions.commerce.payments import Notice, Payment
 from actions.observability import correlation
 from actions.settings import Settings
 
 NOTIFY_PAYMENT = "notify_payment"
+NOTIFY_ORDER = "notify_order"
 CHECK_PAYMENTS = "check_payments"
 log = logging.getLogger("payments.notify")
 
@@ -71,10 +73,11 @@ class DeliveryBackoff(BaseRetryStrategy):
         if not isinstance(exception, ConversationsUnreachable):
             return None
         if job.attempts + 1 >= self.max_attempts:
-            payment_id = job.task_kwargs.get("payment_id")
+            about = {name: job.task_kwargs[name] for name in ("payment_id", "order_id") if name in job.task_kwargs}
+            what = ", ".join(f"{name.removesuffix('_id')} {value}" for name, value in about.items())
             log.error(
-                "payment %s: customer not told after %s tries, job %s left failed: %s",
-                payment_id, self.max_attempts, job.id, exception, extra={"payment_id": payment_id},
+                "%s: customer not told after %s tries, job %s left failed: %s",
+                what, self.max_attempts, job.id, exception, extra=about,
             )  # fmt: skip
             return None
         return RetryDecision(retry_in={"seconds": self.wait(job.attempts).total_seconds()})
@@ -94,14 +97,28 @@ class ProcrastinateOutbox:
         the current one. A savepoint keeps the transaction usable when the queueing lock is taken; the
         COMMIT releases it (a RELEASE would be one more round trip for nothing)."""
         correlation_id = correlation_id or await correlation.of_payment(self._redis, payment) or correlation.current()
+        kwargs = {"payment_id": payment.id, "notice": notice.value, "correlation_id": correlation_id}
+        if not await self._defer(NOTIFY_PAYMENT, kwargs, queueing_lock=notify_lock(payment)):
+            log.info("payment %s: its message is queued already", payment.id, extra={"payment_id": payment.id})
+
+    async def tell_order(self, order: Order, notice: OrderNotice, reason: str = "") -> None:
+        """One job per step, queued once; one order's jobs run one after the other, oldest first
+        (procrastinate's `lock`), so its customer hears the steps in order."""
+        kwargs = {"order_id": order.id, "notice": notice.value, "reason": reason}
+        kwargs["correlation_id"] = correlation.current()
+        lock = f"order:{order.id}"
+        if not await self._defer(NOTIFY_ORDER, kwargs, queueing_lock=f"{lock}:{notice.value}", lock=lock):
+            log.info("order %s: its %s message is queued already", order.id, notice.value, extra={"order_id": order.id})
+
+    async def _defer(self, task: str, kwargs: dict, **options: str) -> bool:
+        """Defer on the session's connection, in its transaction; False when the queueing lock is taken."""
         connection = await self._session.connection()  # the session's, in its transaction (begun if need be)
         raw = (await connection.get_raw_connection()).driver_connection  # psycopg's AsyncConnection
-        deferrer = self._app.configure_task(
-            NOTIFY_PAYMENT, queue=self._queue, queueing_lock=notify_lock(payment), connection=raw
-        )
+        deferrer = self._app.configure_task(task, queue=self._queue, connection=raw, **options)
         await raw.execute("SAVEPOINT tell_customer")
         try:
-            await deferrer.defer_async(payment_id=payment.id, notice=notice.value, correlation_id=correlation_id)
+            await deferrer.defer_async(**kwargs)
         except exceptions.AlreadyEnqueued:
             await raw.execute("ROLLBACK TO SAVEPOINT tell_customer")
-            log.info("payment %s: its message is queued already", payment.id, extra={"payment_id": payment.id})
+            return False
+        return True

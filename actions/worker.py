@@ -19,6 +19,7 @@ from procrastinate.jobs import Status
 
 from actions import jobs, runtime
 from actions.commerce import notifications, orders, reconciliation
+from actions.commerce.model import OrderNotice
 from actions.commerce.payments import DueCheck, Notice
 from actions.db import cache
 from actions.observability import correlation, logs, readiness
@@ -106,6 +107,16 @@ async def notify_payment(context: JobContext, payment_id: int, notice: str) -> b
     return told
 
 
+@correlated
+async def notify_order(context: JobContext, order_id: int, notice: str, reason: str = "") -> bool:
+    """An order's step, told to its customer; retried like a payment's message."""
+    rt = runtime.current()
+    told = await notifications.tell_order_step(rt.uow(), rt.conversations, order_id, OrderNotice(notice), reason)
+    if told:
+        log.info("order %s: customer told (%s)", order_id, notice, extra={"order_id": order_id})
+    return told
+
+
 def check_cron(interval_seconds: float) -> str:
     """procrastinate's cron with its sixth field, seconds: every `interval_seconds` (at least 1, at most 60)."""
     every = min(60, max(1, int(interval_seconds)))
@@ -117,6 +128,7 @@ def register(app: App, settings: Settings) -> App:
     database each get their own ticks."""
     queue = settings.jobs_queue
     app.task(name=jobs.NOTIFY_PAYMENT, queue=queue, retry=jobs.DeliveryBackoff(), pass_context=True)(notify_payment)
+    app.task(name=jobs.NOTIFY_ORDER, queue=queue, retry=jobs.DeliveryBackoff(), pass_context=True)(notify_order)
     checks = app.task(
         name=jobs.CHECK_PAYMENTS, queue=queue, lock=f"{jobs.CHECK_PAYMENTS}:{queue}",
         queueing_lock=f"{jobs.CHECK_PAYMENTS}:{queue}", pass_context=True,

@@ -22,7 +22,18 @@ from typing import Any, Self
 
 from actions.commerce.catalog_csv import CatalogRow
 from actions.commerce.errors import ConversationsUnreachable, PaymentUnavailable
-from actions.commerce.model import Cart, CartLine, Category, NewOrder, Order, OrderLine, OrderStatus, Product, Tenant
+from actions.commerce.model import (
+    Cart,
+    CartLine,
+    Category,
+    NewOrder,
+    Order,
+    OrderLine,
+    OrderNotice,
+    OrderStatus,
+    Product,
+    Tenant,
+)
 from actions.commerce.money import Money
 from actions.commerce.nlu_examples import TrainingSet
 from actions.commerce.payments import (
@@ -40,6 +51,7 @@ from actions.commerce.payments import (
 from actions.commerce.ports import (
     Conversation,
     Handoff,
+    OrderRecipient,
     PaymentAsk,
     PaymentRecipient,
     Requested,
@@ -112,6 +124,7 @@ class OrderRow:
     created_at: datetime
     version: int = 1
     updated_at: datetime | None = None  # placed, or a payment last asked for (None: when placed)
+    customer_told_status: OrderStatus | None = None
 
     @property
     def active_at(self) -> datetime:
@@ -203,6 +216,13 @@ class Told:
     correlation_id: str | None
 
 
+@dataclass(frozen=True)
+class ToldOrder:
+    order_id: int
+    notice: OrderNotice
+    reason: str
+
+
 @dataclass
 class State:
     """Everything the database would hold; tests read the committed one as `uow.committed`."""
@@ -221,6 +241,7 @@ class State:
     staff: dict[str, StaffRow] = field(default_factory=dict)  # by email, unique across shops
     audit: list[AuditRow] = field(default_factory=list)
     told: list[Told] = field(default_factory=list)  # the outbox: customers' messages queued for the worker
+    told_orders: list[ToldOrder] = field(default_factory=list)  # the outbox's order steps
 
     def product(self, sku: str, tenant_id: int | None = None) -> ProductRow:
         [row] = [p for p in self.products.values() if p.sku == sku and tenant_id in (None, p.tenant_id)]
@@ -441,6 +462,21 @@ class FakeOrders(_Repository):
         row = self._s.orders.get(order_id)
         return _order(row) if row else None
 
+    async def of_shop(self, tenant_id: int, number: str) -> Order | None:
+        row = next((o for o in self._s.orders.values() if (o.tenant_id, o.number) == (tenant_id, number)), None)
+        return _order(row) if row else None
+
+    async def recipient(self, order_id: int) -> OrderRecipient | None:
+        row = self._s.orders.get(order_id)
+        if row is None:
+            return None
+        customer = self._s.customers[row.customer_id]
+        return OrderRecipient(customer.external_id, row.number, row.status, row.customer_told_status)
+
+    async def mark_told(self, order_id: int, status: OrderStatus) -> None:
+        if order_id in self._s.orders:
+            self._s.orders[order_id].customer_told_status = status
+
     async def move(self, order_id: int, was: OrderStatus, becomes: OrderStatus) -> bool:
         row = self._s.orders.get(order_id)
         if row is None or row.status is not was:
@@ -562,6 +598,10 @@ class FakePayments(_Repository):
         row = self._s.payments.get(payment_id)
         return row.payment() if row else None
 
+    async def lock_of_order(self, order_id: int) -> list[Payment]:
+        rows = sorted((p for p in self._s.payments.values() if p.order_id == order_id), key=lambda p: p.id)
+        return [p.payment() for p in rows]
+
 
 class FakeRejectedMessages(_Repository):
     async def keep(self, message: Rejected, caps: RejectCaps) -> bool:
@@ -631,6 +671,10 @@ class FakeOutbox(_Repository):
             (t.payment.provider, t.payment.reference) == (payment.provider, payment.reference) for t in self._s.told
         ):
             self._s.told.append(Told(payment, notice, correlation_id))
+
+    async def tell_order(self, order: Order, notice: OrderNotice, reason: str = "") -> None:
+        if not any((t.order_id, t.notice) == (order.id, notice) for t in self._s.told_orders):
+            self._s.told_orders.append(ToldOrder(order.id, notice, reason))
 
 
 # --- the unit of work ---------------------------------------------------------------------------
@@ -807,6 +851,7 @@ class FakeConversations:
     def __init__(self) -> None:
         self.resumed: list[str] = []
         self.updates: list[tuple[PaymentRecipient, Notice]] = []
+        self.order_updates: list[tuple[OrderRecipient, OrderNotice, str]] = []
         self.unreachable = False
 
     def _reach(self) -> None:
@@ -820,6 +865,10 @@ class FakeConversations:
     async def payment_update(self, recipient: PaymentRecipient, notice: Notice) -> None:
         self._reach()
         self.updates.append((recipient, notice))
+
+    async def order_update(self, recipient: OrderRecipient, notice: OrderNotice, reason: str) -> None:
+        self._reach()
+        self.order_updates.append((recipient, notice, reason))
 
 
 class FakeConversationSource:

@@ -91,7 +91,23 @@ class OrderStatus(StrEnum):
     PAID = "paid"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
-    FULFILLED = "fulfilled"
+    PACKED = "packed"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+
+
+class OrderNotice(StrEnum):
+    """What the customer is told about a step (actions/chat/orders.py turns it into a reply)."""
+
+    PACKED = "packed"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    CANCELLED_REFUND = "cancelled_refund"  # cancelled after the money arrived: the shop refunds it
+
+    @property
+    def status(self) -> OrderStatus:
+        return OrderStatus.CANCELLED if self is OrderNotice.CANCELLED_REFUND else OrderStatus(self.value)
 
 
 @dataclass(frozen=True)
@@ -149,6 +165,11 @@ def order_number_in(text: str) -> str | None:
     """An order number written anywhere in a message ("cancel k7qx2m please"), upper-cased."""
     match = _ORDER_NUMBER.search(text or "")
     return match.group(0).upper() if match else None
+
+
+def is_order_number(text: str) -> bool:
+    """Whether the text is an order number as we make them (any case): no other text names an order."""
+    return _ORDER_NUMBER.fullmatch(text or "") is not None
 
 
 def new_order_number() -> str:

@@ -17,6 +17,7 @@ from actions.commerce.model import (
     Category,
     NewOrder,
     Order,
+    OrderNotice,
     OrderStatus,
     Product,
     Tenant,
@@ -108,6 +109,19 @@ class Orders(Protocol):
 
     async def get(self, order_id: int, *, for_update: bool = False) -> Order | None: ...
 
+    async def of_shop(self, tenant_id: int, number: str) -> Order | None:
+        """The shop's order with this number (None for another shop's)."""
+        ...
+
+    async def recipient(self, order_id: int) -> OrderRecipient | None:
+        """Whom to tell about the order's step: the customer's conversation, its number, its status, and the
+        status they were last told of."""
+        ...
+
+    async def mark_told(self, order_id: int, status: OrderStatus) -> None:
+        """Note that the customer was told the order reached `status`."""
+        ...
+
     async def move(self, order_id: int, was: OrderStatus, becomes: OrderStatus) -> bool:
         """The order's status becomes `becomes` if it is `was` (its row locked until the transaction ends);
         False, and nothing changed, if it is not."""
@@ -179,6 +193,10 @@ class Payments(Protocol):
 
     async def by_id(self, payment_id: int) -> Payment | None: ...
 
+    async def lock_of_order(self, order_id: int) -> list[Payment]:
+        """The order's payments, locked (SELECT … FOR UPDATE, oldest first) until the transaction ends."""
+        ...
+
 
 class RejectedMessages(Protocol):
     async def keep(self, message: Rejected, caps: RejectCaps) -> bool:
@@ -228,6 +246,11 @@ class Outbox(Protocol):
         one for the same payment while the first waits changes nothing)."""
         ...
 
+    async def tell_order(self, order: Order, notice: OrderNotice, reason: str = "") -> None:
+        """The customer's message about the order's new step (with staff's reason for a cancellation); one
+        order's messages are delivered in the order they were queued."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without `commit()` rolls everything back."""
@@ -262,6 +285,14 @@ class PaymentRecipient:
     order_number: str
     status: PaymentStatus
     told: bool = False  # the customer heard how the payment ended already
+
+
+@dataclass(frozen=True)
+class OrderRecipient:
+    conversation_id: str
+    order_number: str
+    status: OrderStatus
+    told: OrderStatus | None = None  # the last step the customer heard of
 
 
 @dataclass(frozen=True)
@@ -344,6 +375,8 @@ class Conversations(Protocol):
         ...
 
     async def payment_update(self, recipient: PaymentRecipient, notice: Notice) -> None: ...
+
+    async def order_update(self, recipient: OrderRecipient, notice: OrderNotice, reason: str) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from actions.commerce.payments import (
     RejectCaps,
     Rejected,
 )
-from actions.commerce.ports import Handoff, PaymentRecipient, StaffAccount, StaffMember
+from actions.commerce.ports import Handoff, OrderRecipient, PaymentRecipient, StaffAccount, StaffMember
 from actions.db import tables as t
 from actions.db.cache import ReadCache
 
@@ -410,6 +410,33 @@ class Orders:
         row = await self.session.scalar(query)
         return _order(row) if row else None
 
+    async def of_shop(self, tenant_id: int, number: str) -> model.Order | None:
+        query = (
+            select(t.Order)
+            .options(selectinload(t.Order.items))
+            .where(t.Order.tenant_id == tenant_id, t.Order.number == number)
+        )
+        row = await self.session.scalar(query)
+        return _order(row) if row else None
+
+    async def recipient(self, order_id: int) -> OrderRecipient | None:
+        row = (
+            await self.session.execute(
+                select(t.Customer.external_id, t.Order.number, t.Order.status, t.Order.customer_told_status)
+                .join(t.Customer, t.Customer.id == t.Order.customer_id)
+                .where(t.Order.id == order_id)
+            )
+        ).first()
+        if row is None:
+            return None
+        told = model.OrderStatus(row[3]) if row[3] else None
+        return OrderRecipient(row[0], row[1], model.OrderStatus(row[2]), told)
+
+    async def mark_told(self, order_id: int, status: model.OrderStatus) -> None:
+        await self.session.execute(
+            update(_orders).where(_orders.c.id == order_id).values(customer_told_status=status.value)
+        )
+
     async def abandoned(self, older_than_minutes: float, limit: int) -> list[int]:
         pending_payment = select(t.Payment.id).where(
             t.Payment.order_id == t.Order.id, t.Payment.status == PaymentStatus.PENDING.value
@@ -591,6 +618,10 @@ class Payments:
     async def by_id(self, payment_id: int) -> Payment | None:
         row = await self.session.get(t.Payment, payment_id)
         return _payment(row) if row else None
+
+    async def lock_of_order(self, order_id: int) -> list[Payment]:
+        query = select(*_PAYMENT_COLUMNS).where(_payments.c.order_id == order_id).order_by(_payments.c.id)
+        return [_payment(row) for row in await self.session.execute(query.with_for_update())]
 
 
 class RejectedMessages:

@@ -144,7 +144,8 @@ class Order(Base):
         CheckConstraint("total_minor >= 0", name="total_not_negative"),
         CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
         CheckConstraint(
-            "status IN ('pending_payment', 'paid', 'cancelled', 'expired', 'fulfilled')", name="status_known"
+            "status IN ('pending_payment', 'paid', 'packed', 'out_for_delivery', 'delivered', 'cancelled', 'expired')",
+            name="status_known",
         ),
         Index("ix_orders_tenant_id_created_at", "tenant_id", "created_at"),
         Index("ix_orders_customer_id_created_at", "customer_id", "created_at"),
@@ -159,6 +160,8 @@ class Order(Base):
     total_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = _currency()
     delivery_location: Mapped[str | None] = mapped_column(String(500))
+    # The last step the customer was told of in the chat (packed, delivered…): a job delivered twice tells once.
+    customer_told_status: Mapped[str | None] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(Integer, server_default="1")
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()
