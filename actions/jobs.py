@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from procrastinate import App, PsycopgConnector, exceptions
 from procrastinate.jobs import Job
@@ -33,6 +34,7 @@ from actions.settings import Settings
 
 NOTIFY_PAYMENT = "notify_payment"
 CHECK_PAYMENTS = "check_payments"
+REMIND_CART = "remind_cart"
 log = logging.getLogger("payments.notify")
 
 
@@ -46,6 +48,11 @@ def create_app(settings: Settings) -> App:
 def notify_lock(payment: Payment) -> str:
     """One message per payment ending; the provider's reference is unique where ids may be reused."""
     return f"notify:{payment.provider}:{payment.reference}"
+
+
+def reminder_lock(cart_id: int, version: int) -> str:
+    """One waiting reminder per cart version (the cart row's claim already makes it one per version)."""
+    return f"cart-reminder:{cart_id}:{version}"
 
 
 class DeliveryBackoff(BaseRetryStrategy):
@@ -94,8 +101,7 @@ class ProcrastinateOutbox:
         the current one. A savepoint keeps the transaction usable when the queueing lock is taken; the
         COMMIT releases it (a RELEASE would be one more round trip for nothing)."""
         correlation_id = correlation_id or await correlation.of_payment(self._redis, payment) or correlation.current()
-        connection = await self._session.connection()  # the session's, in its transaction (begun if need be)
-        raw = (await connection.get_raw_connection()).driver_connection  # psycopg's AsyncConnection
+        raw = await self._raw_connection()
         deferrer = self._app.configure_task(
             NOTIFY_PAYMENT, queue=self._queue, queueing_lock=notify_lock(payment), connection=raw
         )
@@ -105,3 +111,20 @@ class ProcrastinateOutbox:
         except exceptions.AlreadyEnqueued:
             await raw.execute("ROLLBACK TO SAVEPOINT tell_customer")
             log.info("payment %s: its message is queued already", payment.id, extra={"payment_id": payment.id})
+
+    async def remind_cart(self, cart_id: int, version: int) -> None:
+        raw = await self._raw_connection()
+        deferrer = self._app.configure_task(
+            REMIND_CART, queue=self._queue, queueing_lock=reminder_lock(cart_id, version), connection=raw
+        )
+        await raw.execute("SAVEPOINT remind_cart")
+        try:
+            await deferrer.defer_async(cart_id=cart_id, version=version, correlation_id=correlation.current())
+        except exceptions.AlreadyEnqueued:
+            await raw.execute("ROLLBACK TO SAVEPOINT remind_cart")
+            log.info("cart %s: its reminder is queued already", cart_id)
+
+    async def _raw_connection(self) -> Any:
+        """psycopg's AsyncConnection under the session, in its transaction (begun if need be)."""
+        connection = await self._session.connection()
+        return (await connection.get_raw_connection()).driver_connection

@@ -1,0 +1,42 @@
+"""Abandoned-cart reminders in the chat: the worker's reminder, and the customer's "no more reminders"."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import runtime
+from actions.chat.tracker import cart_lines, customer
+from actions.commerce import cart, reminders
+
+
+class ActionCartReminder(Action):
+    """Runs when the worker triggers EXTERNAL_cart_reminder: the cart as it is now, with a way out.
+    The reply's language is the conversation's `language` slot."""
+
+    def name(self) -> str:
+        return "action_cart_reminder"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        current = await cart.view(runtime.current().uow(), customer(tracker))
+        if not current.is_empty:  # emptied since the job was queued: nothing to remind of
+            dispatcher.utter_message(
+                response="utter_cart_reminder", lines=cart_lines(current), total=str(current.total)
+            )
+        return []
+
+
+class ActionStopReminders(Action):
+    """ "Stop reminders" (the reminder's button, or said), or "stop" right after a reminder (data/rules.yml)."""
+
+    def name(self) -> str:
+        return "action_stop_reminders"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        await reminders.stop(runtime.current().uow(), customer(tracker), datetime.now(UTC))
+        dispatcher.utter_message(response="utter_reminders_off")
+        return []
