@@ -3,6 +3,7 @@ the cart with a way out, and "stop reminders" turns them off for that customer."
 
 from datetime import UTC, datetime, timedelta
 
+from rasa_sdk.events import FollowupAction, SlotSet
 from sqlalchemy import select, update
 
 from actions.chat.cart import ActionAddToCart
@@ -69,3 +70,20 @@ async def test_stop_reminders_turns_them_off_for_that_customer_only(shop, tracke
         await session.execute(update(t.Cart).values(updated_at=long_ago))
         await session.execute(update(t.Customer).values(last_message_at=long_ago))
     assert await reminders.sweep(shop.uow(), datetime.now(UTC)) == 0
+
+
+async def test_a_conversation_that_lost_its_language_is_reminded_in_the_stored_one(shop, tracker, dispatcher):
+    reminder = {
+        "text": "",
+        "intent": {"name": "EXTERNAL_cart_reminder"},
+        "entities": [{"entity": "language", "value": "sw"}],
+    }
+    lost = tracker("show_products", latest_message=reminder, slots={"language": "en"})
+    events = await ActionCartReminder().run(dispatcher, lost, {})
+    assert events == [SlotSet("language", "sw"), FollowupAction("action_cart_reminder")]
+    assert dispatcher.messages == []  # said on the second run, in Swahili
+    await ActionAddToCart().run(dispatcher, tracker("show_products", slots=SUGAR), {})
+    dispatcher.messages.clear()
+    again = tracker("show_products", latest_message=reminder, slots={"language": "sw"})
+    assert await ActionCartReminder().run(dispatcher, again, {}) == []
+    assert [m["response"] for m in dispatcher.messages] == ["utter_cart_reminder"]
