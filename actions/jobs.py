@@ -35,6 +35,7 @@ from actions.settings import Settings
 NOTIFY_PAYMENT = "notify_payment"
 NOTIFY_ORDER = "notify_order"
 CHECK_PAYMENTS = "check_payments"
+REMIND_CART = "remind_cart"
 log = logging.getLogger("payments.notify")
 
 
@@ -48,6 +49,11 @@ def create_app(settings: Settings) -> App:
 def notify_lock(payment: Payment) -> str:
     """One message per payment ending; the provider's reference is unique where ids may be reused."""
     return f"notify:{payment.provider}:{payment.reference}"
+
+
+def reminder_lock(cart_id: int, version: int) -> str:
+    """One waiting reminder per cart version (the cart row's claim already makes it one per version)."""
+    return f"cart-reminder:{cart_id}:{version}"
 
 
 class DeliveryBackoff(BaseRetryStrategy):
@@ -122,3 +128,8 @@ class ProcrastinateOutbox:
             await raw.execute("ROLLBACK TO SAVEPOINT tell_customer")
             return False
         return True
+
+    async def remind_cart(self, cart_id: int, version: int) -> None:
+        kwargs = {"cart_id": cart_id, "version": version, "correlation_id": correlation.current()}
+        if not await self._defer(REMIND_CART, kwargs, queueing_lock=reminder_lock(cart_id, version)):
+            log.info("cart %s: its reminder is queued already", cart_id)

@@ -16,6 +16,7 @@ from actions.commerce.ports import OrderRecipient, PaymentRecipient
 log = logging.getLogger("payments.notify")
 PAYMENT_UPDATE = "EXTERNAL_payment_update"
 ORDER_UPDATE = "EXTERNAL_order_update"
+CART_REMINDER = "EXTERNAL_cart_reminder"
 
 
 def conversation_path(conversation_id: str) -> str:
@@ -59,3 +60,10 @@ class RasaConversations:
         entities = {"order_number": recipient.order_number, "order_status": notice.value, "reason": reason}
         url = self._conversation(recipient.conversation_id) + "/trigger_intent"
         await self._post(url, {"name": ORDER_UPDATE, "entities": entities}, output_channel="latest")
+
+    async def cart_reminder(self, conversation_id: str, language: str | None) -> None:
+        """Trigger the cart-reminder intent; the reply's language is the conversation's `language` slot,
+        and `language` (the one stored with the customer) only when the conversation has none."""
+        entities = {"language": language} if language else {}
+        url = self._conversation(conversation_id) + "/trigger_intent"
+        await self._post(url, {"name": CART_REMINDER, "entities": entities}, output_channel="latest")

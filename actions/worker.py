@@ -12,13 +12,15 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
-from procrastinate import App, JobContext, exceptions
+from procrastinate import App, JobContext, RetryStrategy, exceptions
 from procrastinate.jobs import Status
 
 from actions import jobs, runtime
-from actions.commerce import notifications, orders, reconciliation
+from actions.commerce import notifications, orders, reconciliation, reminders
+from actions.commerce.errors import ConversationsUnreachable
 from actions.commerce.model import OrderNotice
 from actions.commerce.payments import DueCheck, Notice
 from actions.db import cache
@@ -33,6 +35,10 @@ KEEP_FINISHED_HOURS = 72  # then a finished job is deleted; a failed one stays u
 FORGET_OLD_JOBS = "forget_old_jobs"
 RETRY_STALLED = "retry_stalled_jobs"
 STALLED_EVERY_SECONDS = 10  # a job is stalled after 30 s without its worker's heartbeat
+SWEEP_CARTS = "sweep_carts"
+# A reminder Rasa could not take is tried again for about 18 minutes (after 3 s, 9 s, 27 s, … 7 tries), each
+# time only while the customer's window is open for long enough (reminders.MARGIN); then it is left failed.
+REMINDER_RETRY = RetryStrategy(max_attempts=7, exponential_wait=3, retry_exceptions={ConversationsUnreachable})
 
 
 def correlated(job: Job) -> Job:
@@ -117,6 +123,19 @@ async def notify_order(context: JobContext, order_id: int, notice: str, reason: 
     return told
 
 
+async def sweep_carts(context: JobContext, timestamp: int) -> int:
+    """Queue the reminders that are due (actions/commerce/reminders.py), once a minute."""
+    return await reminders.sweep(runtime.current().uow(), datetime.now(UTC))
+
+
+@correlated
+async def remind_cart(context: JobContext, cart_id: int, version: int) -> bool:
+    rt = runtime.current()
+    sent = await reminders.remind(rt.uow(), rt.conversations, cart_id, version, datetime.now(UTC))
+    log.info("cart %s (version %s): %s", cart_id, version, "reminded" if sent else "no reminder any more")
+    return sent
+
+
 def check_cron(interval_seconds: float) -> str:
     """procrastinate's cron with its sixth field, seconds: every `interval_seconds` (at least 1, at most 60)."""
     every = min(60, max(1, int(interval_seconds)))
@@ -138,6 +157,9 @@ def register(app: App, settings: Settings) -> App:
     app.periodic(cron=check_cron(STALLED_EVERY_SECONDS), periodic_id=queue)(stalled(retry_stalled_jobs))
     cleanup = app.task(name=FORGET_OLD_JOBS, queue=queue, lock=f"{FORGET_OLD_JOBS}:{queue}", pass_context=True)
     app.periodic(cron="13 * * * *", periodic_id=queue)(cleanup(forget_old_jobs))
+    app.task(name=jobs.REMIND_CART, queue=queue, retry=REMINDER_RETRY, pass_context=True)(remind_cart)
+    sweep = app.task(name=SWEEP_CARTS, queue=queue, queueing_lock=f"{SWEEP_CARTS}:{queue}", pass_context=True)
+    app.periodic(cron="* * * * *", periodic_id=queue)(sweep(sweep_carts))
     return app
 
 

@@ -58,6 +58,7 @@ from actions.commerce.ports import (
     StaffAccount,
     StaffMember,
 )
+from actions.commerce.reminders import IdleCart, ReminderSettings
 
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
@@ -242,6 +243,14 @@ class State:
     audit: list[AuditRow] = field(default_factory=list)
     told: list[Told] = field(default_factory=list)  # the outbox: customers' messages queued for the worker
     told_orders: list[ToldOrder] = field(default_factory=list)  # the outbox's order steps
+    reminder_settings: dict[int, ReminderSettings] = field(default_factory=dict)  # by shop
+    cart_changes: dict[int, tuple[int, datetime]] = field(default_factory=dict)  # customer id -> (version, when)
+    heard: dict[int, tuple[datetime, str | None]] = field(
+        default_factory=dict
+    )  # customer id -> (last message, language)
+    opted_out: set[int] = field(default_factory=set)  # customer ids
+    reminded: dict[int, tuple[int, bool]] = field(default_factory=dict)  # customer id -> (version, sent)
+    reminders_queued: list[tuple[int, int]] = field(default_factory=list)  # the outbox: (cart, version)
 
     def product(self, sku: str, tenant_id: int | None = None) -> ProductRow:
         [row] = [p for p in self.products.values() if p.sku == sku and tenant_id in (None, p.tenant_id)]
@@ -418,7 +427,9 @@ class FakeCarts(_Repository):
         return Cart(tuple(sorted(lines, key=lambda line: line.product.name)), tenant.currency)
 
     async def set_quantity(self, tenant_id: int, customer_id: int, product_id: int, quantity: int) -> None:
-        items = self._s.carts.setdefault(customer_id, {})  # one cart per customer
+        items = self._s.carts.setdefault(customer_id, {})  # one cart per customer, its id the customer's
+        version, _ = self._s.cart_changes.get(customer_id, (0, self._uow.now))
+        self._s.cart_changes[customer_id] = (version + 1, self._uow.now)
         if quantity <= 0:
             items.pop(product_id, None)
         else:
@@ -663,6 +674,57 @@ class FakeAudit(_Repository):
         self._s.audit.append(AuditRow(staff.tenant_id, staff.user_id, action, subject, reason, dict(details)))
 
 
+class FakeReminders(_Repository):
+    async def settings(self, tenant_id: int) -> ReminderSettings:
+        return self._s.reminder_settings.get(tenant_id, ReminderSettings())
+
+    async def save_settings(self, tenant_id: int, wanted: ReminderSettings) -> None:
+        self._s.reminder_settings[tenant_id] = wanted
+
+    def _idle(self, customer_id: int) -> IdleCart | None:
+        customer = self._s.customers[customer_id]
+        wanted = self._s.reminder_settings.get(customer.tenant_id, ReminderSettings())
+        if not wanted.on or not self._s.carts.get(customer_id):
+            return None
+        version, changed = self._s.cart_changes[customer_id]
+        heard, language = self._s.heard.get(customer_id, (None, None))
+        reminded, sent = self._s.reminded.get(customer_id, (None, False))
+        opted_out = customer_id in self._s.opted_out
+        conversation = customer.external_id
+        return IdleCart(
+            customer_id, version, conversation, language, wanted.delay, changed, heard, reminded, sent, opted_out
+        )
+
+    async def idle_carts(self, heard_since: datetime, limit: int) -> list[IdleCart]:
+        carts = [self._idle(customer_id) for customer_id in self._s.carts]
+        return [
+            c for c in carts
+            if c and not c.opted_out and c.last_message_at and c.last_message_at >= heard_since
+            and c.reminded_version != c.version
+        ][:limit]  # fmt: skip
+
+    async def cart(self, cart_id: int) -> IdleCart | None:
+        return self._idle(cart_id) if cart_id in self._s.carts else None
+
+    async def claim(self, cart_id: int, version: int) -> bool:
+        current, _ = self._s.cart_changes.get(cart_id, (None, None))
+        if current != version or self._s.reminded.get(cart_id, (None, False))[0] == version:
+            return False
+        self._s.reminded[cart_id] = (version, False)
+        return True
+
+    async def mark_sent(self, cart_id: int, version: int) -> None:
+        if self._s.reminded.get(cart_id, (None, False))[0] == version:
+            self._s.reminded[cart_id] = (version, True)
+
+    async def heard_from(self, customer_id: int, at: datetime, language: str | None) -> None:
+        last, known = self._s.heard.get(customer_id, (at, None))
+        self._s.heard[customer_id] = (max(last, at), language or known)
+
+    async def opt_out(self, customer_id: int, at: datetime) -> None:
+        self._s.opted_out.add(customer_id)
+
+
 class FakeOutbox(_Repository):
     """Like procrastinate's queueing lock: one waiting message per payment (the fake delivers none)."""
 
@@ -675,6 +737,10 @@ class FakeOutbox(_Repository):
     async def tell_order(self, order: Order, notice: OrderNotice, reason: str = "") -> None:
         if not any((t.order_id, t.notice) == (order.id, notice) for t in self._s.told_orders):
             self._s.told_orders.append(ToldOrder(order.id, notice, reason))
+
+    async def remind_cart(self, cart_id: int, version: int) -> None:
+        if (cart_id, version) not in self._s.reminders_queued:
+            self._s.reminders_queued.append((cart_id, version))
 
 
 # --- the unit of work ---------------------------------------------------------------------------
@@ -701,6 +767,7 @@ class FakeUnitOfWork:
         self.handoffs = FakeHandoffs(self)
         self.staff = FakeStaff(self)
         self.audit = FakeAudit(self)
+        self.reminders = FakeReminders(self)
         self.outbox = FakeOutbox(self)
 
     def __getattr__(self, name: str) -> Any:
@@ -852,6 +919,7 @@ class FakeConversations:
         self.resumed: list[str] = []
         self.updates: list[tuple[PaymentRecipient, Notice]] = []
         self.order_updates: list[tuple[OrderRecipient, OrderNotice, str]] = []
+        self.reminders: list[tuple[str, str | None]] = []  # (conversation, language)
         self.unreachable = False
 
     def _reach(self) -> None:
@@ -869,6 +937,10 @@ class FakeConversations:
     async def order_update(self, recipient: OrderRecipient, notice: OrderNotice, reason: str) -> None:
         self._reach()
         self.order_updates.append((recipient, notice, reason))
+
+    async def cart_reminder(self, conversation_id: str, language: str | None) -> None:
+        self._reach()
+        self.reminders.append((conversation_id, language))
 
 
 class FakeConversationSource:

@@ -73,12 +73,15 @@ class ActionProductDetails(Action):
         if place:
             return [SlotSet("delivery_location", place)]
         said = tracker.latest_message.get("text") or ""
-        query = entity(tracker, "product") or tracker.get_slot("product") or ""
+        tenant = customer(tracker).tenant
+        query = entity(tracker, "product") or ""
+        if not query and not (said and await catalog.mentioned(runtime.current().uow(), tenant, said)):
+            query = tracker.get_slot("product") or ""  # "how much is it?": the product talked about before
         if not query and not said:
             dispatcher.utter_message(response="utter_ask_product")
             return []
         try:
-            product = await catalog.describe(runtime.current().uow(), customer(tracker).tenant, query or said, said)
+            product = await catalog.describe(runtime.current().uow(), tenant, query or said, said)
         except ProductNotFound:
             if not query:
                 dispatcher.utter_message(response="utter_ask_product")

@@ -67,13 +67,6 @@ async def describe(uow: UnitOfWork, tenant: str, query: str, said: str = "") -> 
     when it names none."""
     async with uow:
         shop = await tenant_of(uow, tenant)
-        if said and query.casefold() not in said.casefold():  # the query is remembered from an earlier message:
-            everything = await uow.catalog.everything(shop.id)
-            named_now = _named(said, everything)  # what this message names comes first ("how much is the X?")
-            if len(named_now) == 1:
-                return named_now[0]
-            if named_now:
-                raise AmbiguousProduct(said, named_now)
         product = await uow.catalog.by_sku(shop.id, query.strip().upper())
         if product is not None:
             return product

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from actions.commerce.catalog_csv import CatalogRow
 from actions.commerce.model import (
@@ -35,6 +35,9 @@ from actions.commerce.payments import (
     RejectCaps,
     Rejected,
 )
+
+if TYPE_CHECKING:
+    from actions.commerce.reminders import IdleCart, ReminderSettings
 
 
 class Tenants(Protocol):
@@ -237,6 +240,34 @@ class Audit(Protocol):
         ...
 
 
+class Reminders(Protocol):
+    async def settings(self, tenant_id: int) -> ReminderSettings: ...
+
+    async def save_settings(self, tenant_id: int, wanted: ReminderSettings) -> None: ...
+
+    async def idle_carts(self, heard_since: datetime, limit: int) -> list[IdleCart]:
+        """Carts with items, of shops with reminders on and customers who did not opt out and wrote
+        since `heard_since`, whose current version was not reminded of yet."""
+        ...
+
+    async def cart(self, cart_id: int) -> IdleCart | None:
+        """The cart as a reminder job sees it (whatever the shop's setting now: None when it is off)."""
+        ...
+
+    async def claim(self, cart_id: int, version: int) -> bool:
+        """Note that `version` of the cart is being reminded of, unless it changed or was claimed
+        already (by another sweep: the row's lock makes the second one wait and then see it)."""
+        ...
+
+    async def mark_sent(self, cart_id: int, version: int) -> None: ...
+
+    async def heard_from(self, customer_id: int, at: datetime, language: str | None) -> None:
+        """The customer's latest message, and their language when it is known."""
+        ...
+
+    async def opt_out(self, customer_id: int, at: datetime) -> None: ...
+
+
 class Outbox(Protocol):
     """Work for the worker, written in the unit of work's own transaction: it exists once that
     transaction commits, and never if it rolls back."""
@@ -249,6 +280,10 @@ class Outbox(Protocol):
     async def tell_order(self, order: Order, notice: OrderNotice, reason: str = "") -> None:
         """The customer's message about the order's new step (with staff's reason for a cancellation); one
         order's messages are delivered in the order they were queued."""
+        ...
+
+    async def remind_cart(self, cart_id: int, version: int) -> None:
+        """The reminder of one version of a cart (queued once: a second one changes nothing)."""
         ...
 
 
@@ -265,6 +300,7 @@ class UnitOfWork(Protocol):
     handoffs: Handoffs
     staff: Staff
     audit: Audit
+    reminders: Reminders
     outbox: Outbox
 
     async def __aenter__(self) -> Self: ...
@@ -377,6 +413,10 @@ class Conversations(Protocol):
     async def payment_update(self, recipient: PaymentRecipient, notice: Notice) -> None: ...
 
     async def order_update(self, recipient: OrderRecipient, notice: OrderNotice, reason: str) -> None: ...
+
+    async def cart_reminder(self, conversation_id: str, language: str | None) -> None:
+        """Remind the customer of their cart, in their conversation (in `language` if Rasa knows none)."""
+        ...
 
 
 @dataclass(frozen=True)

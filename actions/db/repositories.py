@@ -311,7 +311,9 @@ class Carts:
         return await self.session.scalar(
             insert(t.Cart)
             .values(tenant_id=tenant_id, customer_id=customer_id)
-            .on_conflict_do_update(index_elements=["customer_id"], set_={"updated_at": func.now()})
+            .on_conflict_do_update(
+                index_elements=["customer_id"], set_={"updated_at": func.now(), "version": t.Cart.version + 1}
+            )
             .returning(t.Cart.id)
         )
 

@@ -50,7 +50,10 @@ def _currency() -> Mapped[str]:
 
 class Tenant(Base):
     __tablename__ = "tenants"
-    __table_args__ = (CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),)
+    __table_args__ = (
+        CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
+        CheckConstraint("cart_reminder_minutes BETWEEN 10 AND 1380", name="cart_reminder_minutes_in_window"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
@@ -63,6 +66,9 @@ class Tenant(Base):
     mpesa_callback_secret_previous: Mapped[str | None] = mapped_column(String(64))
     mpesa_callback_rotated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # sha256 of the order API token
+    # One reminder of a cart left with items, this long after the customer went quiet (commerce/reminders.py).
+    cart_reminders: Mapped[bool] = mapped_column(server_default=text("false"))
+    cart_reminder_minutes: Mapped[int] = mapped_column(Integer, server_default="120")
     created_at: Mapped[datetime] = _created_at()
 
 
@@ -76,6 +82,9 @@ class Customer(Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     name: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str | None] = mapped_column(String(8))
+    # The customer's latest message (WhatsApp's 24-hour window runs from it), and their "no more reminders".
+    last_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reminders_off_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = _created_at()
 
 
@@ -125,7 +134,12 @@ class Cart(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), unique=True)
-    updated_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    # Up by one with every change of its lines; a reminder is queued once per version (reminded_version)
+    # and noted when Rasa took it (reminder_sent_at), so a job run twice reminds once.
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    reminded_version: Mapped[int | None] = mapped_column(Integer)
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class CartItem(Base):

@@ -25,6 +25,7 @@ REPOSITORIES = {
     "handoffs": ports.Handoffs,
     "staff": ports.Staff,
     "audit": ports.Audit,
+    "reminders": ports.Reminders,
     "outbox": ports.Outbox,
 }
 

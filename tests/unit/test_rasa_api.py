@@ -1,5 +1,6 @@
 """The Rasa API's URLs: a conversation id, whatever its characters, is one path segment and comes back whole."""
 
+import json
 from urllib.parse import unquote
 
 import httpx
@@ -36,3 +37,17 @@ async def test_a_payment_update_and_a_hand_back_go_to_the_quoted_conversation():
         "/conversations/106540352242922%3A254712345678%23x/trigger_intent",
         "/conversations/a%2Fb%3Fc/tracker/events",
     ]
+
+
+async def test_a_cart_reminder_triggers_its_intent_on_the_channel_the_customer_last_used():
+    seen = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.raw_path.decode().split("?")[0], request.url.params.get("output_channel")))
+        seen.append(request.read())
+        return httpx.Response(200, json={})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+        await RasaConversations(http, "http://rasa:5005", None).cart_reminder("106540352242922:254712345678", "sw")
+    assert seen[0] == ("/conversations/106540352242922%3A254712345678/trigger_intent", "latest")
+    assert json.loads(seen[1]) == {"name": "EXTERNAL_cart_reminder", "entities": {"language": "sw"}}

@@ -108,22 +108,6 @@ async def test_describing_a_vague_product_picks_the_one_the_whole_message_points
         await catalog.describe(w.uow, "demo-shop", "sugar", said="tell me about sugar")
 
 
-@pytest.mark.parametrize(
-    ("remembered", "said", "sku"),
-    [
-        ("sugar 1kg", "how much are the eggs", "EGGS-TRAY"),
-        ("SUGAR-1KG", "tell me about the fresh milk", "MILK-500ML"),
-        ("milk", "bei ya sugar 2kg ni ngapi", "SUGAR-2KG"),
-        ("sugar 2kg", "how much is it?", "SUGAR-2KG"),  # nothing named now: the remembered one
-    ],
-)
-async def test_a_product_remembered_from_an_earlier_message_never_outranks_the_one_this_message_names(
-    remembered, said, sku
-):
-    w = World()
-    assert (await catalog.describe(w.uow, "demo-shop", remembered, said=said)).sku == sku
-
-
 async def test_a_new_conversation_belongs_to_the_shop_whose_whatsapp_number_it_came_to():
     w = World()
     kiosk = w.uow.add_shop("kiosk", "Kiosk", "KES", whatsapp_number="1098765")

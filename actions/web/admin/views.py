@@ -7,7 +7,7 @@ import hmac
 import re
 import secrets
 from collections.abc import Awaitable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -16,7 +16,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, html, redirect
 
 from actions import runtime
-from actions.commerce import backoffice, fulfilment, handoffs, review
+from actions.commerce import backoffice, fulfilment, handoffs, reminders, review
 from actions.commerce import staff as accounts
 from actions.commerce.errors import ConversationsUnreachable, NotFound, Refused
 from actions.commerce.language import LANGUAGES
@@ -344,6 +344,35 @@ async def _act(request: Request, back: str, operation: Awaitable[str]) -> HTTPRe
     except Refused as e:
         return back_to(back, f"⚠ {e}")
     return back_to(back, f"✓ {done}")
+
+
+# --- abandoned-cart reminders -----------------------------------------------------------------------
+
+
+@bp.get("/reminders")
+@staff_only
+async def reminder_settings(request: Request, staff: StaffSession) -> HTTPResponse:
+    current = await reminders.settings_of(runtime.current().uow(), staff.tenant_id)
+    return _reminder_form(request, current.on, reminders.minutes(current.delay))
+
+
+@bp.post("/reminders")
+@staff_only
+async def change_reminders(request: Request, staff: StaffSession) -> HTTPResponse:
+    on, delay = request.form.get("on") == "1", (request.form.get("delay_minutes") or "").strip()
+    try:
+        wanted = reminders.ReminderSettings(on, timedelta(minutes=int(delay)))
+    except (ValueError, OverflowError, Refused) as e:
+        reason = e if isinstance(e, Refused) else "the delay must be a whole number of minutes"
+        return _reminder_form(request, on, delay, error=f"Not saved: {reason}.", status=400)
+    await reminders.change_settings(runtime.current().uow(), member(staff), wanted)
+    state = f"on, {delay} minutes after the customer went quiet" if on else "off"
+    return back_to("/admin/reminders", f"✓ Cart reminders are {state}.")
+
+
+def _reminder_form(request: Request, on: bool, delay: int | str, error: str = "", status: int = 200) -> HTTPResponse:
+    bounds = (reminders.minutes(reminders.SHORTEST), reminders.minutes(reminders.LONGEST))
+    return page(request, "reminders.html", status=status, on=on, delay=delay, bounds=bounds, error=error)
 
 
 # --- conversation review ----------------------------------------------------------------------------
