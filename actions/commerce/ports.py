@@ -14,11 +14,13 @@ from typing import Any, Protocol, Self
 from actions.commerce.catalog_csv import CatalogRow
 from actions.commerce.model import (
     Cart,
+    CatalogEntry,
     Category,
     NewOrder,
     Order,
     OrderStatus,
     Product,
+    ProductChanges,
     Tenant,
 )
 from actions.commerce.money import Money
@@ -38,6 +40,8 @@ from actions.commerce.payments import (
 
 class Tenants(Protocol):
     async def by_slug(self, slug: str) -> Tenant | None: ...
+
+    async def by_id(self, tenant_id: int) -> Tenant | None: ...
 
     async def by_whatsapp_number(self, phone_number_id: str) -> Tenant | None: ...
 
@@ -87,6 +91,12 @@ class Catalog(Protocol):
     async def save_product(self, tenant_id: int, category_id: int, row: CatalogRow) -> None:
         """Insert or update the product with the row's SKU, visible."""
         ...
+
+    async def entry(self, tenant_id: int, product_id: int) -> CatalogEntry | None:
+        """The shop's product, hidden or not, its row locked until the transaction ends; None if the shop has none."""
+        ...
+
+    async def change(self, product_id: int, changes: ProductChanges) -> None: ...
 
 
 class Carts(Protocol):

@@ -38,6 +38,10 @@ class Tenants:
         row = await self.session.scalar(select(t.Tenant).where(t.Tenant.slug == slug))
         return model.Tenant(row.id, row.slug, row.name, row.currency) if row else None
 
+    async def by_id(self, tenant_id: int) -> model.Tenant | None:
+        row = await self.session.get(t.Tenant, tenant_id)
+        return model.Tenant(row.id, row.slug, row.name, row.currency) if row else None
+
     async def callback_secrets(self, tenant_id: int) -> CallbackSecrets | None:
         row = (
             await self.session.execute(
@@ -222,6 +226,38 @@ class Catalog:
             .values(tenant_id=tenant_id, sku=row.sku, **values)
             .on_conflict_do_update(index_elements=["tenant_id", "sku"], set_={**values, "updated_at": func.now()})
         )
+
+    async def entry(self, tenant_id: int, product_id: int) -> model.CatalogEntry | None:
+        row = (
+            await self.session.execute(
+                select(t.Product, t.Category.name)
+                .join(t.Category, t.Category.id == t.Product.category_id)
+                .where(t.Product.id == product_id, t.Product.tenant_id == tenant_id)
+                .with_for_update(of=t.Product)
+            )
+        ).first()
+        return catalog_entry(*row) if row else None
+
+    async def change(self, product_id: int, changes: model.ProductChanges) -> None:
+        values = {
+            "name": changes.name,
+            "description": changes.description,
+            "price_minor": changes.price.minor,
+            "currency": changes.price.currency,
+            "image_url": changes.image_url,
+            "active": changes.visible,
+            **({"stock": changes.stock} if changes.stock is not None else {}),
+        }
+        await self.session.execute(
+            update(t.Product).where(t.Product.id == product_id).values(**values, updated_at=func.now())
+        )
+
+
+def catalog_entry(row: t.Product, category: str) -> model.CatalogEntry:
+    return model.CatalogEntry(
+        row.id, row.sku, row.name, category, Money(row.price_minor, row.currency), row.stock, row.description,
+        row.image_url, row.active,
+    )  # fmt: skip
 
 
 class CachedCatalog(Catalog):
