@@ -25,7 +25,7 @@ MAX_PAGE = 100_000
 
 
 def _arg(request: Request, name: str, limit: int = 100) -> str:
-    return (request.args.get(name) or "").strip()[:limit]
+    return (request.args.get(name) or "").replace("\x00", "").strip()[:limit]  # PostgreSQL refuses NUL
 
 
 def _number(text: str, default: int, most: int) -> int:
