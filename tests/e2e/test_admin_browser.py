@@ -52,13 +52,14 @@ async def stuck_payment(shop, stack):
 
 @pytest.fixture
 async def browser_page(request):
+    """A page in headless chromium; `request.param` (indirect parametrization) may set its viewport."""
     if not shutil.which(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (make browser)")
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        page = await browser.new_page()
+        page = await browser.new_page(viewport=getattr(request, "param", None))
         yield page
         outcome = getattr(request.node, "rep_call", None)  # set by pytest_runtest_makereport in conftest.py
         if outcome is not None and outcome.failed:
