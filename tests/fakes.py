@@ -367,7 +367,7 @@ class FakeCatalog(_Repository):
 
     async def reserve(self, product_id: int, quantity: int) -> bool:
         row = self._s.products.get(product_id)
-        if row is None or row.stock < quantity:
+        if row is None or not row.active or row.stock < quantity:
             return False
         row.stock -= quantity
         return True

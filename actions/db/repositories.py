@@ -184,11 +184,12 @@ class Catalog:
         return _product(row) if row else None
 
     async def reserve(self, product_id: int, quantity: int) -> bool:
+        # A hidden product is not sold, even from a cart filled before staff hid it.
         # A conditional UPDATE: under READ COMMITTED a competing order waits for our row lock,
         # then re-checks `stock >= quantity` against the committed value.
         taken = await self.session.scalar(
             update(t.Product)
-            .where(t.Product.id == product_id, t.Product.stock >= quantity)
+            .where(t.Product.id == product_id, t.Product.active, t.Product.stock >= quantity)
             .values(stock=t.Product.stock - quantity, updated_at=func.now())
             .returning(t.Product.id)
         )

@@ -4,12 +4,13 @@ through the read cache; an upload with bad rows imports nothing."""
 import pytest
 from sqlalchemy import func, select
 
-from actions.commerce import catalog, catalog_admin
+from actions.commerce import cart, catalog, catalog_admin, orders
 from actions.commerce import staff as accounts
 from actions.commerce.catalog_admin import ProductForm, StockMovedMeanwhile
 from actions.commerce.catalog_csv import CatalogFileError, parse_catalog
 from actions.commerce.catalog_import import import_catalog
-from actions.commerce.errors import NotFound
+from actions.commerce.errors import NotFound, OutOfStock
+from actions.commerce.model import CustomerRef
 from actions.commerce.money import Money
 from actions.commerce.ports import StaffMember
 from actions.db import cache, catalog_queries
@@ -133,3 +134,14 @@ async def test_an_upload_with_bad_rows_imports_nothing_and_lists_every_bad_row(s
     )
     assert (done.products, done.categories) == (1, 1)
     assert (await catalog.describe(shop.uow(), "demo-shop", "TEA-1")).price == Money(12000, "KES")
+
+
+async def test_a_product_hidden_after_it_was_put_in_a_cart_is_not_sold(shop):
+    staff, who = await staff_of(shop), CustomerRef("demo-shop", "254700000123")
+    sugar_id = await product_id(shop, "SUGAR-1KG", staff)
+    await cart.add(shop.uow(), who, "SUGAR-1KG", 2)
+    await catalog_admin.edit_product(shop.uow(), staff, sugar_id, sugar(visible=False))
+    with pytest.raises(OutOfStock):
+        await orders.place(shop.uow(), who, "Kilimani")
+    async with shop.sessions() as session:
+        assert await session.scalar(select(t.Product.stock).where(t.Product.id == sugar_id)) == 50

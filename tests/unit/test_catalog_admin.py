@@ -2,10 +2,10 @@
 
 import pytest
 
-from actions.commerce import cart, catalog, catalog_admin
+from actions.commerce import cart, catalog, catalog_admin, orders
 from actions.commerce.catalog_admin import InvalidProduct, ProductForm, StockMovedMeanwhile, checked
 from actions.commerce.catalog_csv import CatalogFileError
-from actions.commerce.errors import NotFound, ProductNotFound
+from actions.commerce.errors import NotFound, OutOfStock, ProductNotFound
 from actions.commerce.money import Money, MoneyError, parse_price
 from tests.unit.shop_world import World
 
@@ -175,3 +175,13 @@ async def test_an_upload_updates_by_sku_in_the_shops_currency_and_is_audited():
         w.shop.id,
         {"products": 2, "categories": 2},
     )
+
+
+async def test_a_product_hidden_after_it_was_put_in_a_cart_is_not_sold():
+    w = World()
+    sugar = w.uow.committed.product("SUGAR-1KG", w.shop.id)
+    await cart.add(w.uow, w.who, "SUGAR-1KG", 2)
+    await catalog_admin.edit_product(w.uow, w.staff, sugar.id, form(visible=False))
+    with pytest.raises(OutOfStock):
+        await orders.place(w.uow, w.who, "Kilimani")
+    assert w.stock("SUGAR-1KG") == 10
