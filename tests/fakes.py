@@ -404,7 +404,7 @@ class FakeCatalog(_Repository):
         product = ProductRow(id=self._id("products"), tenant_id=tenant_id, sku=row.sku, **values)
         self._s.products[product.id] = product
 
-    async def entry(self, tenant_id: int, product_id: int) -> CatalogEntry | None:
+    async def entry(self, tenant_id: int, product_id: int, *, for_update: bool = False) -> CatalogEntry | None:
         row = self._s.products.get(product_id)
         if row is None or row.tenant_id != tenant_id:
             return None

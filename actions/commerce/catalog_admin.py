@@ -99,8 +99,8 @@ async def product(uow: UnitOfWork, staff: StaffMember, product_id: int) -> Catal
         return await _entry(uow, staff, product_id)
 
 
-async def _entry(uow: UnitOfWork, staff: StaffMember, product_id: int) -> CatalogEntry:
-    entry = await uow.catalog.entry(staff.tenant_id, product_id)
+async def _entry(uow: UnitOfWork, staff: StaffMember, product_id: int, for_update: bool = False) -> CatalogEntry:
+    entry = await uow.catalog.entry(staff.tenant_id, product_id, for_update=for_update)
     if entry is None:  # another shop's product does not exist here
         raise NotFound(f"product {product_id}")
     return entry
@@ -110,7 +110,7 @@ async def edit_product(uow: UnitOfWork, staff: StaffMember, product_id: int, for
     """Save what staff typed. A stock left as shown keeps whatever orders made of it meanwhile; a stock
     typed over one that moved since it was shown is refused (StockMovedMeanwhile), so no sale is lost."""
     async with uow:
-        entry = await _entry(uow, staff, product_id)
+        entry = await _entry(uow, staff, product_id, for_update=True)  # an order's reserve waits, then sees ours
         changes = checked(form, entry.price.currency)
         shown = form.stock_shown.strip()
         if shown == str(changes.stock):

@@ -92,8 +92,9 @@ class Catalog(Protocol):
         """Insert or update the product with the row's SKU, visible."""
         ...
 
-    async def entry(self, tenant_id: int, product_id: int) -> CatalogEntry | None:
-        """The shop's product, hidden or not, its row locked until the transaction ends; None if the shop has none."""
+    async def entry(self, tenant_id: int, product_id: int, *, for_update: bool = False) -> CatalogEntry | None:
+        """The shop's product, hidden or not (its row locked until the transaction ends, `for_update`);
+        None if the shop has no such product."""
         ...
 
     async def change(self, product_id: int, changes: ProductChanges) -> None: ...

@@ -57,6 +57,18 @@ async def categories(session: AsyncSession, tenant_id: int) -> list[tuple[str, s
     return [(slug, name) for slug, name in rows]
 
 
+async def history(session: AsyncSession, tenant_id: int, product_id: int, limit: int = 20) -> list[tuple]:
+    """The product's latest changes from the audit log, newest first: (when, who, {field: [was, becomes]})."""
+    rows = await session.execute(
+        select(t.AuditEntry.created_at, t.StaffUser.name, t.AuditEntry.details)
+        .join(t.StaffUser, t.StaffUser.id == t.AuditEntry.staff_user_id, isouter=True)
+        .where(t.AuditEntry.tenant_id == tenant_id, t.AuditEntry.subject == f"product:{product_id}")
+        .order_by(t.AuditEntry.id.desc())
+        .limit(limit)
+    )
+    return [(when, who, {k: v for k, v in details.items() if k != "sku"}) for when, who, details in rows]
+
+
 async def low_stock(session: AsyncSession, tenant_id: int, at_most: int) -> list[CatalogEntry]:
     """Visible products with `at_most` or fewer in stock, fewest first."""
     query = _entries(tenant_id).where(t.Product.active, t.Product.stock <= at_most)

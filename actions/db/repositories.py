@@ -228,15 +228,13 @@ class Catalog:
             .on_conflict_do_update(index_elements=["tenant_id", "sku"], set_={**values, "updated_at": func.now()})
         )
 
-    async def entry(self, tenant_id: int, product_id: int) -> model.CatalogEntry | None:
-        row = (
-            await self.session.execute(
-                select(t.Product, t.Category.name)
-                .join(t.Category, t.Category.id == t.Product.category_id)
-                .where(t.Product.id == product_id, t.Product.tenant_id == tenant_id)
-                .with_for_update(of=t.Product)
-            )
-        ).first()
+    async def entry(self, tenant_id: int, product_id: int, *, for_update: bool = False) -> model.CatalogEntry | None:
+        query = (
+            select(t.Product, t.Category.name)
+            .join(t.Category, t.Category.id == t.Product.category_id)
+            .where(t.Product.id == product_id, t.Product.tenant_id == tenant_id)
+        )
+        row = (await self.session.execute(query.with_for_update(of=t.Product) if for_update else query)).first()
         return catalog_entry(*row) if row else None
 
     async def change(self, product_id: int, changes: model.ProductChanges) -> None:

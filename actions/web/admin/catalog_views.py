@@ -14,6 +14,7 @@ from actions.commerce import catalog_admin
 from actions.commerce.catalog_admin import InvalidProduct, ProductForm, StockMovedMeanwhile
 from actions.commerce.catalog_csv import OPTIONAL, REQUIRED, CatalogFileError
 from actions.commerce.errors import NotFound
+from actions.commerce.model import CatalogEntry
 from actions.db import catalog_queries as store
 from actions.web.admin.sessions import StaffSession
 from actions.web.admin.views import SESSION_COOKIE, back_to, member, page, signed_in, staff_only
@@ -55,7 +56,7 @@ async def product_page(request: Request, staff: StaffSession, product_id: int) -
         entry = await catalog_admin.product(runtime.current().uow(), member(staff), product_id)
     except NotFound:
         return page(request, "not_found.html", status=404, what=f"Product {product_id}")
-    return _product_form(request, entry, _form_of(entry))
+    return await _product_form(request, staff, entry, _form_of(entry))
 
 
 @bp.post("/products/<product_id:id>")
@@ -68,11 +69,11 @@ async def edit(request: Request, staff: StaffSession, product_id: int) -> HTTPRe
         return page(request, "not_found.html", status=404, what=f"Product {product_id}")
     except InvalidProduct as e:
         entry = await catalog_admin.product(rt.uow(), member(staff), product_id)
-        return _product_form(request, entry, form, errors=e.errors, status=400)
+        return await _product_form(request, staff, entry, form, errors=e.errors, status=400)
     except StockMovedMeanwhile as e:
         entry = await catalog_admin.product(rt.uow(), member(staff), product_id)
         typed = ProductForm(**{**form.__dict__, "stock_shown": str(e.now)})
-        return _product_form(request, entry, typed, errors={"stock": str(e)}, status=409)
+        return await _product_form(request, staff, entry, typed, errors={"stock": str(e)}, status=409)
     return back_to(f"/admin/catalog/products/{product_id}", f"✓ {done}")
 
 
@@ -84,15 +85,25 @@ def _typed(request: Request) -> ProductForm:
     )  # fmt: skip
 
 
-def _form_of(entry) -> ProductForm:
+def _form_of(entry: CatalogEntry) -> ProductForm:
     return ProductForm(
         entry.name, entry.description, entry.price.format().removeprefix(f"{entry.price.currency} ").replace(",", ""),
         str(entry.stock), entry.image_url or "", entry.visible, str(entry.stock),
     )  # fmt: skip
 
 
-def _product_form(request, entry, form: ProductForm, errors: dict | None = None, status: int = 200) -> HTTPResponse:
-    return page(request, "product.html", status=status, product=entry, form=form, errors=errors or {})
+async def _product_form(
+    request: Request,
+    staff: StaffSession,
+    entry: CatalogEntry,
+    form: ProductForm,
+    errors: dict | None = None,
+    status: int = 200,
+) -> HTTPResponse:
+    async with runtime.current().sessions() as session:
+        changes = await store.history(session, staff.tenant_id, entry.id)
+    context = {"product": entry, "form": form, "errors": errors or {}, "history": changes}
+    return page(request, "product.html", status=status, **context)
 
 
 @bp.get("/low-stock")
