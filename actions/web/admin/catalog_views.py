@@ -17,12 +17,11 @@ from actions.commerce.errors import NotFound
 from actions.commerce.model import CatalogEntry
 from actions.db import catalog_queries as store
 from actions.web.admin.sessions import StaffSession
-from actions.web.admin.views import SESSION_COOKIE, back_to, member, page, signed_in, staff_only
+from actions.web.admin.views import MAX_PAGE, SESSION_COOKIE, back_to, member, page, signed_in, staff_only
 
 bp = Blueprint("admin_catalog", url_prefix="/admin/catalog")
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 LOW_STOCK_DEFAULT = 5
-MAX_PAGE = 100_000
 
 
 def _arg(request: Request, name: str, limit: int = 100) -> str:
