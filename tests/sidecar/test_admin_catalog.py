@@ -146,6 +146,7 @@ HOSTILE_QUERIES = [
     "/admin/catalog?q=%00%27%22;--&category=%00&shown=%00&page=99999999999999999999",
     "/admin/catalog?page=-3&q=" + "x%25_" * 200, "/admin/catalog/low-stock?at_most=99999999999999999999",
     "/admin/catalog/low-stock?at_most=-1", "/admin/catalog/products/0", "/admin/catalog/products/abc",
+    "/admin/catalog?page=%C2%B2", "/admin/catalog/low-stock?at_most=%C2%B2",
 ]  # fmt: skip
 
 

@@ -29,7 +29,7 @@ def _arg(request: Request, name: str, limit: int = 100) -> str:
 
 
 def _number(text: str, default: int, most: int) -> int:
-    return min(most, max(0, int(text))) if text.isdigit() and len(text) < 10 else default
+    return min(most, int(text)) if text.isascii() and text.isdigit() and len(text) < 10 else default
 
 
 @bp.get("")
