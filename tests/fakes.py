@@ -25,6 +25,7 @@ from actions.commerce.errors import ConversationsUnreachable, PaymentUnavailable
 from actions.commerce.model import (
     Cart,
     CartLine,
+    CatalogEntry,
     Category,
     NewOrder,
     Order,
@@ -32,6 +33,7 @@ from actions.commerce.model import (
     OrderNotice,
     OrderStatus,
     Product,
+    ProductChanges,
     Tenant,
 )
 from actions.commerce.money import Money
@@ -280,6 +282,10 @@ class FakeTenants(_Repository):
         row = next((t for t in self._s.tenants.values() if t.slug == slug), None)
         return row.tenant() if row else None
 
+    async def by_id(self, tenant_id: int) -> Tenant | None:
+        row = self._s.tenants.get(tenant_id)
+        return row.tenant() if row else None
+
     async def by_whatsapp_number(self, phone_number_id: str) -> Tenant | None:
         row = next((t for t in self._s.tenants.values() if t.whatsapp_number == phone_number_id), None)
         return row.tenant() if row else None
@@ -381,7 +387,7 @@ class FakeCatalog(_Repository):
 
     async def reserve(self, product_id: int, quantity: int) -> bool:
         row = self._s.products.get(product_id)
-        if row is None or row.stock < quantity:
+        if row is None or not row.active or row.stock < quantity:
             return False
         row.stock -= quantity
         return True
@@ -417,6 +423,22 @@ class FakeCatalog(_Repository):
                 return
         product = ProductRow(id=self._id("products"), tenant_id=tenant_id, sku=row.sku, **values)
         self._s.products[product.id] = product
+
+    async def entry(self, tenant_id: int, product_id: int, *, for_update: bool = False) -> CatalogEntry | None:
+        row = self._s.products.get(product_id)
+        if row is None or row.tenant_id != tenant_id:
+            return None
+        category = self._s.categories[row.category_id].name
+        return CatalogEntry(
+            row.id, row.sku, row.name, category, row.price, row.stock, row.description, row.image_url, row.active
+        )
+
+    async def change(self, product_id: int, changes: ProductChanges) -> None:
+        row = self._s.products[product_id]
+        row.name, row.description, row.price = changes.name, changes.description, changes.price
+        row.image_url, row.active = changes.image_url, changes.visible
+        if changes.stock is not None:
+            row.stock = changes.stock
 
 
 class FakeCarts(_Repository):

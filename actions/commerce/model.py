@@ -52,6 +52,33 @@ class Product:
 
 
 @dataclass(frozen=True)
+class CatalogEntry:
+    """A product as the shop's staff see it: hidden ones too, with its category's name."""
+
+    id: int
+    sku: str
+    name: str
+    category: str
+    price: Money
+    stock: int
+    description: str
+    image_url: str | None
+    visible: bool
+
+
+@dataclass(frozen=True)
+class ProductChanges:
+    """What staff set on a product; `stock` None leaves the stock as orders left it."""
+
+    name: str
+    description: str
+    price: Money
+    stock: int | None
+    image_url: str | None
+    visible: bool
+
+
+@dataclass(frozen=True)
 class CartLine:
     product: Product
     quantity: int

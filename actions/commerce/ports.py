@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any, Protocol, Self
 from actions.commerce.catalog_csv import CatalogRow
 from actions.commerce.model import (
     Cart,
+    CatalogEntry,
     Category,
     NewOrder,
     Order,
     OrderNotice,
     OrderStatus,
     Product,
+    ProductChanges,
     Tenant,
 )
 from actions.commerce.money import Money
@@ -42,6 +44,8 @@ if TYPE_CHECKING:
 
 class Tenants(Protocol):
     async def by_slug(self, slug: str) -> Tenant | None: ...
+
+    async def by_id(self, tenant_id: int) -> Tenant | None: ...
 
     async def by_whatsapp_number(self, phone_number_id: str) -> Tenant | None: ...
 
@@ -79,7 +83,7 @@ class Catalog(Protocol):
     async def by_sku(self, tenant_id: int, sku: str) -> Product | None: ...
 
     async def reserve(self, product_id: int, quantity: int) -> bool:
-        """Take `quantity` from stock if that much is there; atomic against other orders."""
+        """Take `quantity` from stock if that much is there and the product is visible; atomic against other orders."""
         ...
 
     async def release(self, product_id: int, quantity: int) -> None: ...
@@ -91,6 +95,13 @@ class Catalog(Protocol):
     async def save_product(self, tenant_id: int, category_id: int, row: CatalogRow) -> None:
         """Insert or update the product with the row's SKU, visible."""
         ...
+
+    async def entry(self, tenant_id: int, product_id: int, *, for_update: bool = False) -> CatalogEntry | None:
+        """The shop's product, hidden or not (its row locked until the transaction ends, `for_update`);
+        None if the shop has no such product."""
+        ...
+
+    async def change(self, product_id: int, changes: ProductChanges) -> None: ...
 
 
 class Carts(Protocol):

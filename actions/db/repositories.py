@@ -38,6 +38,10 @@ class Tenants:
         row = await self.session.scalar(select(t.Tenant).where(t.Tenant.slug == slug))
         return model.Tenant(row.id, row.slug, row.name, row.currency) if row else None
 
+    async def by_id(self, tenant_id: int) -> model.Tenant | None:
+        row = await self.session.get(t.Tenant, tenant_id)
+        return model.Tenant(row.id, row.slug, row.name, row.currency) if row else None
+
     async def callback_secrets(self, tenant_id: int) -> CallbackSecrets | None:
         row = (
             await self.session.execute(
@@ -180,11 +184,12 @@ class Catalog:
         return _product(row) if row else None
 
     async def reserve(self, product_id: int, quantity: int) -> bool:
+        # A hidden product is not sold, even from a cart filled before staff hid it.
         # A conditional UPDATE: under READ COMMITTED a competing order waits for our row lock,
         # then re-checks `stock >= quantity` against the committed value.
         taken = await self.session.scalar(
             update(t.Product)
-            .where(t.Product.id == product_id, t.Product.stock >= quantity)
+            .where(t.Product.id == product_id, t.Product.active, t.Product.stock >= quantity)
             .values(stock=t.Product.stock - quantity, updated_at=func.now())
             .returning(t.Product.id)
         )
@@ -222,6 +227,36 @@ class Catalog:
             .values(tenant_id=tenant_id, sku=row.sku, **values)
             .on_conflict_do_update(index_elements=["tenant_id", "sku"], set_={**values, "updated_at": func.now()})
         )
+
+    async def entry(self, tenant_id: int, product_id: int, *, for_update: bool = False) -> model.CatalogEntry | None:
+        query = (
+            select(t.Product, t.Category.name)
+            .join(t.Category, t.Category.id == t.Product.category_id)
+            .where(t.Product.id == product_id, t.Product.tenant_id == tenant_id)
+        )
+        row = (await self.session.execute(query.with_for_update(of=t.Product) if for_update else query)).first()
+        return catalog_entry(*row) if row else None
+
+    async def change(self, product_id: int, changes: model.ProductChanges) -> None:
+        values = {
+            "name": changes.name,
+            "description": changes.description,
+            "price_minor": changes.price.minor,
+            "currency": changes.price.currency,
+            "image_url": changes.image_url,
+            "active": changes.visible,
+            **({"stock": changes.stock} if changes.stock is not None else {}),
+        }
+        await self.session.execute(
+            update(t.Product).where(t.Product.id == product_id).values(**values, updated_at=func.now())
+        )
+
+
+def catalog_entry(row: t.Product, category: str) -> model.CatalogEntry:
+    return model.CatalogEntry(
+        row.id, row.sku, row.name, category, Money(row.price_minor, row.currency), row.stock, row.description,
+        row.image_url, row.active,
+    )  # fmt: skip
 
 
 class CachedCatalog(Catalog):

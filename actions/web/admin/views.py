@@ -152,9 +152,12 @@ async def logout(request: Request, staff: StaffSession) -> HTTPResponse:
 # --- pages --------------------------------------------------------------------------------------
 
 
+MAX_PAGE = 100_000  # a page beyond it would put an OFFSET past PostgreSQL's bigint (a 500)
+
+
 def _int_arg(request: Request, name: str, default: int = 1) -> int:
     try:
-        return max(1, int(request.args.get(name, default)))
+        return min(MAX_PAGE, max(1, int(request.args.get(name, default))))
     except ValueError:
         return default
 
