@@ -479,6 +479,7 @@ class FakePayments(_Repository):
         phone: str | None,
         first_check: timedelta,
         callback_nonce: str | None = None,
+        account_id: int | None = None,
     ) -> Payment:
         order = self._s.orders[order_id]  # a foreign key: the order must be there
         if any((p.provider, p.reference) == (provider, reference) for p in self._s.payments.values()):
