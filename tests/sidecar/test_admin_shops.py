@@ -135,8 +135,14 @@ async def test_bad_input_is_refused_with_a_4xx_and_changes_nothing(operator, sho
 
 async def test_forms_without_the_csrf_token_are_refused(operator, shop):
     before = await counts(shop)
-    operator.csrf = "forged"
-    assert (await create_shop(operator)).status_code == 403
+    form = {"name": "Duka Mbili", "slug": "duka-mbili", "currency": "KES", "owner_email": "w@mbili.example"}
+    for csrf in ("forged", ""):
+        answer = await operator.http.post("/admin/shops", data={**form, "csrf": csrf})
+        assert answer.status_code == 403
+    async with shop.uow() as uow:
+        demo_id = (await uow.tenants.by_slug("demo-shop")).id
+    answer = await operator.http.post(f"/admin/shops/{demo_id}/accounts/mpesa", data={"action": "save", **MPESA})
+    assert answer.status_code == 403
     assert await counts(shop) == before
 
 
