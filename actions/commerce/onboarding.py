@@ -150,16 +150,12 @@ async def accept_invite(uow: UnitOfWork, token: str, name: str, password: str) -
         found = await uow.invites.take(token_hash(token))
         if found is None:
             raise NotFound("invite")
-        existing = await uow.staff.active(found.email)
-        if existing is not None and existing.tenant_id != found.tenant_id:
-            raise Refused(f"{found.email} already signs in to another shop")
-        await uow.staff.save(
-            found.tenant_id, found.email, name.strip()[:200] or found.name or found.email, password_hash, found.role
-        )
-        await uow.commit()
-    async with uow:
+        name = name.strip()[:200] or found.name or found.email
+        await uow.staff.save(found.tenant_id, found.email, name, password_hash, found.role)
         account = await uow.staff.active(found.email)
-    assert account is not None
+        if account is None or account.tenant_id != found.tenant_id:  # the e-mail is another shop's member's
+            raise Refused(f"{found.email} already belongs to another shop; ask the platform for another e-mail")
+        await uow.commit()
     return account
 
 

@@ -18,37 +18,18 @@ from actions.commerce.catalog_import import import_catalog
 from actions.commerce.model import CustomerRef
 from actions.db import tables as t
 from tests.conftest import settings_changed
-from tests.e2e.test_admin_browser import CHROMIUM, SCREENSHOTS
+from tests.e2e import test_admin_browser
 from tests.waiting import eventually
 
 PASSWORD = "chai-ya-saa-nne-4"
+browser_page = test_admin_browser.browser_page  # the fixture: Debian's Chromium, a screenshot on failure
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 
 
-@pytest.fixture(params=list(VIEWPORTS))
-async def browser_page(request):
-    import shutil
-
-    if not shutil.which(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (make browser)")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        phone = request.param == "phone"
-        page = await browser.new_page(viewport=VIEWPORTS[request.param], is_mobile=phone, has_touch=phone)
-        yield page
-        outcome = getattr(request.node, "rep_call", None)
-        if outcome is not None and outcome.failed:
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            shot = SCREENSHOTS / f"{request.node.name}.png"
-            await page.screenshot(path=str(shot), full_page=True)
-            print(f"screenshot: {shot}")
-        await browser.close()
-
-
-async def test_a_shop_created_from_the_pages_is_paid_through_its_own_till(shop, stack, browser_page):
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+async def test_a_shop_created_from_the_pages_is_paid_through_its_own_till(shop, stack, browser_page, viewport):
     page, sidecar, simulator = browser_page, stack.process("sidecar").url, stack.env["MPESA_BASE_URL"]
+    await page.set_viewport_size(VIEWPORTS[viewport])
     tag = uuid.uuid4().hex[:6]
     till = {"consumer_key": f"till-{tag}-consumer", "consumer_secret": f"till-{tag}-secret-xyz",
             "shortcode": "600777", "passkey": f"till-{tag}-passkey-0123"}  # fmt: skip

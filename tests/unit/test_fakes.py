@@ -24,6 +24,9 @@ REPOSITORIES = {
     "rejected": ports.RejectedMessages,
     "handoffs": ports.Handoffs,
     "staff": ports.Staff,
+    "shop_staff": ports.ShopStaff,
+    "invites": ports.StaffInvites,
+    "payment_accounts": ports.PaymentAccounts,
     "audit": ports.Audit,
     "outbox": ports.Outbox,
 }
