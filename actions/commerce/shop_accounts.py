@@ -32,7 +32,7 @@ LABELS = {
 }
 KINDS = {"paybill": "CustomerPayBillOnline", "till": "CustomerBuyGoodsOnline"}
 SHORTCODE = re.compile(r"[0-9]{5,7}")
-SECRET = re.compile(r"[\x21-\x7e]{8,200}")  # printable ASCII, no spaces
+SECRET = re.compile(r"[A-Za-z0-9_\-+/=.]{8,200}")  # what Daraja's keys and passkeys are made of
 PAYSTACK_KEY = re.compile(r"sk_(live|test)_[A-Za-z0-9]{8,120}")
 MASK = "••••"
 

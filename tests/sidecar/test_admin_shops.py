@@ -201,3 +201,32 @@ async def test_an_invite_link_that_was_never_made_or_is_malformed_is_not_found(s
     for token in ("A" * 43, "short", "../../etc"):
         assert (await visitor.get(f"/admin/invite/{token}")).status_code == 404
     await visitor.http.aclose()
+
+
+HOSTILE = ["x" * 5000, "ünïcödé-дука", "' OR 1=1 --", "<script>alert(1)</script>", " "]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+async def test_hostile_values_in_every_field_of_an_operators_forms_are_4xx_and_change_nothing(operator, shop, value):
+    async with shop.uow() as uow:
+        demo_id = (await uow.tenants.by_slug("demo-shop")).id
+    await operator.get(f"/admin/shops/{demo_id}")
+    before = await counts(shop)
+    shop_form = {"name": "N", "slug": "n", "currency": "KES", "owner_email": "o@o.example"}
+    for field in shop_form:
+        if field == "name" and value.strip() and len(value) < 200:
+            continue  # any text is a shop's name
+        answer = await operator.post("/admin/shops", **{**shop_form, field: value})
+        assert answer.status_code in (400, 413), (field, answer.status_code)
+    for field in MPESA:
+        answer = await operator.post(f"/admin/shops/{demo_id}/accounts/mpesa", action="save", **{**MPESA, field: value})
+        assert answer.status_code == 400, field
+    for field, form in (
+        ("email", {"email": value, "role": "staff"}),
+        ("role", {"email": "a@b.example", "role": value}),
+    ):
+        assert (await operator.post(f"/admin/shops/{demo_id}/invites", **form)).status_code == 400, field
+    if value.strip():  # an empty number disconnects the shop
+        assert (await operator.post(f"/admin/shops/{demo_id}/whatsapp", whatsapp=value)).status_code == 400
+    assert (await operator.get("/admin/shops/999999")).status_code == 404
+    assert await counts(shop) == before
