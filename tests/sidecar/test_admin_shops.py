@@ -90,6 +90,7 @@ async def test_an_operator_creates_a_shop_its_owner_signs_in_and_sees_only_it(si
     assert tenant.whatsapp_phone_number_id == "1065403522" and token not in stored  # only its hash is kept
     owner = await accept(sidecar, token)
     assert (await owner.get(f"/admin/invite/{token}")).status_code == 404  # used up
+    assert token not in sidecar.log.read_text() and "/admin/invite/" in sidecar.log.read_text()
     assert (await owner.sign_in("wanjiru@mbili.example")).status_code == 303
     own = await owner.get(f"/admin/shops/{tenant.id}")
     assert own.status_code == 200 and "wanjiru@mbili.example" in own.text
@@ -146,7 +147,7 @@ async def test_forms_without_the_csrf_token_are_refused(operator, shop):
     assert await counts(shop) == before
 
 
-async def test_secrets_are_stored_encrypted_and_shown_only_masked(operator, shop):
+async def test_secrets_are_stored_encrypted_shown_only_masked_and_never_logged(sidecar, operator, shop):
     async with shop.uow() as uow:
         demo_id = (await uow.tenants.by_slug("demo-shop")).id
     saved = await operator.post(f"/admin/shops/{demo_id}/accounts/mpesa", action="save", **MPESA)
@@ -166,6 +167,8 @@ async def test_secrets_are_stored_encrypted_and_shown_only_masked(operator, shop
         everything = await session.scalar(select(func.count()).select_from(t.PaymentAccount))
     assert [a.settings["shortcode"] for a in active] == ["600333"] and everything == 2  # the old one kept, inactive
     assert "••••1234" in (await operator.get(f"/admin/shops/{demo_id}")).text
+    log = sidecar.log.read_text()
+    assert all(secret not in log for secret in MPESA.values() if len(secret) > 8)
 
 
 async def test_an_owner_manages_their_own_staff_but_not_themselves_nor_another_shops(sidecar, operator, shop):
