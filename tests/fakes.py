@@ -15,7 +15,7 @@ import copy
 import itertools
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
@@ -53,12 +53,16 @@ from actions.commerce.payments import (
 from actions.commerce.ports import (
     Conversation,
     Handoff,
+    Invite,
+    NewInvite,
     OrderRecipient,
     PaymentAsk,
     PaymentRecipient,
     Requested,
     StaffAccount,
+    StaffListing,
     StaffMember,
+    StoredAccount,
 )
 from actions.commerce.reminders import IdleCart, ReminderSettings
 
@@ -200,6 +204,22 @@ class StaffRow:
     name: str
     password_hash: str
     active: bool = True
+    role: str = "staff"
+
+
+@dataclass
+class InviteRow:
+    invite: Invite
+    token_hash: str
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+@dataclass
+class AccountRow:
+    account: StoredAccount
+    active: bool = True
+    created_by: int | None = None
 
 
 @dataclass
@@ -242,6 +262,8 @@ class State:
     rejected_counts: dict[tuple[datetime, str], int] = field(default_factory=dict)  # (hour, address) -> received
     handoffs: dict[int, HandoffRow] = field(default_factory=dict)
     staff: dict[str, StaffRow] = field(default_factory=dict)  # by email, unique across shops
+    invites: list[InviteRow] = field(default_factory=list)
+    accounts: dict[int, AccountRow] = field(default_factory=dict)
     audit: list[AuditRow] = field(default_factory=list)
     told: list[Told] = field(default_factory=list)  # the outbox: customers' messages queued for the worker
     told_orders: list[ToldOrder] = field(default_factory=list)  # the outbox's order steps
@@ -305,6 +327,16 @@ class FakeTenants(_Repository):
             return False
         row.previous_callback_secret, row.callback_secret = row.callback_secret, secret
         row.callback_rotated_at = self._uow.now
+        return True
+
+    async def set_whatsapp_number(self, tenant_id: int, phone_number_id: str | None) -> bool:
+        if tenant_id not in self._s.tenants:
+            return False
+        if phone_number_id and any(
+            t.whatsapp_number == phone_number_id and t.id != tenant_id for t in self._s.tenants.values()
+        ):
+            raise ValueError("duplicate whatsapp_phone_number_id")  # a unique constraint
+        self._s.tenants[tenant_id].whatsapp_number = phone_number_id
         return True
 
     async def set_api_token_hash(self, tenant_id: int, token_hash: str) -> None:
@@ -548,6 +580,7 @@ class FakePayments(_Repository):
         phone: str | None,
         first_check: timedelta,
         callback_nonce: str | None = None,
+        account_id: int | None = None,
     ) -> Payment:
         order = self._s.orders[order_id]  # a foreign key: the order must be there
         if any((p.provider, p.reference) == (provider, reference) for p in self._s.payments.values()):
@@ -671,24 +704,113 @@ class FakeHandoffs(_Repository):
 
 
 class FakeStaff(_Repository):
-    async def save(self, tenant_id: int, email: str, name: str, password_hash: str) -> None:
+    async def save(self, tenant_id: int, email: str, name: str, password_hash: str, role: str | None = None) -> None:
         row = self._s.staff.get(email)
         if row is None:
-            self._s.staff[email] = StaffRow(self._id("staff"), tenant_id, email, name, password_hash)
-        else:  # ON CONFLICT (email) DO UPDATE name, password, active: the shop stays the first one
+            self._s.staff[email] = StaffRow(
+                self._id("staff"), tenant_id, email, name, password_hash, True, role or "staff"
+            )
+        elif row.tenant_id == tenant_id:  # ON CONFLICT (email) DO UPDATE … WHERE the same shop
             row.name, row.password_hash, row.active = name, password_hash, True
+            row.role = role or row.role
 
     async def active(self, email: str) -> StaffAccount | None:
         row = self._s.staff.get(email)
         if row is None or not row.active:
             return None
         shop = self._s.tenants[row.tenant_id].name
-        return StaffAccount(row.id, row.tenant_id, shop, row.email, row.name, row.password_hash)
+        return StaffAccount(row.id, row.tenant_id, shop, row.email, row.name, row.password_hash, row.role)
 
     async def replace_password_hash(self, user_id: int, old_hash: str, new_hash: str) -> None:
         for row in self._s.staff.values():
             if row.id == user_id and row.password_hash == old_hash:
                 row.password_hash = new_hash
+
+
+class FakeShopStaff(_Repository):
+    async def of_shop(self, tenant_id: int) -> list[StaffListing]:
+        rows = sorted((r for r in self._s.staff.values() if r.tenant_id == tenant_id), key=lambda r: r.email)
+        return [StaffListing(r.id, r.email, r.name, r.role, r.active) for r in rows]
+
+    async def set_role(self, tenant_id: int, user_id: int, role: str) -> bool:
+        return self._set(tenant_id, user_id, role=role)
+
+    async def set_active(self, tenant_id: int, user_id: int, active: bool) -> bool:
+        return self._set(tenant_id, user_id, active=active)
+
+    def _set(self, tenant_id: int, user_id: int, **values: object) -> bool:
+        for row in self._s.staff.values():
+            if (row.id, row.tenant_id) == (user_id, tenant_id):
+                for name, value in values.items():
+                    setattr(row, name, value)
+                return True
+        return False
+
+
+class FakeInvites(_Repository):
+    async def add(self, invite: NewInvite, token_hash: str, expires_in: timedelta) -> None:
+        shop = self._s.tenants[invite.tenant_id].name
+        stored = Invite(*astuple(invite), id=self._id("invites"), tenant_name=shop)
+        self._s.invites.append(InviteRow(stored, token_hash, self._uow.now + expires_in))
+
+    def _usable(self, token_hash: str) -> InviteRow | None:
+        return next(
+            (
+                r
+                for r in self._s.invites
+                if r.token_hash == token_hash and r.used_at is None and r.expires_at > self._uow.now
+            ),
+            None,
+        )
+
+    async def find(self, token_hash: str) -> Invite | None:
+        row = self._usable(token_hash)
+        return row.invite if row else None
+
+    async def take(self, token_hash: str) -> Invite | None:
+        row = self._usable(token_hash)
+        if row is None:
+            return None
+        row.used_at = self._uow.now
+        return row.invite
+
+
+class FakePaymentAccounts(_Repository):
+    async def current(self, tenant_id: int, provider: str) -> StoredAccount | None:
+        return next(
+            (r.account for r in self._s.accounts.values()
+             if r.active and (r.account.tenant_id, r.account.provider) == (tenant_id, provider)),
+            None,
+        )  # fmt: skip
+
+    async def by_id(self, account_id: int) -> StoredAccount | None:
+        row = self._s.accounts.get(account_id)
+        return row.account if row else None
+
+    async def replace(
+        self, tenant_id: int, provider: str, settings: dict[str, str], sealed: str, created_by: int | None
+    ) -> int:
+        await self.deactivate(tenant_id, provider)
+        account = StoredAccount(self._id("accounts"), tenant_id, provider, dict(settings), sealed)
+        self._s.accounts[account.id] = AccountRow(account, True, created_by)
+        return account.id
+
+    async def deactivate(self, tenant_id: int, provider: str) -> bool:
+        found = False
+        for row in self._s.accounts.values():
+            if row.active and (row.account.tenant_id, row.account.provider) == (tenant_id, provider):
+                row.active, found = False, True
+        return found
+
+    async def every_sealed(self) -> list[tuple[int, str]]:
+        return [(account_id, row.account.sealed) for account_id, row in sorted(self._s.accounts.items())]
+
+    async def reseal(self, account_id: int, was: str, sealed: str) -> bool:
+        row = self._s.accounts.get(account_id)
+        if row is None or row.account.sealed != was:
+            return False
+        row.account = replace(row.account, sealed=sealed)
+        return True
 
 
 class FakeAudit(_Repository):
@@ -788,6 +910,9 @@ class FakeUnitOfWork:
         self.rejected = FakeRejectedMessages(self)
         self.handoffs = FakeHandoffs(self)
         self.staff = FakeStaff(self)
+        self.shop_staff = FakeShopStaff(self)
+        self.invites = FakeInvites(self)
+        self.payment_accounts = FakePaymentAccounts(self)
         self.audit = FakeAudit(self)
         self.reminders = FakeReminders(self)
         self.outbox = FakeOutbox(self)

@@ -6,7 +6,7 @@ and the training files (`actions.training_files`). Tests use in-memory versions 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self
@@ -59,6 +59,10 @@ class Tenants(Protocol):
         ...
 
     async def set_api_token_hash(self, tenant_id: int, token_hash: str) -> None: ...
+
+    async def set_whatsapp_number(self, tenant_id: int, phone_number_id: str | None) -> bool:
+        """The shop's WhatsApp number (Meta's phone number id), or none; False when there is no such shop."""
+        ...
 
     async def ensure(self, slug: str, name: str, currency: str) -> Tenant:
         """The shop called `slug`, created (with its M-Pesa callback secret) if it is new."""
@@ -162,6 +166,7 @@ class Payments(Protocol):
         phone: str | None,
         first_check: timedelta,
         callback_nonce: str | None = None,
+        account_id: int | None = None,
     ) -> Payment: ...
 
     async def by_reference_with_keys(self, provider: str, reference: str) -> tuple[Payment, frozenset[str]] | None:
@@ -232,7 +237,7 @@ class Handoffs(Protocol):
 
 
 class Staff(Protocol):
-    async def save(self, tenant_id: int, email: str, name: str, password_hash: str) -> None:
+    async def save(self, tenant_id: int, email: str, name: str, password_hash: str, role: str | None = None) -> None:
         """Create the staff member, or give them this name and password and make them active again."""
         ...
 
@@ -243,6 +248,56 @@ class Staff(Protocol):
     async def replace_password_hash(self, user_id: int, old_hash: str, new_hash: str) -> None:
         """Store `new_hash` for the same password, unless the password changed since `old_hash` was read."""
         ...
+
+
+class StaffInvites(Protocol):
+    async def add(self, invite: NewInvite, token_hash: str, expires_in: timedelta) -> None: ...
+
+    async def take(self, token_hash: str) -> Invite | None:
+        """The invite with this token, still unused and unexpired, now marked used (locked until commit)."""
+        ...
+
+    async def find(self, token_hash: str) -> Invite | None:
+        """The invite with this token while it is unused and unexpired; nothing changes."""
+        ...
+
+
+class ShopStaff(Protocol):
+    """A shop's staff as its owner manages them."""
+
+    async def of_shop(self, tenant_id: int) -> list[StaffListing]: ...
+
+    async def set_role(self, tenant_id: int, user_id: int, role: str) -> bool: ...
+
+    async def set_active(self, tenant_id: int, user_id: int, active: bool) -> bool: ...
+
+
+class PaymentAccounts(Protocol):
+    async def current(self, tenant_id: int, provider: str) -> StoredAccount | None: ...
+
+    async def by_id(self, account_id: int) -> StoredAccount | None: ...
+
+    async def replace(
+        self, tenant_id: int, provider: str, settings: dict[str, str], sealed: str, created_by: int | None
+    ) -> int:
+        """A new current account of the shop for `provider`; the one before stays, inactive, for its payments."""
+        ...
+
+    async def deactivate(self, tenant_id: int, provider: str) -> bool: ...
+
+    async def every_sealed(self) -> list[tuple[int, str]]: ...
+
+    async def reseal(self, account_id: int, was: str, sealed: str) -> bool: ...
+
+
+class Sealer(Protocol):
+    """Encrypts a shop's secrets at rest (actions.payments.secret_box)."""
+
+    def seal(self, secrets: dict[str, str]) -> str: ...
+
+    def open(self, sealed: str) -> dict[str, str]: ...
+
+    def reseal(self, sealed: str) -> str: ...
 
 
 class Audit(Protocol):
@@ -310,6 +365,9 @@ class UnitOfWork(Protocol):
     rejected: RejectedMessages
     handoffs: Handoffs
     staff: Staff
+    shop_staff: ShopStaff
+    invites: StaffInvites
+    payment_accounts: PaymentAccounts
     audit: Audit
     reminders: Reminders
     outbox: Outbox
@@ -359,6 +417,42 @@ class StaffAccount:
     email: str
     name: str
     password_hash: str
+    role: str = "staff"
+
+
+@dataclass(frozen=True)
+class StaffListing:
+    user_id: int
+    email: str
+    name: str
+    role: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class NewInvite:
+    tenant_id: int
+    email: str
+    name: str
+    role: str
+    created_by: int | None
+
+
+@dataclass(frozen=True)
+class Invite(NewInvite):
+    id: int = 0
+    tenant_name: str = ""
+
+
+@dataclass(frozen=True)
+class StoredAccount:
+    """A shop's own payment account as stored: `settings` in the clear, `sealed` encrypted."""
+
+    id: int
+    tenant_id: int
+    provider: str
+    settings: dict[str, str]
+    sealed: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -368,6 +462,7 @@ class StaffMember:
     user_id: int
     tenant_id: int
     email: str
+    role: str = "staff"  # operator (platform staff), owner or staff
 
 
 @dataclass(frozen=True)
@@ -388,6 +483,7 @@ class Requested:
 
     reference: str
     authorization_url: str | None = None
+    account_id: int | None = None  # the shop's own account it was asked with; None: the platform's
 
 
 class PaymentProvider(Protocol):

@@ -95,6 +95,15 @@ class Tenants:
         row = await self.session.scalar(select(t.Tenant).where(t.Tenant.whatsapp_phone_number_id == phone_number_id))
         return model.Tenant(row.id, row.slug, row.name, row.currency) if row else None
 
+    async def set_whatsapp_number(self, tenant_id: int, phone_number_id: str | None) -> bool:
+        changed = await self.session.scalar(
+            update(t.Tenant)
+            .where(t.Tenant.id == tenant_id)
+            .values(whatsapp_phone_number_id=phone_number_id)
+            .returning(t.Tenant.id)
+        )
+        return changed is not None
+
 
 class Customers:
     def __init__(self, session: AsyncSession) -> None:
@@ -359,7 +368,7 @@ _payments, _events, _orders = t.Payment.__table__, t.PaymentEvent.__table__, t.O
 _PAYMENT_COLUMNS = tuple(
     _payments.c[name]
     for name in ("id", "tenant_id", "order_id", "provider", "provider_reference", "status", "amount_minor",
-                 "currency", "needs_review", "callback_nonce")
+                 "currency", "needs_review", "callback_nonce", "account_id")
 )  # fmt: skip
 
 
@@ -514,6 +523,7 @@ def _payment(row: t.Payment) -> Payment:
         amount=Money(row.amount_minor, row.currency),
         needs_review=row.needs_review,
         callback_nonce=row.callback_nonce,
+        account_id=row.account_id,
     )
 
 
@@ -530,6 +540,7 @@ class Payments:
         phone: str | None,
         first_check: timedelta,
         callback_nonce: str | None = None,
+        account_id: int | None = None,
     ) -> Payment:
         tenant_id = await self.session.scalar(select(t.Order.tenant_id).where(t.Order.id == order_id))
         row = t.Payment(
@@ -542,6 +553,7 @@ class Payments:
             currency=amount.currency,
             phone=phone,
             callback_nonce=callback_nonce,
+            account_id=account_id,
             needs_review=False,
             check_attempts=0,
             next_check_at=func.now() + first_check,
@@ -723,13 +735,12 @@ class Staff:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def save(self, tenant_id: int, email: str, name: str, password_hash: str) -> None:
+    async def save(self, tenant_id: int, email: str, name: str, password_hash: str, role: str | None = None) -> None:
+        values = {"password_hash": password_hash, "name": name, "active": True} | ({"role": role} if role else {})
         await self.session.execute(
             insert(t.StaffUser)
-            .values(tenant_id=tenant_id, email=email, name=name, password_hash=password_hash)
-            .on_conflict_do_update(
-                index_elements=["email"], set_={"password_hash": password_hash, "name": name, "active": True}
-            )
+            .values(tenant_id=tenant_id, email=email, **values)
+            .on_conflict_do_update(index_elements=["email"], set_=values, where=t.StaffUser.tenant_id == tenant_id)
         )
 
     async def active(self, email: str) -> StaffAccount | None:
@@ -743,7 +754,7 @@ class Staff:
         if row is None:
             return None
         user, tenant_name = row
-        return StaffAccount(user.id, user.tenant_id, tenant_name, user.email, user.name, user.password_hash)
+        return StaffAccount(user.id, user.tenant_id, tenant_name, user.email, user.name, user.password_hash, user.role)
 
     async def replace_password_hash(self, user_id: int, old_hash: str, new_hash: str) -> None:
         await self.session.execute(

@@ -33,6 +33,8 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+STAFF_ROLES = ("operator", "owner", "staff")
+
 metadata = MetaData(schema=SCHEMA, naming_convention=NAMING_CONVENTION)
 
 
@@ -226,6 +228,8 @@ class Payment(Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     # This payment's own secret in its M-Pesa callback URL (None: card payments, and older ones).
     callback_nonce: Mapped[str | None] = mapped_column(String(64))
+    # The shop's own account it was asked with (None: the platform's); checks and webhooks use the same.
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("payment_accounts.id", ondelete="RESTRICT"))
     needs_review: Mapped[bool] = mapped_column(server_default=text("false"))
     # When the customer's message about how it ended reached Rasa: a job delivered twice tells them once.
     customer_told_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -259,6 +263,7 @@ class StaffUser(Base):
     """A merchant's staff member, who signs in to the admin pages and sees only that merchant."""
 
     __tablename__ = "staff_users"
+    __table_args__ = (CheckConstraint(f"role IN {STAFF_ROLES}", name="role_known"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
@@ -266,6 +271,47 @@ class StaffUser(Base):
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(server_default=text("true"))
+    # operator: platform staff (creates shops); owner: manages the shop's staff and payment accounts.
+    role: Mapped[str] = mapped_column(String(16), server_default=text("'staff'"))
+    created_at: Mapped[datetime] = _created_at()
+
+
+class StaffInvite(Base):
+    """A one-time link for a new staff member to set their password; only the token's SHA-256 is kept."""
+
+    __tablename__ = "staff_invites"
+    __table_args__ = (CheckConstraint(f"role IN {STAFF_ROLES}", name="role_known"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = _created_at()
+
+
+class PaymentAccount(Base):
+    """A shop's own M-Pesa till or paybill, or Paystack key. `secrets` is one Fernet token (SHOP_SECRETS_KEY)
+    of a JSON object; `settings` holds what is not secret (shortcode, till or paybill) and the secrets'
+    last characters for the pages. Never updated but to deactivate: payments keep the row they used."""
+
+    __tablename__ = "payment_accounts"
+    __table_args__ = (
+        CheckConstraint("provider IN ('mpesa', 'paystack')", name="provider_known"),
+        Index("ix_payment_accounts_current", "tenant_id", "provider", unique=True, postgresql_where=text("active")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="RESTRICT"))
+    provider: Mapped[str] = mapped_column(String(16))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'"))
+    secrets: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(server_default=text("true"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = _created_at()
 
 
