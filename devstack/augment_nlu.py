@@ -214,6 +214,45 @@ FRAMES = {
             "leta {l}", "ile ya {o}", "hiyo ya {o}", "ya {o}", "namba {n}",
         ],
     },
+    # Ways to pay and to finish, after the wishes customers open with ({w}: "id like to", "ningependa"),
+    # WhatsApp spellings included: "id" is "I'd" as often as it is an ID card.
+    "pay_card": {
+        "en": [
+            "{w} pay by card", "{w} pay with my card", "{w} pay with a visa card", "{w} use my debit card",
+            "{w} pay using a credit card", "{w} get a card payment link", "{w} pay online with my card",
+            "{w} pay with mastercard", "{w} pay with my bank card", "{w} use card this time",
+            "{w} pay with a debit card pls",
+        ],
+        "sw": [
+            "{w} kulipa na card", "{w} kulipia kwa card", "{w} kutumia visa", "{w} kulipa na debit card",
+            "{w} link ya kulipa na card", "{w} kulipa kwa card ya bank", "{w} kulipa na mastercard",
+        ],
+    },
+    "pay_mpesa": {
+        "en": [
+            "{w} pay with mpesa", "{w} pay via m-pesa", "{w} get the mpesa prompt", "{w} use mpesa",
+            "{w} pay through the stk push", "{w} pay by mpesa pls", "{w} pay on my phone with mpesa",
+        ],
+        "sw": [
+            "{w} kulipa na mpesa", "{w} kulipia kwa mpesa", "{w} kutumia mpesa", "{w} kulipa kwa m-pesa",
+            "{w} stk push ya mpesa", "{w} kulipa na simu yangu kwa mpesa",
+        ],
+    },
+    "checkout": {
+        "en": [
+            "{w} checkout", "{w} check out now", "{w} place my order", "{w} pay for my order", "{w} complete the order",
+            "{w} finish my order", "{w} pay for what is in my cart", "{w} order these now",
+        ],
+        "sw": [
+            "{w} kulipa sasa", "{w} kuweka order", "{w} kumaliza order yangu", "{w} checkout", "{w} kulipia order",
+            "{w} kulipia vitu vya kikapu",
+        ],
+    },
+}
+WANTS = {
+    "en": ["id like to", "i'd like to", "i would like to", "i wanna", "i want to", "let me", "can i", "could i",
+           "i need to", "pls let me", "i'd love to", "im trying to", "i will", "may i", "i think ill"],
+    "sw": ["nataka", "ningependa", "naomba", "nisaidie", "nataka tu", "ningetaka", "nitaweza", "nimeamua"],
 }
 LANDMARKS = {
     "en": ["{B} supermarket", "the {B} petrol station", "{B} school", "the chiefs camp", "the stage", "{B} mall",
@@ -255,6 +294,8 @@ def fill(rng: random.Random, frame: str, language: str, avoid: set[str]) -> str:
         frame = frame.replace("{ps}", "{p}")
     text = frame.replace("{p}", "\0p").replace("{q}", "\0q").replace("{s}", "\0s").replace("{o}", "\0o")
     text = text.replace("\0o", rng.choice(ORDINALS[language]))
+    if "{w}" in text:
+        text = text.replace("{w}", rng.choice(WANTS[language]))
     text = text.replace("{n}", str(rng.choice((1, 2, 3, 4, 5, 7, 12, 45))))
     if "{l}" in text:
         place = brand(rng).capitalize() + rng.choice(("", "", " estate", f" {rng.randint(2, 9)}", " phase 2", " west"))
@@ -266,14 +307,20 @@ def fill(rng: random.Random, frame: str, language: str, avoid: set[str]) -> str:
     return text.replace("\0p", f"[{product}](product)")
 
 
-def held_out_texts() -> set[str]:
-    """The held-out messages, lower-cased: a generated example must not be one (it would leave the test set)."""
+def texts_of(paths) -> set[str]:
+    """The messages of NLU files, lower-cased, without their entity annotations."""
     texts: set[str] = set()
-    for path in HELD_OUT.glob("*.yml"):
+    for path in paths:
         for block in yaml.safe_load(path.read_text()).get("nlu", []):
             for line in (block.get("examples") or "").splitlines():
-                texts.add(line.strip().removeprefix("- ").strip().lower())
+                text = line.strip().removeprefix("- ").strip().lower()
+                texts.add(re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text))
     return texts
+
+
+def held_out_texts() -> set[str]:
+    """The held-out messages: a generated example must not be one (it would leave the test set)."""
+    return texts_of(HELD_OUT.glob("*.yml"))
 
 
 def words_of(paths) -> set[str]:
@@ -302,7 +349,7 @@ def generate(seed: int = 7) -> dict[str, list[str]]:
     rng = random.Random(seed)
     avoid = held_out_words() | words_of(SOURCES)  # a made-up brand is no word customers or examples use
     by_intent: dict[str, list[str]] = {intent: [] for intent in INTENTS}
-    seen: set[str] = held_out_texts()
+    seen: set[str] = held_out_texts() | texts_of(SOURCES)  # nor a training example already written
     for path in SOURCES:
         language = path.stem
         for intent, text in examples(path):

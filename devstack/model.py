@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -72,6 +74,8 @@ def ensure_model(quiet: bool = False, quick: bool = False) -> Path:
 
     quick=True (`make chat`): a quick model will do, and finetuning is tried before a full training."""
     full = model_path()
+    if not full.exists():
+        _from_machine_cache(full)
     if full.exists() or (quick and model_path(quick=True).exists()):
         target = full if full.exists() else model_path(quick=True)
         if not quiet:
@@ -92,7 +96,48 @@ def ensure_model(quiet: bool = False, quick: bool = False) -> Path:
         log = training_log(full)
         sys.stderr.write(log.read_text()[-4000:])
         raise RuntimeError(f"rasa train failed; full log in {log}")
+    _to_machine_cache(full)
     return full
+
+
+def machine_cache() -> Path:
+    """Full models kept for every checkout of this machine (a fresh clone of unchanged data trains
+    nothing), like uv's package cache: under $DUKA_MODEL_CACHE, else ~/.cache/duka/models, in a folder
+    per Rasa lock file, since another Rasa trains another model from the same data."""
+    root = Path(os.environ.get("DUKA_MODEL_CACHE") or Path.home() / ".cache" / "duka" / "models")
+    return root / hashlib.sha256((ROOT / "requirements" / "rasa.lock").read_bytes()).hexdigest()[:16]
+
+
+MACHINE_CACHE_KEEP = 6  # newest full models kept there (each about 30 MB)
+
+
+def _from_machine_cache(full: Path) -> None:
+    cached = machine_cache() / full.name
+    if not cached.exists():
+        return
+    MODELS_DIR.mkdir(exist_ok=True)
+    for source, target in ((_about(cached), _about(full)), (cached, full)):  # the model last: it means "ready"
+        if source.exists():
+            partial = target.with_name(target.name + ".partial")
+            shutil.copyfile(source, partial)
+            partial.replace(target)
+    print(f"Model for this data found in the machine's cache: {cached}", flush=True)
+
+
+def _to_machine_cache(full: Path) -> None:
+    cache = machine_cache()
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        for source in (_about(full), full):
+            if source.exists():
+                partial = cache / (source.name + f".{os.getpid()}.partial")
+                shutil.copyfile(source, partial)
+                partial.replace(cache / source.name)
+        for old in sorted(cache.glob("shop-*.tar.gz"), key=lambda m: m.stat().st_mtime)[:-MACHINE_CACHE_KEEP]:
+            old.unlink(missing_ok=True)
+            _about(old).unlink(missing_ok=True)
+    except OSError as error:  # a full disk or a read-only home: the checkout's own model is enough
+        print(f"Could not keep the model in the machine's cache ({error})", flush=True)
 
 
 def training_log(target: Path) -> Path:
