@@ -20,9 +20,10 @@ from devstack.model import ensure_model
 from devstack.paths import ACTIONS_PYTHON
 from devstack.processes import spawn, start_rasa_server, wait_until
 from devstack.services import free_port
+from devstack.whatsapp_customer import WhatsAppCustomer, text_of
 from tests.e2e.conftest import Bot
 from tests.e2e.test_purchase import orders_of
-from tests.e2e.test_whatsapp import WhatsAppCustomer, text_of, whatsapp_shop  # noqa: F401 (a fixture)
+from tests.e2e.test_whatsapp import whatsapp_shop  # noqa: F401 (a fixture)
 from tests.waiting import eventually
 
 
