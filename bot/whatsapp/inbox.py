@@ -111,6 +111,12 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 return 1
 """
 
+# KEYS: in flight;  ARGV: field.  Counts a reply sent for a burst still in flight (never recreates it).
+_SENT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+return redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+"""
+
 
 @dataclass(frozen=True)
 class Burst:
@@ -125,13 +131,6 @@ class Burst:
     @property
     def taken_again(self) -> bool:
         return self.takes > 1
-
-
-# KEYS: in flight;  ARGV: field.  Counts a reply sent for a burst still in flight (never recreates it).
-_SENT = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-return redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
-"""
 
 
 class Inbox:
