@@ -539,10 +539,20 @@ class FaultRun:
             self.note(f"WhatsApp message {message_id} never answered 200 in {SETTLE_WITHIN} s")
             return
         self.whatsapp_sent[message_id] = (customer, cid)
+
+        async def answered() -> bool:  # its turn, or the notice that the shop is briefly unavailable
+            return bool(await self.turns_of(customer, message_id)) or cid in await self.notices(customer)
+
         try:
-            await eventually(lambda: self.turns_of(customer, message_id), within=240, every=1, what="its turn")
+            await eventually(answered, within=240, every=1, what="its turn")
         except AssertionError:
             self.note(f"WhatsApp message {message_id} not answered within 240 s")
+
+    async def notices(self, customer: WhatsAppCustomer) -> set[str]:
+        """The correlation ids of the customer's messages answered "briefly unavailable" (Redis was away)."""
+        async with httpx.AsyncClient(timeout=10) as http:
+            sent = (await http.get(f"{customer.graph_url}/graph/sent", params={"to": customer.wa_id})).json()
+        return {r["correlation_id"] for r in sent if "refused" not in r and BRIEFLY_UNAVAILABLE in text_of(r["body"])}
 
     async def turns_of(self, customer: WhatsAppCustomer, message_id: str) -> int:
         """How many turns of the customer's conversation hold the message."""
