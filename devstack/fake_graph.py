@@ -7,10 +7,14 @@ accepted is kept for tests, with the X-Correlation-ID it came with:
 
     GET  /graph/sent[?to=<wa_id>]   what was sent, oldest first (mark-as-read only without ?to)
     POST /graph/fail {"times": 2, "status": 429, "code": 130429}   refuse the next sends like that
+    POST /graph/hold {"to": "<wa_id>"}   keep the next message to that customer waiting, unanswered
+    GET  /graph/held                   {"held": messages waiting, "dropped": held ones whose sender went away}
+    POST /graph/release                let the held messages through (a sender that went away never sent them)
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import time
@@ -30,6 +34,10 @@ class GraphState:
     access_token: str | None
     sent: list[dict[str, Any]] = field(default_factory=list)
     failures: list[dict[str, Any]] = field(default_factory=list)  # injected refusals, used in order
+    holds: dict[str, int] = field(default_factory=dict)  # wa_id -> messages to hold
+    held: int = 0
+    dropped: int = 0
+    released: asyncio.Event | None = None
 
 
 def graph_error(status: int, code: int, message: str) -> HTTPResponse:
@@ -110,6 +118,8 @@ def blueprint(access_token: str | None) -> Blueprint:
         if state.access_token and request.headers.get("Authorization") != f"Bearer {state.access_token}":
             return graph_error(401, 190, "Invalid OAuth access token - Cannot parse access token")
         body = request.json if isinstance(request.json, dict) else {}
+        if state.holds.get(str(body.get("to"))) and not await _held_until_released(state, request, body):
+            return graph_error(503, 2, "the sender went away while its message was held")
         sent = {"phone_number_id": phone_number_id, "body": body, "at": time.time(),
                 "correlation_id": request.headers.get("X-Correlation-ID")}  # fmt: skip
         if state.failures:
@@ -143,4 +153,42 @@ def blueprint(access_token: str | None) -> Blueprint:
         state.failures.extend([failure] * int(spec.get("times", 1)))
         return json_response({"queued": len(state.failures)})
 
+    @graph.post("/graph/hold")
+    async def hold(request: Request) -> HTTPResponse:
+        to = str((request.json or {}).get("to") or "")
+        state.holds[to] = state.holds.get(to, 0) + 1
+        state.released = state.released or asyncio.Event()
+        return json_response({"holding": state.holds})
+
+    @graph.get("/graph/held")
+    async def held(request: Request) -> HTTPResponse:
+        return json_response({"held": state.held, "dropped": state.dropped})
+
+    @graph.post("/graph/release")
+    async def release(request: Request) -> HTTPResponse:
+        state.holds.clear()
+        if state.released is not None:
+            state.released.set()
+            state.released = None
+        return json_response({"released": True})
+
     return graph
+
+
+async def _held_until_released(state: GraphState, request: Request, body: dict[str, Any]) -> bool:
+    """Hold one message until /graph/release; False when its sender went away meanwhile (killed, say):
+    then, as with Meta, the message was never sent."""
+    state.holds[str(body.get("to"))] -= 1
+    released = state.released or asyncio.Event()
+    state.held += 1
+    try:
+        await released.wait()
+    except asyncio.CancelledError:  # the connection closed under the handler
+        state.dropped += 1
+        raise
+    finally:
+        state.held -= 1
+    if request.transport is None or request.transport.is_closing():
+        state.dropped += 1
+        return False
+    return True

@@ -18,11 +18,15 @@ their order while it is being paid. Meanwhile, from one seeded `random.Random`:
   that answers the provider at once and passes the message on late, twice or out of order; like
   Paystack it retries a webhook the sidecar did not take, like Daraja it never retries a callback;
 - forged messages reach the sidecar: a success without CallbackMetadata on a payment's real URL, a
-  success on a URL with a wrong nonce, an unsigned Paystack webhook, one signed with another secret.
+  success on a URL with a wrong nonce, an unsigned Paystack webhook, one signed with another secret;
+- a few customers chat on WhatsApp all along: signed webhooks to Rasa's WhatsApp channel, each body
+  posted again until it is answered 200 (as Meta does), each message waited for until its turn is in
+  the conversation.
 
 Then the suite waits until the system has settled (no payment pending, every message job finished,
 the relay empty) and audits PostgreSQL (payments, orders and their lines, products' stock, the job
-queue, customer_told_at), the conversations in Rasa and the simulator's record. Exits 1 when a line
+queue, customer_told_at), the conversations in Rasa, the WhatsApp messages (each accepted one in
+exactly one turn, no reply sent twice for one) and the simulator's record. Exits 1 when a line
 that must be zero is not.
 """
 
@@ -48,6 +52,7 @@ from typing import Any
 
 import httpx
 import psycopg
+import redis.asyncio as redis
 from psycopg.rows import dict_row
 
 from actions.rasa_api import conversation_path
@@ -57,6 +62,7 @@ from devstack.paths import ACTIONS_PYTHON, ACTIONS_VENV, DATA_DIR, DEMO_CATALOG,
 from devstack.processes import Process, spawn, start_action_server, start_rasa_server, start_sidecar
 from devstack.services import Services, start_postgres, start_redis, stop_postgres, stop_redis
 from devstack.stack import Stack, start_stack
+from devstack.whatsapp_customer import PHONE_NUMBER_ID, WhatsAppCustomer, text_of
 from tests.waiting import eventually
 
 # The M-Pesa number's last four digits choose the simulator's outcome (devstack/simulator.py).
@@ -77,6 +83,9 @@ PRODUCTS = ("SUGAR-1KG", "SUGAR-2KG", "BREAD-400G")
 TENANT = "demo-shop"
 SETTLE_WITHIN = 300  # seconds: a stalled job is retried after 30 s, a late message waits out Rasa's restart
 ACTIVE = ("pending_payment", "paid", "packed", "out_for_delivery", "delivered")  # statuses that hold their stock
+SAYINGS = ("habari", "kikapu changu", "asante")  # what the WhatsApp customers say, over and over
+KEY_PREFIX = "faults"  # the run's Redis keys
+BRIEFLY_UNAVAILABLE = "briefly unavailable"  # the channel's notice when the conversation is out of reach
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,7 @@ class Plan:
     extra_faults: int | None = None  # faults beyond one of each kind (default: one per two purchases)
     card_share: float = 0.35
     cancel_share: float = 0.25
+    whatsapp_customers: int = 2
 
 
 @dataclass
@@ -242,6 +252,7 @@ class FaultRun:
         self.purchases: list[Purchase] = []
         self.rasa: Process | None = None
         self.started_at = time.monotonic()
+        self.whatsapp_sent: dict[str, tuple[WhatsAppCustomer, str]] = {}  # id answered 200 -> sender, correlation id
 
     def note(self, text: str) -> None:
         self.say(f"[{time.monotonic() - self.started_at:6.1f} s] {text}", flush=True)
@@ -262,6 +273,9 @@ class FaultRun:
              "--tenant", TENANT, "--name", "Demo Shop", "--currency", "KES"],
         ):  # fmt: skip
             subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
+        with psycopg.connect(self.services.database_url) as conn:  # the shop's WhatsApp number
+            conn.execute("UPDATE commerce.tenants SET whatsapp_phone_number_id = %s WHERE slug = %s",
+                         (PHONE_NUMBER_ID, TENANT))  # fmt: skip
 
     def restart_postgres(self) -> None:
         """In a child process: pgserver keeps one handle per data directory per process, started once."""
@@ -284,7 +298,7 @@ class FaultRun:
             return start_action_server(services, log_dir, self.ports["actions"], env)
         if role == "worker":
             return spawn("worker", [str(ACTIONS_PYTHON), "-m", "actions.worker"], env, "", log_dir)
-        return start_rasa_server(self.model, self.stack.rasa_env("faults"), log_dir, self.stack.rasa_port)
+        return start_rasa_server(self.model, self.stack.rasa_env(KEY_PREFIX), log_dir, self.stack.rasa_port)
 
     async def restart(self, role: str, kill: bool) -> None:
         self.restarting.add(role)
@@ -499,6 +513,54 @@ class FaultRun:
         self.purchases = [self.purchase(i) for i in range(self.plan.purchases)]
         await asyncio.gather(*(one(p, self.rng.uniform(0, over)) for p in self.purchases))
 
+    async def chat_on_whatsapp(self, wa_id: str, faults_over: asyncio.Event) -> None:
+        """One WhatsApp customer, until the faults are over: each message posted until Rasa answers 200 (as
+        Meta retries), then waited for until its turn is in the conversation (or for 240 s)."""
+        graph, secret = self.stack.process("simulator").url, self.stack.whatsapp["WHATSAPP_APP_SECRET"]
+        customer = WhatsAppCustomer(self.rasa.url, graph, secret, wa_id)
+        sayings = Random(f"{self.plan.seed}:{wa_id}")  # not self.rng: its choices would follow the timing
+        while not faults_over.is_set():
+            await self.say_on_whatsapp(customer, sayings.choice(SAYINGS))
+
+    async def say_on_whatsapp(self, customer: WhatsAppCustomer, text: str) -> None:
+        body = customer.webhook({"type": "text", "text": {"body": text}})
+        message_id = json.loads(body)["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+        cid = f"faults-{secrets.token_hex(6)}"  # the turn's replies carry it to the Graph API
+
+        async def delivered() -> bool:
+            try:
+                return (await customer.post(body, correlation_id=cid)).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        try:
+            await eventually(delivered, within=SETTLE_WITHIN, every=1, what="a webhook answered 200")
+        except AssertionError:  # Meta would go on for days; the audit's other lines will show why
+            self.note(f"WhatsApp message {message_id} never answered 200 in {SETTLE_WITHIN} s")
+            return
+        self.whatsapp_sent[message_id] = (customer, cid)
+
+        async def answered() -> bool:  # its turn, or the notice that the shop is briefly unavailable
+            return bool(await self.turns_of(customer, message_id)) or cid in await self.notices(customer)
+
+        try:
+            await eventually(answered, within=240, every=1, what="its turn")
+        except AssertionError:
+            self.note(f"WhatsApp message {message_id} not answered within 240 s")
+
+    async def notices(self, customer: WhatsAppCustomer) -> set[str]:
+        """The correlation ids of the customer's messages answered "briefly unavailable" (Redis was away)."""
+        async with httpx.AsyncClient(timeout=10) as http:
+            sent = (await http.get(f"{customer.graph_url}/graph/sent", params={"to": customer.wa_id})).json()
+        return {r["correlation_id"] for r in sent if "refused" not in r and BRIEFLY_UNAVAILABLE in text_of(r["body"])}
+
+    async def turns_of(self, customer: WhatsAppCustomer, message_id: str) -> int:
+        """How many turns of the customer's conversation hold the message."""
+        tracker = await self.rasa_call("GET", conversation_path(customer.conversation) + "/tracker")
+        events = (tracker or {}).get("events") or []
+        held = [(e.get("metadata") or {}).get("whatsapp_message_ids") or [] for e in events if e["event"] == "user"]
+        return sum(message_id in ids for ids in held)
+
     # --- settling and the audit
 
     async def settle(self) -> bool:
@@ -518,7 +580,18 @@ class FaultRun:
             "  AND status IN ('todo', 'doing')) AS jobs",
             {"q": self.stack.env["JOBS_QUEUE"]},
         )
-        return rows[0]["pending"] == 0 and rows[0]["jobs"] == 0
+        return rows[0]["pending"] == 0 and rows[0]["jobs"] == 0 and await self.whatsapp_inbox_empty()
+
+    async def whatsapp_inbox_empty(self) -> bool:
+        """No WhatsApp message waits for its turn or is in flight (bot/whatsapp/inbox.py)."""
+        client = redis.Redis.from_url(self.services.redis_url)
+        try:
+            sizes = [await client.zcard(f"{KEY_PREFIX}:whatsapp:{name}") for name in ("pending", "leases")]
+        except redis.RedisError:
+            return False
+        finally:
+            await client.aclose()
+        return sizes == [0, 0]
 
     async def audit(self, starting_stock: dict[str, int], settled: bool) -> Audit:
         pushes, transactions = await self.simulator_record("mpesa"), await self.simulator_record("paystack")
@@ -589,6 +662,7 @@ class FaultRun:
             ),
             Line("units held by orders (paid or awaiting payment)", sum(int(s["held"]) for s in stock), False),
             Line("products whose stock + held units differ from the start", len(off), True, "; ".join(off)),
+            *await self.whatsapp_lines(),
         ]
         notes = [
             f"seed {self.plan.seed}, {len(self.purchases)} purchases "
@@ -602,6 +676,42 @@ class FaultRun:
             "",
         ]
         return Audit(lines, notes)
+
+    async def whatsapp_lines(self) -> list[Line]:
+        """Each WhatsApp message Rasa answered 200 is in exactly one turn of its conversation (or the customer
+        was told the shop was briefly unavailable), and no reply was sent twice for one message."""
+        customers = {customer.conversation: customer for customer, _ in self.whatsapp_sent.values()}
+        in_turns: Counter[str] = Counter()
+        replies: list[dict[str, Any]] = []
+        for conversation, customer in customers.items():
+            tracker = await eventually(
+                lambda c=conversation: self.rasa_call("GET", conversation_path(c) + "/tracker"),
+                within=120,
+                what="a tracker",
+            )
+            for event in tracker["events"]:
+                if event["event"] == "user":
+                    in_turns.update((event.get("metadata") or {}).get("whatsapp_message_ids") or [])
+            async with httpx.AsyncClient(timeout=10) as http:
+                sent = (await http.get(f"{customer.graph_url}/graph/sent", params={"to": customer.wa_id})).json()
+            replies += [entry for entry in sent if "refused" not in entry]
+        notices = {r["correlation_id"] for r in replies if BRIEFLY_UNAVAILABLE in text_of(r["body"])}
+        missing = [mid for mid in self.whatsapp_sent if not in_turns[mid]]
+        told = [mid for mid in missing if self.whatsapp_sent[mid][1] in notices]
+        lost = [mid for mid in missing if mid not in told]
+        twice = [mid for mid in self.whatsapp_sent if in_turns[mid] > 1]
+        answers = Counter((r["correlation_id"], json.dumps(r["body"], sort_keys=True)) for r in replies
+                          if BRIEFLY_UNAVAILABLE not in text_of(r["body"]))  # fmt: skip
+        repeated = [f"{cid}: {body[:80]}" for (cid, body), n in answers.items() if n > 1]
+        return [
+            Line("WhatsApp messages answered 200", len(self.whatsapp_sent), False, f"{len(customers)} customers"),
+            Line("  of them in exactly one turn", sum(in_turns[mid] == 1 for mid in self.whatsapp_sent), False),
+            Line("  of them in no turn, customer told to send again", len(told), False, ", ".join(told)),
+            Line("  of them in no turn (lost)", len(lost), True, ", ".join(lost)),
+            Line("  of them in more than one turn", len(twice), True, ", ".join(twice)),
+            Line("WhatsApp replies sent", len(replies), False),
+            Line("  the same reply sent twice for one message", len(repeated), True, "; ".join(repeated)),
+        ]
 
     async def payment_updates(self, senders: set[str]) -> Counter[tuple[str, str, str]]:
         """The payment updates each conversation received: (sender, order number, status) -> how many."""
@@ -633,7 +743,7 @@ class FaultRun:
                 PUBLIC_BASE_URL=relay, PAYSTACK_WEBHOOK_URL=f"{relay}/payments/paystack/webhook",
                 RECONCILE_FIRST_CHECK_SECONDS="5", RECONCILE_BACKOFF_SECONDS="2", RECONCILE_INTERVAL_SECONDS="1",
                 SIMULATOR_CALLBACK_DELAY="1", SIMULATOR_LATE_DELAY="8", SIMULATOR_PAYSTACK_AUTOPAY="4",
-                REDIS_KEY_PREFIX="faults",
+                REDIS_KEY_PREFIX=KEY_PREFIX,
             )  # fmt: skip
             try:
                 self.ports = {
@@ -643,7 +753,7 @@ class FaultRun:
                 self.rasa = await asyncio.to_thread(
                     start_rasa_server,
                     self.model,
-                    self.stack.rasa_env("faults"),
+                    self.stack.rasa_env(KEY_PREFIX),
                     self.log_dir / "rasa-0",
                     self.stack.rasa_port,
                 )
@@ -651,7 +761,16 @@ class FaultRun:
                 supervisor = asyncio.get_running_loop().create_task(self.supervise())
                 try:
                     faults = self.fault_plan()
-                    await asyncio.gather(self.customers(over=3 * len(faults)), self.inflict(faults))
+                    faults_over = asyncio.Event()
+
+                    async def purchases_and_faults() -> None:
+                        await asyncio.gather(self.customers(over=3 * len(faults)), self.inflict(faults))
+                        faults_over.set()
+
+                    chatters = [f"2547{self.rng.randrange(10**8):08d}" for _ in range(self.plan.whatsapp_customers)]
+                    await asyncio.gather(
+                        purchases_and_faults(), *(self.chat_on_whatsapp(wa_id, faults_over) for wa_id in chatters)
+                    )
                     self.note("faults over: waiting for the system to settle")
                     settled = await self.settle()
                 finally:

@@ -5,6 +5,13 @@ the environment (bot/whatsapp/settings.py, .env.example). The webhook is
 `/webhooks/whatsapp/webhook`. A POST is checked (signature), its messages to numbers a shop owns
 queued in Redis once each (bot/whatsapp/inbox.py), and answered 200 before any of them is handled;
 each conversation's burst is then handled in timestamp order, one Rasa turn after another.
+
+No message is lost or answered twice when a Rasa server dies mid-turn: a burst taken for its turns
+stays in flight in Redis under this server's lease, renewed while the turns run, and is acknowledged
+only after them (Rasa saves a turn's tracker before `on_new_message` returns). A lease that expires
+lets another server's sweep take the burst again; a turn whose message is already in the tracker is
+not run again, and replies the dead server sent for a turn are not sent twice (SentReplies). Each turn
+takes its lock-store ticket before anything else, so turns keep the order their messages arrived in.
 """
 
 from __future__ import annotations
@@ -14,6 +21,9 @@ import hashlib
 import hmac
 import json
 import logging
+import os
+import secrets
+import socket
 import time
 from dataclasses import replace
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text
@@ -30,11 +40,12 @@ from sanic.response import HTTPResponse
 from bot import logs
 from bot.logs import mask_phones
 from bot.stores.connection import Postgres
-from bot.stores.tracker import ContextUnavailable
+from bot.stores.lock import TicketLockStore
+from bot.stores.tracker import ContextUnavailable, answered_message_ids
 from bot.whatsapp import correlation
 from bot.whatsapp.graph import GraphClient, SendFailed
 from bot.whatsapp.inbound import Inbound, MalformedWebhook, Turn, parse_webhook, plan_turns, split_conversation_id
-from bot.whatsapp.inbox import Inbox
+from bot.whatsapp.inbox import Burst, Inbox, SentReplies
 from bot.whatsapp.outbound import choice_messages, image_message, mark_read, text_messages
 from bot.whatsapp.reply_ids import ReplyIds
 from bot.whatsapp.settings import WhatsAppSettings
@@ -49,6 +60,8 @@ BRIEFLY_UNAVAILABLE = (
     "Sorry, the shop is briefly unavailable. Please send your message again in a few minutes."
 )
 CHANNEL = "whatsapp"
+SWEEP_GRACE_SECONDS = 1.0  # the sweep leaves a burst this long past its debounce to the server that received it
+MAX_TAKES = 3  # a burst whose servers all died this often is given up (recorded), not taken again
 
 
 def signature_matches(app_secret: str, body: bytes, header: Optional[str]) -> bool:
@@ -74,15 +87,20 @@ class WhatsAppOutput(OutputChannel):
     def name(cls) -> Text:
         return CHANNEL
 
-    def __init__(self, graph: GraphClient, replies: ReplyIds) -> None:
+    def __init__(self, graph: GraphClient, replies: ReplyIds, sent: Optional[SentReplies] = None) -> None:
         self.graph = graph
         self.replies = replies
+        self.sent = sent  # a customer's turn: what an earlier run of it sent is not sent again
 
     async def _deliver(self, recipient_id: Text, build: Callable[[str], List[Dict[str, Any]]], text: str) -> None:
         phone_number_id, wa_id = split_conversation_id(recipient_id)
         bodies = build(wa_id)
+        if self.sent is not None:
+            bodies = [body for body in bodies if self.sent.unsent(body)]
         if bodies:
-            await self.graph.deliver(recipient_id, phone_number_id, bodies, text)
+            await self.graph.deliver(
+                recipient_id, phone_number_id, bodies, text, self.sent.record if self.sent else None
+            )
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         await self._deliver(recipient_id, lambda to: text_messages(to, text), text)
@@ -129,6 +147,8 @@ class WhatsAppInput(InputChannel):
         self.redis: Optional[Redis] = None
         self.inbox: Optional[Inbox] = None
         self.graph: Optional[GraphClient] = None
+        self.tickets: Optional[TicketLockStore] = None
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"  # this server, in leases
         self._tasks: Set[asyncio.Task] = set()
         self._locks: Dict[str, asyncio.Lock] = {}
         self._on_new_message: Optional[Callable[[UserMessage], Awaitable[Any]]] = None
@@ -141,8 +161,12 @@ class WhatsAppInput(InputChannel):
         if self.inbox is None:
             r = self.settings.redis
             self.redis = Redis(host=r.host, port=r.port, db=r.db, password=r.password)
-            self.inbox = Inbox(self.redis, r.key_prefix, self.settings.debounce_seconds)
+            self.inbox = Inbox(self.redis, r.key_prefix, self.settings.debounce_seconds, self.settings.lease_seconds)
             self.graph = GraphClient(self.settings, self.inbox)
+            # Rasa's own lock store (endpoints.yml) on the same Redis and prefix: the same tickets.
+            self.tickets = TicketLockStore(
+                url=r.host, port=r.port, db=r.db, password=r.password, key_prefix=r.key_prefix
+            )
         return self
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -166,6 +190,8 @@ class WhatsAppInput(InputChannel):
                 await self.graph.close()
             if self.redis:
                 await self.redis.close()
+            if self.tickets:
+                await self.tickets.redis.close()
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -266,31 +292,70 @@ class WhatsAppInput(InputChannel):
         await self.handle(conversation)
 
     async def _sweep(self) -> None:
-        """Handles bursts nobody took: messages queued by a server that stopped before handling them."""
+        """Handles bursts nobody took (queued by a server that stopped before handling them) and bursts
+        whose lease expired (taken by a server that died mid-turn)."""
         while True:
             await asyncio.sleep(max(self.settings.debounce_seconds, 1.0))
             try:
-                for conversation in await self.inbox.due():
+                for conversation in await self.inbox.due(SWEEP_GRACE_SECONDS):
                     if conversation not in self._locks:
                         self._spawn(self.handle(conversation))
             except RedisError as e:
                 log.warning("whatsapp: sweep failed: %s", e)
 
     async def handle(self, conversation: str) -> None:
-        """Take the conversation's finished burst and run its turns, one after another."""
+        """Take the conversation's finished bursts and run their turns, one after another: after each
+        burst, whatever arrived while it was in flight."""
         lock = self._locks.setdefault(conversation, asyncio.Lock())
         try:
             async with lock:
-                messages = await self.inbox.take(conversation)
-                for turn in plan_turns(messages or [], time.time(), self.settings.max_message_age_seconds):
-                    await self._run_turn(conversation, turn)
-        except Exception:
+                while (burst := await self.inbox.take(conversation, self.owner)) is not None:
+                    await self._run_burst(burst)
+        except Exception:  # Redis, say: what was taken stays in flight, and is taken again when its lease ends
             log.exception("whatsapp: handling conversation %s failed", mask_phones(conversation))
         finally:
             if not lock.locked():
                 self._locks.pop(conversation, None)
 
-    async def _run_turn(self, conversation: str, turn: Turn) -> None:
+    async def _run_burst(self, burst: Burst) -> None:
+        """The burst's turns under its lease, then the acknowledgement. A turn that fails is logged and the
+        others still run; a server that dies (or stops) before the acknowledgement leaves it to another."""
+        conversation = mask_phones(burst.conversation)
+        if burst.takes > MAX_TAKES:
+            log.error(
+                "whatsapp: burst of %s given up: taken %d times, by servers that stopped", conversation, burst.takes - 1
+            )
+            ids = [m.message_id for m in burst.messages]
+            await self.inbox.record_undelivered(burst.conversation, "given_up", {"message_ids": ids})
+            await self.inbox.ack(burst)
+            return
+        if burst.taken_again:
+            what = "whatsapp: burst of %d message(s) for %s taken again (take %d): its server stopped mid-turn"
+            log.warning(what, len(burst.messages), conversation, burst.takes)
+        keeper = asyncio.ensure_future(self._keep_leased(burst))
+        try:
+            for turn in plan_turns(burst.messages, time.time(), self.settings.max_message_age_seconds):
+                try:
+                    await self._run_turn(burst, turn)
+                except Exception:
+                    log.exception("whatsapp: a turn for %s failed; the burst's other turns go on", conversation)
+        finally:
+            keeper.cancel()
+        if not await self.inbox.ack(burst):
+            log.warning("whatsapp: burst of %s was taken over by another server before it was finished", conversation)
+
+    async def _keep_leased(self, burst: Burst) -> None:
+        while True:
+            await asyncio.sleep(self.settings.lease_seconds / 3)
+            try:
+                if not await self.inbox.renew(burst):
+                    log.warning("whatsapp: lease on %s lost to another server", mask_phones(burst.conversation))
+                    return
+            except RedisError as e:  # the lease may end; whoever takes the burst over skips the saved turns
+                log.warning("whatsapp: could not renew the lease on %s: %s", mask_phones(burst.conversation), e)
+
+    async def _run_turn(self, burst: Burst, turn: Turn) -> None:
+        conversation = burst.conversation
         cid = correlation.take(turn.last.correlation_id or None)  # a burst over several POSTs goes on under the last
         correlation.current.set(cid)  # for the Graph API calls of this turn (this task only)
         merged = sorted({m.correlation_id for m in turn.messages} - {cid, ""})
@@ -304,22 +369,39 @@ class WhatsAppInput(InputChannel):
         )
         phone_number_id = turn.last.phone_number_id
         try:
-            await self.graph.post(phone_number_id, mark_read(turn.last.message_id))
-        except SendFailed as e:
-            log.info("whatsapp: could not mark %s read: %s", turn.last.message_id, e)
-        message = UserMessage(
-            turn.text,
-            WhatsAppOutput(self.graph, self.replies),
-            conversation,
-            input_channel=CHANNEL,
-            message_id=turn.last.message_id,
-            metadata={**turn.metadata(), correlation.FIELD: cid},
-        )
-        try:
-            await self._on_new_message(message)
+            # The ticket first, before any Graph API call: turns keep the order their messages arrived in.
+            async with self.tickets.lock(conversation):  # Rasa's lock inside finds it held
+                if burst.taken_again and await self._saved_before(burst, turn):
+                    what = (
+                        "whatsapp: turn for %s was saved before its server stopped: not run again [correlation_id=%s]"
+                    )
+                    log.info(what, mask_phones(conversation), cid)
+                    return
+                try:
+                    await self.graph.post(phone_number_id, mark_read(turn.last.message_id))
+                except SendFailed as e:
+                    log.info("whatsapp: could not mark %s read: %s", turn.last.message_id, e)
+                output = WhatsAppOutput(
+                    self.graph, self.replies, await SentReplies.of(self.inbox, burst, turn.last.message_id)
+                )
+                message = UserMessage(
+                    turn.text,
+                    output,
+                    conversation,
+                    input_channel=CHANNEL,
+                    message_id=turn.last.message_id,
+                    metadata={**turn.metadata(), correlation.FIELD: cid},
+                )
+                await self._on_new_message(message)
         except (LockError, ContextUnavailable) as e:
             # The conversation's state is out of reach (Redis): no answer is guessed without it.
             log.error("whatsapp: %s not answered, conversation state unavailable: %s", mask_phones(conversation), e)
             _, wa_id = split_conversation_id(conversation)
             for body in text_messages(wa_id, BRIEFLY_UNAVAILABLE):
                 await self.graph.post(phone_number_id, body)
+
+    async def _saved_before(self, burst: Burst, turn: Turn) -> bool:
+        """Whether a server that took this burst before saved this turn's tracker (under the ticket, so a
+        turn still running elsewhere has finished)."""
+        saved = await answered_message_ids(self.redis, self.settings.redis.key_prefix, burst.conversation)
+        return any(m.message_id in saved for m in turn.messages)

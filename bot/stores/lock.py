@@ -8,17 +8,22 @@ two servers can hand out the same ticket. Here every step is one Redis command o
   after `lock_lifetime` seconds unless its holder keeps it alive (every third of the lifetime, for
   as long as the message waits or its turn runs, however slow);
 - "now serving" moves on when a holder finishes, or past any ticket whose alive key expired (the
-  server holding it crashed), so a crashed server delays the conversation by one lifetime at most.
+  server holding it crashed), so a crashed server delays the conversation by one lifetime at most;
+- a task that holds a conversation's ticket does not queue behind itself: `lock` inside `lock` of the
+  same conversation (any instance with the same key prefix) goes straight through. The WhatsApp
+  channel takes the ticket before anything of a turn happens, then hands the message to Rasa, whose
+  `lock` finds it held (bot/channels/whatsapp.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from collections import deque
 from contextlib import asynccontextmanager
-from typing import Any, AsyncGenerator, Dict, Optional, Text
+from typing import Any, AsyncGenerator, Dict, FrozenSet, Optional, Text, Tuple
 
 from rasa.core.lock import Ticket, TicketLock
 from rasa.core.lock_store import LockError, LockStore
@@ -32,6 +37,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LIFETIME = 20.0
 KEEP_KEYS_SECONDS = 24 * 3600
+# The conversations (their "serving" keys) whose ticket a task holds, with that task: a task started
+# meanwhile copies the context, but holds nothing.
+_held: contextvars.ContextVar[FrozenSet[Tuple[str, Any]]] = contextvars.ContextVar("tickets", default=frozenset())
 
 # KEYS: next, serving;  ARGV: alive-key prefix, lifetime ms, keep seconds
 _ISSUE = """
@@ -109,12 +117,17 @@ class TicketLockStore(LockStore):
         """Wait for this message's turn, hold the conversation while it runs, then pass it on.
         Rasa's lifetime and wait arguments are replaced by this store's own (see the module doc)."""
         keys = self._keys(conversation_id)
+        held, mine = _held.get(), (keys["serving"], asyncio.current_task())
+        if mine in held:  # this task already holds the conversation
+            yield TicketLock(conversation_id, deque())
+            return
         try:
             ticket = await self.issue(conversation_id)
         except RedisError as e:
             raise LockError(f"Redis unavailable, no ticket for conversation {conversation_id}: {e}") from e
         alive_key = f"{keys['alive']}{ticket}"
         keeper = asyncio.ensure_future(self._keep_alive(alive_key))
+        holding = _held.set(held | {mine})
         try:
             wait = self.poll_seconds
             while int(await self._try(keys=[keys["serving"]], args=[keys["alive"], ticket])) < ticket:
@@ -124,6 +137,7 @@ class TicketLockStore(LockStore):
         except RedisError as e:
             raise LockError(f"Redis unavailable while waiting for conversation {conversation_id}: {e}") from e
         finally:
+            _held.reset(holding)
             keeper.cancel()
             try:
                 await self._release(keys=[keys["serving"]], args=[keys["alive"], ticket])

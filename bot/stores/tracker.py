@@ -29,7 +29,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable, List, Optional, Text, Type
+from typing import Any, Iterable, List, Optional, Set, Text, Type
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import FailSafeTrackerStore, TrackerStore
@@ -134,6 +134,25 @@ def _same(stored: Optional[bytes], event: Event) -> bool:
     return data.get("event") == event.type_name and data.get("timestamp") == event.timestamp
 
 
+def live_key(prefix: str, sender_id: str) -> str:
+    """The Redis list of a conversation's live session; `prefix` is the store's key_prefix."""
+    return f"{prefix}:session:{sender_id}:events"
+
+
+async def answered_message_ids(redis: Any, prefix: str, sender_id: str, newest: int = MAX_EVENT_HISTORY) -> Set[str]:
+    """The channel's ids of the user messages among the newest events of the live session: the messages
+    whose turn was saved. Read straight from Redis by the WhatsApp channel, for a burst taken again
+    after its server died (a saved turn is not run twice)."""
+    ids: Set[str] = set()
+    for raw in await redis.lrange(live_key(prefix, sender_id), -newest, -1):
+        event = json.loads(raw)
+        if event.get("event") == "user":
+            metadata = event.get("metadata") or {}
+            ids.update(str(i) for i in metadata.get("whatsapp_message_ids") or [])
+            ids.update([str(event["message_id"])] if event.get("message_id") else [])
+    return ids
+
+
 class SessionTrackerStore(TrackerStore):
     def __init__(
         self,
@@ -145,13 +164,14 @@ class SessionTrackerStore(TrackerStore):
         super().__init__(domain, event_broker, **config)
         logs.install()  # conversation ids are phone numbers: masked in every log line
         self.redis = redis_from({**config, "url": host})
-        self.prefix = f"{key_prefix(config)}:session"
+        self.key_prefix = key_prefix(config)
+        self.prefix = f"{self.key_prefix}:session"
         self.outage_wait = float(config.get("outage_wait") or 8.0)
         self.max_event_history = int(config.get("max_event_history") or MAX_EVENT_HISTORY)
         self.archive = Archive(config.get("archive_url") or "")
 
     def _live(self, sender_id: str) -> str:
-        return f"{self.prefix}:{sender_id}:events"
+        return live_key(self.key_prefix, sender_id)
 
     def _archived(self, sender_id: str) -> str:
         return f"{self.prefix}:{sender_id}:archived"  # how many events of this conversation are in PostgreSQL

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 import httpx
 
@@ -69,14 +69,24 @@ class GraphClient:
             await asyncio.sleep(delay)
             attempt += 1
 
-    async def deliver(self, conversation: str, phone_number_id: str, bodies: List[Dict[str, Any]], text: str) -> bool:
+    async def deliver(
+        self,
+        conversation: str,
+        phone_number_id: str,
+        bodies: List[Dict[str, Any]],
+        text: str,
+        sent: Optional[Callable[[Dict[str, Any]], Awaitable[None]]] = None,
+    ) -> bool:
         """Send one reply (maybe several messages); outside the 24-hour window, the configured template
-        or a recorded failure. `text` is the reply's words, for the template."""
+        or a recorded failure. `text` is the reply's words, for the template; `sent` is told of each
+        body the Graph API took."""
         if not await self.inbox.within_window(conversation):
             return await self._outside_window(conversation, phone_number_id, bodies, text)
         for body in bodies:
             try:
                 await self.post(phone_number_id, body)
+                if sent is not None:
+                    await sent(body)
             except SendFailed as e:
                 if e.code == OUTSIDE_WINDOW:
                     return await self._outside_window(conversation, phone_number_id, bodies, text)

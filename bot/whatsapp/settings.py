@@ -34,6 +34,7 @@ class WhatsAppSettings:
     graph_url: str = "https://graph.facebook.com"
     api_version: str = "v21.0"
     debounce_seconds: float = 1.5
+    lease_seconds: float = 20.0  # a burst taken by a server that died is taken again after this long
     max_message_age_seconds: int = 1800
     send_retries: int = 4
     retry_base_seconds: float = 1.0
@@ -66,6 +67,7 @@ class WhatsAppSettings:
             graph_url=env.get("WHATSAPP_GRAPH_URL", cls.graph_url).rstrip("/"),
             api_version=env.get("WHATSAPP_API_VERSION", cls.api_version),
             debounce_seconds=float(env.get("WHATSAPP_DEBOUNCE_SECONDS", cls.debounce_seconds)),
+            lease_seconds=float(env.get("WHATSAPP_LEASE_SECONDS", cls.lease_seconds)),
             max_message_age_seconds=int(env.get("WHATSAPP_MAX_MESSAGE_AGE_SECONDS", cls.max_message_age_seconds)),
             send_retries=int(env.get("WHATSAPP_SEND_RETRIES", cls.send_retries)),
             retry_base_seconds=float(env.get("WHATSAPP_RETRY_BASE_SECONDS", cls.retry_base_seconds)),

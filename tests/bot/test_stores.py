@@ -200,6 +200,36 @@ def test_a_slow_turn_keeps_its_lock_and_a_crashed_server_frees_it(redis_url, key
     assert served == crashed + 1 and 0.2 < waited < 2.0
 
 
+def test_a_task_holding_a_conversation_goes_through_its_own_lock_and_nobody_elses(redis_url, key_prefix):
+    """The WhatsApp channel holds the ticket while Rasa's agent, inside, asks the lock store (another
+    instance) for the same conversation: it goes straight through. Another task, even one started while
+    the ticket is held (it copies the context), waits its turn."""
+
+    async def scenario():
+        channel, rasa = lock_store(redis_url, key_prefix), lock_store(redis_url, key_prefix)
+        order = []
+
+        async def another_message():
+            async with rasa.lock("c9"):
+                order.append("another message")
+
+        async with channel.lock("c9"):
+            async with rasa.lock("c9"):
+                order.append("the turn")
+            waiting = asyncio.ensure_future(another_message())
+            await eventually(lambda: rasa.redis.exists(rasa._keys("c9")["alive"] + "2"), what="the other ticket")
+            tickets = int(await channel.redis.get(channel._keys("c9")["next"]))
+            order.append("turn ends")
+        await waiting
+        async with rasa.lock("c10"):  # another conversation, in the same task: a ticket of its own
+            pass
+        return order, tickets
+
+    order, tickets = asyncio.run(asyncio.wait_for(scenario(), 15))  # a lock waiting on itself never ends
+    assert order == ["the turn", "turn ends", "another message"]
+    assert tickets == 2  # the channel's (1) and the other message's (2): none for the turn inside
+
+
 def test_without_redis_no_lock_is_pretended(key_prefix):
     async def scenario():
         store = TicketLockStore(url="127.0.0.1", port=free_port(), key_prefix=key_prefix)

@@ -6,6 +6,7 @@ through a real Rasa server.
 """
 
 import asyncio
+import dataclasses
 import json
 import time
 import uuid
@@ -20,6 +21,8 @@ from rasa.core.channels.channel import UserMessage, register
 from sanic import Sanic, response
 
 from bot.channels.whatsapp import WhatsAppInput
+from bot.stores.lock import TicketLockStore
+from bot.stores.tracker import live_key
 from bot.whatsapp.inbound import LATE_MESSAGE
 from bot.whatsapp.settings import RedisSettings, WhatsAppSettings
 from devstack.paths import ACTIONS_PYTHON
@@ -112,7 +115,12 @@ class Recorder:
         """Nothing in the channel's hands: no burst waiting in Redis, and every debounce timer and turn it
         started has finished, replies sent (the sweep, which never ends, aside)."""
         working = [t for t in self.channel._tasks if not t.done() and t.get_coro().__name__ != "_sweep"]
-        return not working and not await self.channel.redis.zcard(self.channel.inbox.pending_key)
+        inbox = self.channel.inbox
+        return (
+            not working
+            and not await inbox.redis.zcard(inbox.pending_key)
+            and not await inbox.redis.zcard(inbox.leases_key)
+        )
 
     async def settled(self, seconds: float = 10.0) -> list[str]:
         """The turns, once the channel has handled all it was given: whatever is not here by then never comes."""
@@ -139,7 +147,8 @@ def run(settings, scenario, answer=True):
             for task in list(channel._tasks):
                 task.cancel()
             await channel.graph.close()
-            await channel.redis.aclose() if hasattr(channel.redis, "aclose") else await channel.redis.close()
+            for redis in (channel.redis, channel.tickets.redis):
+                await redis.aclose() if hasattr(redis, "aclose") else await redis.close()
 
     return asyncio.run(main())
 
@@ -557,6 +566,160 @@ def test_a_burst_left_behind_by_a_stopped_server_is_picked_up_by_another(setting
 
     assert run(settings, stopped_before_handling) == []
     assert run(settings, another_server) == ["kikapu changu"]
+
+
+class DiesMidTurn(Recorder):
+    """A Rasa server that takes the turn, does what `before_dying` says of it (save its tracker, send its
+    reply), then never finishes it: its server is gone (cancelled here, which also ends its lease keeper)."""
+
+    def __init__(self, channel: WhatsAppInput, save: bool = False, reply: bool = False) -> None:
+        super().__init__(channel)
+        self.save, self.reply = save, reply
+        self.dying = asyncio.Event()
+
+    async def __call__(self, message: UserMessage) -> None:
+        self.turns.append(message)
+        if self.reply:
+            await message.output_channel.send_text_message(message.sender_id, f"got: {message.text}")
+        if self.save:  # as the tracker store saves a turn: the user event, with the channel's message ids
+            event = {"event": "user", "text": message.text, "message_id": message.message_id,
+                     "metadata": message.metadata}  # fmt: skip
+            await self.channel.redis.rpush(live_key(self.channel.settings.redis.key_prefix, message.sender_id),
+                                           json.dumps(event))  # fmt: skip
+        self.dying.set()
+        await asyncio.Event().wait()
+
+
+def die_mid_turn(settings, payload, **what):
+    """Server A takes the message and dies in its turn; returns what A's turn got."""
+
+    async def scenario(channel, recorder):
+        dying = DiesMidTurn(channel, **what)
+        channel._on_new_message = dying
+        assert (await post(channel, payload)).status == 200
+        await eventually(dying.dying.is_set, within=5, what="server A's turn to start")
+        for task in list(channel._tasks):  # server A is gone
+            task.cancel()
+        return [t.text for t in dying.turns]
+
+    return run(settings, scenario)
+
+
+def another_server_takes_over(settings, turns=1):
+    """Server B, whose sweep finds the lease expired; returns its turns once it is idle."""
+
+    async def scenario(channel, recorder):
+        channel._spawn(channel._sweep())  # started with every server, by after_server_start
+        if turns:
+            await recorder.wait_for(turns, seconds=settings.lease_seconds + 5)
+        await eventually(recorder.idle, within=settings.lease_seconds + 5, what="server B to finish the burst")
+        return [t.text for t in recorder.turns]
+
+    return run(settings, scenario)
+
+
+def test_a_message_whose_server_died_mid_turn_is_answered_once_by_another(settings, graph_url, customer):
+    settings = dataclasses.replace(settings, lease_seconds=0.6)
+    payload = webhook([message("wamid.dead" + customer, now(), "nataka sukari", sender=customer)])
+    assert die_mid_turn(settings, payload) == ["nataka sukari"]
+    assert sent_to(graph_url, customer) == []
+    assert another_server_takes_over(settings) == ["nataka sukari"]
+    assert [m["body"]["text"]["body"] for m in sent_to(graph_url, customer)] == ["got: nataka sukari"]
+
+
+def test_a_turn_saved_before_its_server_died_is_not_run_again(settings, graph_url, customer):
+    settings = dataclasses.replace(settings, lease_seconds=0.6)
+    payload = webhook([message("wamid.saved" + customer, now(), "kikapu changu", sender=customer)])
+    assert die_mid_turn(settings, payload, save=True, reply=True) == ["kikapu changu"]
+    assert another_server_takes_over(settings, turns=0) == []
+    assert [m["body"]["text"]["body"] for m in sent_to(graph_url, customer)] == ["got: kikapu changu"]
+
+
+def test_a_reply_sent_before_its_server_died_is_not_sent_again_when_the_turn_runs_again(settings, graph_url, customer):
+    settings = dataclasses.replace(settings, lease_seconds=0.6)
+    payload = webhook([message("wamid.replied" + customer, now(), "bei ya unga", sender=customer)])
+    assert die_mid_turn(settings, payload, reply=True) == ["bei ya unga"]
+    assert another_server_takes_over(settings) == ["bei ya unga"]  # run again: its tracker was never saved
+    assert [m["body"]["text"]["body"] for m in sent_to(graph_url, customer)] == ["got: bei ya unga"]
+
+
+def test_a_burst_whose_servers_keep_dying_is_given_up_and_recorded(settings, graph_url, customer):
+    settings = dataclasses.replace(settings, lease_seconds=0.6)
+    payload = webhook([message("wamid.poison" + customer, now(), "hii inaua seva", sender=customer)])
+    assert die_mid_turn(settings, payload) == ["hii inaua seva"]
+
+    async def dies_again(channel, recorder):
+        dying = DiesMidTurn(channel)
+        channel._on_new_message = dying
+        channel._spawn(channel._sweep())
+        await eventually(dying.dying.is_set, within=5, what="the turn to start again")
+        for task in list(channel._tasks):
+            task.cancel()
+
+    for _ in range(2):  # taken three times in all, by servers that all died
+        run(settings, dies_again)
+
+    async def fourth(channel, recorder):
+        channel._spawn(channel._sweep())
+        await eventually(channel.inbox.undelivered, within=5, what="the burst to be given up")
+        await eventually(recorder.idle, within=5, what="the channel to be idle")
+        return recorder.turns, await channel.inbox.undelivered()
+
+    turns, [record] = run(settings, fourth)
+    assert turns == [] and record["reason"] == "given_up" and "wamid.poison" in record["detail"]
+    assert sent_to(graph_url, customer) == []
+
+
+def test_a_turn_that_fails_does_not_drop_the_rest_of_its_burst(settings, graph_url, customer):
+    t = now()
+    payload = webhook([
+        message("wamid.x1" + customer, t, "hii itashindwa", sender=customer),
+        message("wamid.x2" + customer, t + 1, sender=customer, type="location",
+                location={"latitude": -1.29, "longitude": 36.78, "name": "Yaya Centre"}),
+        message("wamid.x3" + customer, t + 2, "na hii je?", sender=customer, type="image", image={"id": "1"}),
+    ])  # fmt: skip
+
+    async def scenario(channel, recorder):
+        async def fails_first(message):
+            await recorder(message)
+            if len(recorder.turns) == 1:
+                raise RuntimeError("a bug in the first turn")
+
+        channel._on_new_message = fails_first
+        await post(channel, payload)
+        return await recorder.wait_for(3)
+
+    texts = run(settings, scenario)
+    assert texts[0] == "hii itashindwa" and texts[1].startswith("/share_location") and len(texts) == 3
+    assert len(sent_to(graph_url, customer)) == 3
+
+
+def test_a_turn_takes_its_ticket_before_any_graph_api_call(settings, graph_url, customer):
+    """While another message of the conversation holds the lock (on another server, say), a taken burst
+    waits for its ticket without marking anything read or answering."""
+    message_id = "wamid.ticket" + customer
+    payload = webhook([message(message_id, now(), "habari", sender=customer)])
+    r = settings.redis
+
+    def read_receipts():
+        return [e for e in sent_to(graph_url, None) if e["body"].get("message_id") == message_id]
+
+    async def scenario(channel, recorder):
+        other = TicketLockStore(url=r.host, port=r.port, db=r.db, key_prefix=r.key_prefix)
+        try:
+            async with other.lock(f"{PHONE_NUMBER_ID}:{customer}"):
+                await post(channel, payload)
+                await eventually(lambda: channel.redis.zcard(channel.inbox.leases_key), what="the burst to be taken")
+                lock = f"{r.key_prefix}:lock:{PHONE_NUMBER_ID}:{customer}"
+                await eventually(lambda: channel.redis.exists(f"{lock}:alive:2"), what="the turn's ticket")
+                held = (recorder.turns[:], read_receipts(), sent_to(graph_url, customer))
+            return held, await recorder.wait_for(1)
+        finally:
+            await other.redis.aclose() if hasattr(other.redis, "aclose") else await other.redis.close()
+
+    held, turns = run(settings, scenario)
+    assert held == ([], [], [])  # the turn holds ticket 2, behind the test's 1: nothing sent yet
+    assert turns == ["habari"] and len(read_receipts()) == 1 and len(sent_to(graph_url, customer)) == 1
 
 
 def test_when_the_conversation_state_is_out_of_reach_the_customer_is_told_not_guessed_at(settings, graph_url, customer):

@@ -81,6 +81,7 @@ def stack(services: Services, database_url: str, tmp_path_factory) -> Iterator[S
         SIMULATOR_LATE_DELAY="30",
         SIMULATOR_PAYSTACK_AUTOPAY="1",
         WHATSAPP_DEBOUNCE_SECONDS="0.5",
+        WHATSAPP_LEASE_SECONDS="3",  # renewed every second while a turn runs; a killed server's burst waits 3 s
         WHATSAPP_RETRY_BASE_SECONDS="0.2",
     )
     yield started
