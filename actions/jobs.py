@@ -28,10 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.commerce.errors import ConversationsUnreachable
 from actions.commerce.payments import Notice, Payment
+from actions.commerce.ports import StaffReply
 from actions.observability import correlation
 from actions.settings import Settings
 
 NOTIFY_PAYMENT = "notify_payment"
+DELIVER_REPLY = "deliver_staff_reply"
 CHECK_PAYMENTS = "check_payments"
 log = logging.getLogger("payments.notify")
 
@@ -71,10 +73,14 @@ class DeliveryBackoff(BaseRetryStrategy):
         if not isinstance(exception, ConversationsUnreachable):
             return None
         if job.attempts + 1 >= self.max_attempts:
-            payment_id = job.task_kwargs.get("payment_id")
+            if "reply_id" in job.task_kwargs:
+                subject, extra = f"staff reply {job.task_kwargs['reply_id']}", {}
+            else:
+                payment_id = job.task_kwargs.get("payment_id")
+                subject, extra = f"payment {payment_id}", {"payment_id": payment_id}
             log.error(
-                "payment %s: customer not told after %s tries, job %s left failed: %s",
-                payment_id, self.max_attempts, job.id, exception, extra={"payment_id": payment_id},
+                "%s: customer not told after %s tries, job %s left failed: %s",
+                subject, self.max_attempts, job.id, exception, extra=extra,
             )  # fmt: skip
             return None
         return RetryDecision(retry_in={"seconds": self.wait(job.attempts).total_seconds()})
@@ -89,13 +95,17 @@ class ProcrastinateOutbox:
         self._queue = queue
         self._redis = redis
 
+    async def _connection(self):
+        """psycopg's AsyncConnection under the session, in its transaction (begun if need be)."""
+        connection = await self._session.connection()
+        return (await connection.get_raw_connection()).driver_connection
+
     async def tell_customer(self, payment: Payment, notice: Notice, correlation_id: str | None = None) -> None:
         """Under the id of the conversation turn that asked for the payment while it is remembered, else
         the current one. A savepoint keeps the transaction usable when the queueing lock is taken; the
         COMMIT releases it (a RELEASE would be one more round trip for nothing)."""
         correlation_id = correlation_id or await correlation.of_payment(self._redis, payment) or correlation.current()
-        connection = await self._session.connection()  # the session's, in its transaction (begun if need be)
-        raw = (await connection.get_raw_connection()).driver_connection  # psycopg's AsyncConnection
+        raw = await self._connection()
         deferrer = self._app.configure_task(
             NOTIFY_PAYMENT, queue=self._queue, queueing_lock=notify_lock(payment), connection=raw
         )
@@ -105,3 +115,16 @@ class ProcrastinateOutbox:
         except exceptions.AlreadyEnqueued:
             await raw.execute("ROLLBACK TO SAVEPOINT tell_customer")
             log.info("payment %s: its message is queued already", payment.id, extra={"payment_id": payment.id})
+
+    async def send_reply(self, reply: StaffReply) -> None:
+        """One conversation's replies share a job lock: procrastinate runs them one at a time, oldest first,
+        and a reply waiting to be tried again holds back the ones after it."""
+        raw = await self._connection()
+        deferrer = self._app.configure_task(
+            DELIVER_REPLY, queue=self._queue, lock=reply_lock(reply.conversation_id), connection=raw
+        )
+        await deferrer.defer_async(reply_id=reply.id, correlation_id=correlation.current())
+
+
+def reply_lock(conversation_id: str) -> str:
+    return f"reply:{conversation_id}"

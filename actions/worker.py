@@ -18,7 +18,7 @@ from procrastinate import App, JobContext, exceptions
 from procrastinate.jobs import Status
 
 from actions import jobs, runtime
-from actions.commerce import notifications, orders, reconciliation
+from actions.commerce import inbox, notifications, orders, reconciliation
 from actions.commerce.payments import DueCheck, Notice
 from actions.db import cache
 from actions.observability import correlation, logs, readiness
@@ -106,6 +106,16 @@ async def notify_payment(context: JobContext, payment_id: int, notice: str) -> b
     return told
 
 
+@correlated
+async def deliver_staff_reply(context: JobContext, reply_id: int) -> bool:
+    """A staff reply from the inbox into the customer's chat; Rasa unreachable: tried again (jobs.DeliveryBackoff)."""
+    rt = runtime.current()
+    delivered = await inbox.deliver(rt.uow(), rt.conversations, reply_id)
+    if delivered:
+        log.info("staff reply %s delivered", reply_id)
+    return delivered
+
+
 def check_cron(interval_seconds: float) -> str:
     """procrastinate's cron with its sixth field, seconds: every `interval_seconds` (at least 1, at most 60)."""
     every = min(60, max(1, int(interval_seconds)))
@@ -117,6 +127,7 @@ def register(app: App, settings: Settings) -> App:
     database each get their own ticks."""
     queue = settings.jobs_queue
     app.task(name=jobs.NOTIFY_PAYMENT, queue=queue, retry=jobs.DeliveryBackoff(), pass_context=True)(notify_payment)
+    app.task(name=jobs.DELIVER_REPLY, queue=queue, retry=jobs.DeliveryBackoff(), pass_context=True)(deliver_staff_reply)
     checks = app.task(
         name=jobs.CHECK_PAYMENTS, queue=queue, lock=f"{jobs.CHECK_PAYMENTS}:{queue}",
         queueing_lock=f"{jobs.CHECK_PAYMENTS}:{queue}", pass_context=True,

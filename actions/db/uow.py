@@ -9,7 +9,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from actions.commerce.ports import Outbox
-from actions.db import repositories
+from actions.db import inbox, repositories
 from actions.db.cache import ReadCache
 
 OutboxOn = Callable[[AsyncSession], Outbox]  # the outbox writing in a session's transaction (actions/jobs.py)
@@ -35,7 +35,8 @@ class SqlUnitOfWork:
         self.orders = repositories.Orders(self._session)
         self.payments = repositories.Payments(self._session)
         self.rejected = repositories.RejectedMessages(self._session)
-        self.handoffs = repositories.Handoffs(self._session)
+        self.handoffs = inbox.Handoffs(self._session)
+        self.canned_replies = inbox.CannedReplies(self._session)
         self.staff = repositories.Staff(self._session)
         self.audit = repositories.Audit(self._session)
         self.outbox = self._outbox(self._session)
