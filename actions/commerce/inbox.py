@@ -8,6 +8,7 @@ conversation's events and go out on the customer's channel.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,12 +102,17 @@ async def thread(uow: UnitOfWork, source: ConversationSource, staff: StaffMember
     return Thread(handoff, transcript(events, pending), language_of(events), canned)
 
 
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL and lone surrogates: no PostgreSQL text holds them
+
+
 def _reply_text(text: str) -> str:
     text = text.strip()
     if not text:
         raise Refused("Write something to send.")
     if len(text) > MAX_REPLY:
         raise Refused(f"A reply is at most {MAX_REPLY} characters (this one has {len(text)}).")
+    if UNSTORABLE.search(text):
+        raise Refused("The reply has a character that cannot be sent (NUL or a broken emoji).")
     return text
 
 
@@ -166,8 +172,10 @@ async def save_canned(
         raise Refused(f"Give the reply a title of 1 to {MAX_TITLE} characters.")
     if not text_en or not text_sw:
         raise Refused("Write the reply in both English and Swahili.")
-    if max(len(text_en), len(text_sw)) > MAX_REPLY:
-        raise Refused(f"A reply is at most {MAX_REPLY} characters.")
+    for text in (text_en, text_sw):
+        _reply_text(text)
+    if UNSTORABLE.search(title):
+        raise Refused("The title has a character that cannot be stored (NUL or a broken emoji).")
     async with uow:
         shops = {c.id: c.title.casefold() for c in await uow.canned_replies.of_shop(staff.tenant_id)}
         if reply_id is not None and reply_id not in shops:

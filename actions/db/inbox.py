@@ -110,3 +110,14 @@ class CannedReplies:
             .returning(t.CannedReply.id)
         )
         return await self.session.scalar(statement) is not None
+
+
+async def waiting(session: AsyncSession, tenant_id: int) -> list[tuple[t.Handoff, str | None]]:
+    """The shop's conversations waiting for a person, oldest first, with their assignee's name (the list page)."""
+    query = (
+        select(t.Handoff, t.StaffUser.name)
+        .outerjoin(t.StaffUser, t.StaffUser.id == t.Handoff.assigned_to)
+        .where(t.Handoff.tenant_id == tenant_id, t.Handoff.resolved_at.is_(None))
+        .order_by(t.Handoff.requested_at)
+    )
+    return [(row, name) for row, name in (await session.execute(query)).all()]
