@@ -101,8 +101,9 @@ def main() -> int:
             f"    Admin pages: {stack.process('sidecar').url}/admin/ (sign in as {DEMO_STAFF}, password {password})\n"
             f"    Readiness: curl -H 'Authorization: Bearer {stack.env['METRICS_TOKEN']}' "
             f"{stack.process('sidecar').url}/ready (and /metrics)\n"
-            f'    Rasa\'s API is on http://127.0.0.1:{rasa_port}; after "talk to a person", hand the chat back from\n'
-            f"    the admin pages or with .venv/bin/python -m actions.cli handback {args.conversation_id} "
+            f'    Rasa\'s API is on http://127.0.0.1:{rasa_port}; after "talk to a person", answer from the admin\n'
+            f"    pages (Waiting for a person: your replies show here in brackets) and hand the chat back there, or\n"
+            f"    with .venv/bin/python -m actions.cli handback {args.conversation_id} "
             f"--rasa-url http://127.0.0.1:{rasa_port}",
             flush=True,
         )
