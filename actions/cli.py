@@ -1,7 +1,9 @@
 """Command-line tools for merchants and operators.
 
 python -m actions.cli import-catalog seed/demo-shop.csv --tenant demo-shop --name "Demo Shop" --currency KES
-python -m actions.cli add-staff demo-shop amina@example.com --name Amina   (asks for the password, or STAFF_PASSWORD)
+python -m actions.cli add-staff demo-shop amina@example.com --name Amina --role owner  (asks, or STAFF_PASSWORD)
+python -m actions.cli reseal-shop-secrets   (after putting a new key first in SHOP_SECRETS_KEY)
+python -m actions.cli new-secrets-key       (prints a new Fernet key for SHOP_SECRETS_KEY)
 python -m actions.cli api-token demo-shop
 python -m actions.cli rotate-callback-secret demo-shop   (new M-Pesa callback secret; payments in flight keep theirs)
 python -m actions.cli handback <conversation id>
@@ -22,13 +24,14 @@ import httpx
 from sqlalchemy.exc import ProgrammingError
 
 from actions import runtime
-from actions.commerce import payment_requests, review, staff
+from actions.commerce import payment_requests, review, roles, shop_accounts, staff
 from actions.commerce.catalog_csv import CatalogFileError, parse_catalog
 from actions.commerce.catalog_import import CurrencyMismatch, import_catalog, shop_exists
-from actions.commerce.errors import ConversationsUnreachable, NotFound, Refused, UnknownTenant
+from actions.commerce.errors import ConversationsUnreachable, NotFound, PaymentUnavailable, Refused, UnknownTenant
 from actions.commerce.language import LANGUAGES
 from actions.commerce.money import MoneyError, exponent
 from actions.commerce.passwords import WeakPassword
+from actions.payments import secret_box
 from actions.rasa_api import RasaConversations
 from actions.settings import Settings
 
@@ -85,13 +88,31 @@ async def _add_staff(args: argparse.Namespace) -> int:
     password = args.settings.staff_password or getpass.getpass(f"Password for {args.email}: ")
     rt = await runtime.start(args.settings)
     try:
-        await staff.set_staff(rt.uow(), args.tenant, args.email, args.name or args.email, password)
+        await staff.set_staff(rt.uow(), args.tenant, args.email, args.name or args.email, password, args.role)
     except (UnknownTenant, WeakPassword) as e:
         print(f"not saved: {e}", file=sys.stderr)
         return 1
     finally:
         await runtime.stop()
     print(f"{args.email} can sign in to the admin pages of {args.tenant} (/admin/ on the sidecar)")
+    return 0
+
+
+async def _reseal(args: argparse.Namespace) -> int:
+    rt = await runtime.start(args.settings)
+    try:
+        changed = await shop_accounts.reseal_all(rt.uow(), rt.sealer)
+    except PaymentUnavailable as e:
+        print(f"not resealed: {e}", file=sys.stderr)
+        return 1
+    finally:
+        await runtime.stop()
+    print(f"{changed} shop payment accounts sealed with the first key of SHOP_SECRETS_KEY; the others can go now")
+    return 0
+
+
+async def _new_key(args: argparse.Namespace) -> int:
+    print(secret_box.new_key())
     return 0
 
 
@@ -200,6 +221,14 @@ def main(argv: list[str] | None = None) -> int:
     member.add_argument("tenant", help="the shop's short name, e.g. demo-shop")
     member.add_argument("email")
     member.add_argument("--name", help="shown in the admin pages (default: the e-mail)")
+    member.add_argument(
+        "--role", choices=roles.ROLES, help="operator (platform staff: creates shops), owner or staff (default: "
+        "staff when new, unchanged otherwise)",
+    )  # fmt: skip
+    commands.add_parser(
+        "reseal-shop-secrets", help="encrypt shops' payment secrets again with SHOP_SECRETS_KEY's first key"
+    )
+    commands.add_parser("new-secrets-key", help="print a new key for SHOP_SECRETS_KEY")
     token = commands.add_parser("api-token", help="print a new order-API token for a shop (the old one stops)")
     token.add_argument("tenant")
     rotate = commands.add_parser(
@@ -225,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
         "import-catalog": _import,
         "handback": _handback,
         "add-staff": _add_staff,
+        "reseal-shop-secrets": _reseal,
+        "new-secrets-key": _new_key,
         "api-token": _api_token,
         "rotate-callback-secret": _rotate_callback_secret,
         "review": _review,

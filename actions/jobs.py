@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.commerce.errors import ConversationsUnreachable
+from actions.commerce.model import Order, OrderNotice
 from actions.commerce.payments import Notice, Payment
 from actions.commerce.ports import StaffReply
 from actions.observability import correlation
@@ -34,7 +35,9 @@ from actions.settings import Settings
 
 NOTIFY_PAYMENT = "notify_payment"
 DELIVER_REPLY = "deliver_staff_reply"
+NOTIFY_ORDER = "notify_order"
 CHECK_PAYMENTS = "check_payments"
+REMIND_CART = "remind_cart"
 log = logging.getLogger("payments.notify")
 
 
@@ -48,6 +51,11 @@ def create_app(settings: Settings) -> App:
 def notify_lock(payment: Payment) -> str:
     """One message per payment ending; the provider's reference is unique where ids may be reused."""
     return f"notify:{payment.provider}:{payment.reference}"
+
+
+def reminder_lock(cart_id: int, version: int) -> str:
+    """One waiting reminder per cart version (the cart row's claim already makes it one per version)."""
+    return f"cart-reminder:{cart_id}:{version}"
 
 
 class DeliveryBackoff(BaseRetryStrategy):
@@ -73,14 +81,15 @@ class DeliveryBackoff(BaseRetryStrategy):
         if not isinstance(exception, ConversationsUnreachable):
             return None
         if job.attempts + 1 >= self.max_attempts:
-            if "reply_id" in job.task_kwargs:
-                subject, extra = f"staff reply {job.task_kwargs['reply_id']}", {}
-            else:
-                payment_id = job.task_kwargs.get("payment_id")
-                subject, extra = f"payment {payment_id}", {"payment_id": payment_id}
+            about = {
+                name: job.task_kwargs[name]
+                for name in ("payment_id", "order_id", "reply_id")
+                if name in job.task_kwargs
+            }
+            what = ", ".join(f"{name.removesuffix('_id')} {value}" for name, value in about.items())
             log.error(
                 "%s: customer not told after %s tries, job %s left failed: %s",
-                subject, self.max_attempts, job.id, exception, extra=extra,
+                what, self.max_attempts, job.id, exception, extra=about,
             )  # fmt: skip
             return None
         return RetryDecision(retry_in={"seconds": self.wait(job.attempts).total_seconds()})
@@ -95,35 +104,47 @@ class ProcrastinateOutbox:
         self._queue = queue
         self._redis = redis
 
-    async def _connection(self):
-        """psycopg's AsyncConnection under the session, in its transaction (begun if need be)."""
-        connection = await self._session.connection()
-        return (await connection.get_raw_connection()).driver_connection
-
     async def tell_customer(self, payment: Payment, notice: Notice, correlation_id: str | None = None) -> None:
         """Under the id of the conversation turn that asked for the payment while it is remembered, else
         the current one. A savepoint keeps the transaction usable when the queueing lock is taken; the
         COMMIT releases it (a RELEASE would be one more round trip for nothing)."""
         correlation_id = correlation_id or await correlation.of_payment(self._redis, payment) or correlation.current()
-        raw = await self._connection()
-        deferrer = self._app.configure_task(
-            NOTIFY_PAYMENT, queue=self._queue, queueing_lock=notify_lock(payment), connection=raw
-        )
+        kwargs = {"payment_id": payment.id, "notice": notice.value, "correlation_id": correlation_id}
+        if not await self._defer(NOTIFY_PAYMENT, kwargs, queueing_lock=notify_lock(payment)):
+            log.info("payment %s: its message is queued already", payment.id, extra={"payment_id": payment.id})
+
+    async def tell_order(self, order: Order, notice: OrderNotice, reason: str = "") -> None:
+        """One job per step, queued once; one order's jobs run one after the other, oldest first
+        (procrastinate's `lock`), so its customer hears the steps in order."""
+        kwargs = {"order_id": order.id, "notice": notice.value, "reason": reason}
+        kwargs["correlation_id"] = correlation.current()
+        lock = f"order:{order.id}"
+        if not await self._defer(NOTIFY_ORDER, kwargs, queueing_lock=f"{lock}:{notice.value}", lock=lock):
+            log.info("order %s: its %s message is queued already", order.id, notice.value, extra={"order_id": order.id})
+
+    async def _defer(self, task: str, kwargs: dict, **options: str) -> bool:
+        """Defer on the session's connection, in its transaction; False when the queueing lock is taken."""
+        connection = await self._session.connection()  # the session's, in its transaction (begun if need be)
+        raw = (await connection.get_raw_connection()).driver_connection  # psycopg's AsyncConnection
+        deferrer = self._app.configure_task(task, queue=self._queue, connection=raw, **options)
         await raw.execute("SAVEPOINT tell_customer")
         try:
-            await deferrer.defer_async(payment_id=payment.id, notice=notice.value, correlation_id=correlation_id)
+            await deferrer.defer_async(**kwargs)
         except exceptions.AlreadyEnqueued:
             await raw.execute("ROLLBACK TO SAVEPOINT tell_customer")
-            log.info("payment %s: its message is queued already", payment.id, extra={"payment_id": payment.id})
+            return False
+        return True
+
+    async def remind_cart(self, cart_id: int, version: int) -> None:
+        kwargs = {"cart_id": cart_id, "version": version, "correlation_id": correlation.current()}
+        if not await self._defer(REMIND_CART, kwargs, queueing_lock=reminder_lock(cart_id, version)):
+            log.info("cart %s: its reminder is queued already", cart_id)
 
     async def send_reply(self, reply: StaffReply) -> None:
         """One conversation's replies share a job lock: procrastinate runs them one at a time, oldest first,
         and a reply waiting to be tried again holds back the ones after it."""
-        raw = await self._connection()
-        deferrer = self._app.configure_task(
-            DELIVER_REPLY, queue=self._queue, lock=reply_lock(reply.conversation_id), connection=raw
-        )
-        await deferrer.defer_async(reply_id=reply.id, correlation_id=correlation.current())
+        kwargs = {"reply_id": reply.id, "correlation_id": correlation.current()}
+        await self._defer(DELIVER_REPLY, kwargs, lock=reply_lock(reply.conversation_id))
 
 
 def reply_lock(conversation_id: str) -> str:

@@ -9,11 +9,14 @@ from urllib.parse import quote
 import httpx
 
 from actions.commerce.errors import ConversationsUnreachable
+from actions.commerce.model import OrderNotice
 from actions.commerce.payments import Notice
-from actions.commerce.ports import PaymentRecipient
+from actions.commerce.ports import OrderRecipient, PaymentRecipient
 
 log = logging.getLogger("payments.notify")
 PAYMENT_UPDATE = "EXTERNAL_payment_update"
+ORDER_UPDATE = "EXTERNAL_order_update"
+CART_REMINDER = "EXTERNAL_cart_reminder"
 
 
 def conversation_path(conversation_id: str) -> str:
@@ -51,6 +54,19 @@ class RasaConversations:
         entities = {"order_number": recipient.order_number, "payment_status": recipient.status.value, "reason": notice}
         url = self._conversation(recipient.conversation_id) + "/trigger_intent"
         await self._post(url, {"name": PAYMENT_UPDATE, "entities": entities}, output_channel="latest")
+
+    async def order_update(self, recipient: OrderRecipient, notice: OrderNotice, reason: str) -> None:
+        """Trigger the order-update intent (packed, out for delivery, delivered, cancelled and why)."""
+        entities = {"order_number": recipient.order_number, "order_status": notice.value, "reason": reason}
+        url = self._conversation(recipient.conversation_id) + "/trigger_intent"
+        await self._post(url, {"name": ORDER_UPDATE, "entities": entities}, output_channel="latest")
+
+    async def cart_reminder(self, conversation_id: str, language: str | None) -> None:
+        """Trigger the cart-reminder intent; the reply's language is the conversation's `language` slot,
+        and `language` (the one stored with the customer) only when the conversation has none."""
+        entities = {"language": language} if language else {}
+        url = self._conversation(conversation_id) + "/trigger_intent"
+        await self._post(url, {"name": CART_REMINDER, "entities": entities}, output_channel="latest")
 
     async def say(self, conversation_id: str, text: str, metadata: dict) -> None:
         """The bot's message appended to the conversation and sent on the channel the customer last used

@@ -16,6 +16,9 @@ from redis.asyncio import Redis
 from sanic import Sanic
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from actions.commerce import shop_accounts
+from actions.commerce.ports import Sealer
+from actions.commerce.shop_accounts import Account
 from actions.db.cache import ReadCache
 from actions.db.conversations import StoredConversations
 from actions.db.engine import create_engine, session_factory
@@ -23,6 +26,7 @@ from actions.db.uow import SqlUnitOfWork
 from actions.jobs import ProcrastinateOutbox, create_app
 from actions.observability import correlation, logs
 from actions.payments.providers import Providers
+from actions.payments.secret_box import SecretsUnreadable
 from actions.payments.shared_tokens import SharedTokenCache
 from actions.rasa_api import RasaConversations
 from actions.settings import Settings
@@ -42,6 +46,11 @@ class Runtime:
     conversations: RasaConversations
 
     @property
+    def sealer(self) -> Sealer:
+        """What seals shops' own payment secrets (SHOP_SECRETS_KEY); without the key, anything it does refuses."""
+        return self.settings.secret_box or NO_KEY
+
+    @property
     def cache(self) -> ReadCache:
         return ReadCache(self.redis)
 
@@ -58,6 +67,40 @@ class Runtime:
         return TrainingFiles(self.settings.review_project_dir)
 
 
+class ShopAccounts:
+    """Shops' own payment accounts for the providers: read through a unit of work, opened with SHOP_SECRETS_KEY."""
+
+    def __init__(self, runtime: Runtime | None = None) -> None:
+        self.runtime = runtime
+
+    @property
+    def sealer(self) -> Sealer:
+        assert self.runtime is not None
+        return self.runtime.sealer
+
+    async def current(self, tenant_id: int, provider: str) -> Account | None:
+        assert self.runtime is not None
+        return await shop_accounts.current(self.runtime.uow(), self.sealer, tenant_id, provider)
+
+    async def by_id(self, account_id: int) -> Account | None:
+        assert self.runtime is not None
+        return await shop_accounts.by_id(self.runtime.uow(), self.sealer, account_id)
+
+
+class _NoKey:
+    """No SHOP_SECRETS_KEY: a shop's stored account cannot be opened, nor a new one sealed."""
+
+    def seal(self, secrets: dict[str, str]) -> str:
+        raise SecretsUnreadable("SHOP_SECRETS_KEY is not set: shops cannot have payment accounts of their own")
+
+    def open(self, sealed: str) -> dict[str, str]:
+        raise SecretsUnreadable("SHOP_SECRETS_KEY is not set: this shop's payment account cannot be read")
+
+    reseal = open
+
+
+NO_KEY = _NoKey()
+
 _current: Runtime | None = None
 
 
@@ -71,6 +114,7 @@ async def start(settings: Settings | None = None) -> Runtime:
         )
         redis = Redis.from_url(settings.redis_url)
         tokens = SharedTokenCache(redis)
+        accounts = ShopAccounts()
         _current = Runtime(
             settings=settings,
             engine=engine,
@@ -78,10 +122,11 @@ async def start(settings: Settings | None = None) -> Runtime:
             http=http,
             redis=redis,
             mpesa_tokens=tokens,
-            providers=Providers(settings, http, tokens),
+            providers=Providers(settings, http, tokens, accounts),
             jobs=create_app(settings),
             conversations=RasaConversations(http, settings.rasa_url, settings.rasa_token),
         )
+        accounts.runtime = _current
     return _current
 
 

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from actions.commerce.payments import PROMPT_LIFETIME, CheckPolicy
 from actions.observability import logs
+from actions.payments.secret_box import SecretBox, parse_keys
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]  # domain.yml, data/nlu/, tests/nlu/
 
@@ -71,6 +72,8 @@ class Settings(BaseSettings):
     paystack_email_domain: str = Field("customers.example.com", pattern=r"(?i)^[a-z0-9-]+(\.[a-z0-9-]+)+$")
     # Keys the hash that makes a customer's Paystack e-mail (no phone number in it); set once, never change.
     paystack_email_secret: str = Field("", repr=False)
+    # Fernet keys (comma-separated; the first encrypts) sealing shops' own payment secrets at rest.
+    shop_secrets_key: str = Field("", repr=False)
     # Unauthenticated callbacks and webhooks kept for review, per hour: from one address, and in all.
     rejected_per_address_per_hour: int = Field(20, ge=0)
     rejected_per_hour: int = Field(500, ge=0)
@@ -110,6 +113,12 @@ class Settings(BaseSettings):
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.strip().rstrip("/")
+
+    @field_validator("shop_secrets_key")
+    @classmethod
+    def _fernet_keys(cls, value: str) -> str:
+        parse_keys(value)  # ValueError names the key that is not one
+        return value
 
     @field_validator("redis_key_prefix")
     @classmethod
@@ -179,6 +188,12 @@ class Settings(BaseSettings):
     def paystack_email_key(self) -> str:
         """PAYSTACK_EMAIL_SECRET, else one derived from the Paystack key (stable while that key is)."""
         return self.paystack_email_secret or "paystack-email:" + self.paystack_secret_key
+
+    @property
+    def secret_box(self) -> SecretBox | None:
+        """What seals shops' own payment secrets; None without SHOP_SECRETS_KEY (then shops cannot have any)."""
+        keys = parse_keys(self.shop_secrets_key)
+        return SecretBox(keys) if keys else None
 
     @property
     def check_policy(self) -> CheckPolicy:

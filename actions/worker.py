@@ -12,13 +12,16 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
-from procrastinate import App, JobContext, exceptions
+from procrastinate import App, JobContext, RetryStrategy, exceptions
 from procrastinate.jobs import Status
 
 from actions import jobs, runtime
-from actions.commerce import inbox, notifications, orders, reconciliation
+from actions.commerce import inbox, notifications, orders, reconciliation, reminders
+from actions.commerce.errors import ConversationsUnreachable
+from actions.commerce.model import OrderNotice
 from actions.commerce.payments import DueCheck, Notice
 from actions.db import cache
 from actions.observability import correlation, logs, readiness
@@ -32,6 +35,10 @@ KEEP_FINISHED_HOURS = 72  # then a finished job is deleted; a failed one stays u
 FORGET_OLD_JOBS = "forget_old_jobs"
 RETRY_STALLED = "retry_stalled_jobs"
 STALLED_EVERY_SECONDS = 10  # a job is stalled after 30 s without its worker's heartbeat
+SWEEP_CARTS = "sweep_carts"
+# A reminder Rasa could not take is tried again for about 18 minutes (after 3 s, 9 s, 27 s, … 7 tries), each
+# time only while the customer's window is open for long enough (reminders.MARGIN); then it is left failed.
+REMINDER_RETRY = RetryStrategy(max_attempts=7, exponential_wait=3, retry_exceptions={ConversationsUnreachable})
 
 
 def correlated(job: Job) -> Job:
@@ -107,6 +114,29 @@ async def notify_payment(context: JobContext, payment_id: int, notice: str) -> b
 
 
 @correlated
+async def notify_order(context: JobContext, order_id: int, notice: str, reason: str = "") -> bool:
+    """An order's step, told to its customer; retried like a payment's message."""
+    rt = runtime.current()
+    told = await notifications.tell_order_step(rt.uow(), rt.conversations, order_id, OrderNotice(notice), reason)
+    if told:
+        log.info("order %s: customer told (%s)", order_id, notice, extra={"order_id": order_id})
+    return told
+
+
+async def sweep_carts(context: JobContext, timestamp: int) -> int:
+    """Queue the reminders that are due (actions/commerce/reminders.py), once a minute."""
+    return await reminders.sweep(runtime.current().uow(), datetime.now(UTC))
+
+
+@correlated
+async def remind_cart(context: JobContext, cart_id: int, version: int) -> bool:
+    rt = runtime.current()
+    sent = await reminders.remind(rt.uow(), rt.conversations, cart_id, version, datetime.now(UTC))
+    log.info("cart %s (version %s): %s", cart_id, version, "reminded" if sent else "no reminder any more")
+    return sent
+
+
+@correlated
 async def deliver_staff_reply(context: JobContext, reply_id: int) -> bool:
     """A staff reply from the inbox into the customer's chat; Rasa unreachable: tried again (jobs.DeliveryBackoff)."""
     rt = runtime.current()
@@ -127,6 +157,7 @@ def register(app: App, settings: Settings) -> App:
     database each get their own ticks."""
     queue = settings.jobs_queue
     app.task(name=jobs.NOTIFY_PAYMENT, queue=queue, retry=jobs.DeliveryBackoff(), pass_context=True)(notify_payment)
+    app.task(name=jobs.NOTIFY_ORDER, queue=queue, retry=jobs.DeliveryBackoff(), pass_context=True)(notify_order)
     app.task(name=jobs.DELIVER_REPLY, queue=queue, retry=jobs.DeliveryBackoff(), pass_context=True)(deliver_staff_reply)
     checks = app.task(
         name=jobs.CHECK_PAYMENTS, queue=queue, lock=f"{jobs.CHECK_PAYMENTS}:{queue}",
@@ -137,6 +168,9 @@ def register(app: App, settings: Settings) -> App:
     app.periodic(cron=check_cron(STALLED_EVERY_SECONDS), periodic_id=queue)(stalled(retry_stalled_jobs))
     cleanup = app.task(name=FORGET_OLD_JOBS, queue=queue, lock=f"{FORGET_OLD_JOBS}:{queue}", pass_context=True)
     app.periodic(cron="13 * * * *", periodic_id=queue)(cleanup(forget_old_jobs))
+    app.task(name=jobs.REMIND_CART, queue=queue, retry=REMINDER_RETRY, pass_context=True)(remind_cart)
+    sweep = app.task(name=SWEEP_CARTS, queue=queue, queueing_lock=f"{SWEEP_CARTS}:{queue}", pass_context=True)
+    app.periodic(cron="* * * * *", periodic_id=queue)(sweep(sweep_carts))
     return app
 
 

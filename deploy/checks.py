@@ -15,6 +15,7 @@ import psycopg
 
 from actions.db.tables import SCHEMA
 from actions.observability.readiness import code_head, schema_problem
+from actions.payments.secret_box import parse_keys
 
 # The providers' production endpoints; anything else needs ALLOW_SANDBOX_PROVIDERS=1 (a staging run).
 REAL_PROVIDER_URLS = {
@@ -96,10 +97,23 @@ def environment_problems(env: Mapping[str, str]) -> list[str]:
         if problem := secret_problem(secret, env.get(secret.name, ""), sandbox):
             problems.append(f"{secret.name}: {problem}")
     problems += shared_values(env, secrets)
+    problems += secrets_key_problems(env.get("SHOP_SECRETS_KEY", ""))
     replicas = env.get("RASA_REPLICAS", "1").strip()
     if not replicas.isdigit() or int(replicas) < 1:
         problems.append(f"RASA_REPLICAS: {replicas!r} is not a number of Rasa servers (1 or more)")
     return problems
+
+
+def secrets_key_problems(value: str) -> list[str]:
+    """SHOP_SECRETS_KEY seals shops' own payment accounts: required, and every entry a Fernet key."""
+    if not value.strip():
+        return ["SHOP_SECRETS_KEY: is not set (shops' own payment accounts are encrypted with it): "
+                "python -m actions.cli new-secrets-key"]  # fmt: skip
+    try:
+        parse_keys(value)
+    except ValueError as e:
+        return [f"SHOP_SECRETS_KEY: {e}"]
+    return []
 
 
 def url_problems(env: Mapping[str, str]) -> list[str]:

@@ -76,7 +76,7 @@ FORGERIES = ("mpesa_no_metadata", "mpesa_wrong_nonce", "paystack_unsigned", "pay
 PRODUCTS = ("SUGAR-1KG", "SUGAR-2KG", "BREAD-400G")
 TENANT = "demo-shop"
 SETTLE_WITHIN = 300  # seconds: a stalled job is retried after 30 s, a late message waits out Rasa's restart
-ACTIVE = ("pending_payment", "paid", "fulfilled")  # the order statuses that hold their stock
+ACTIVE = ("pending_payment", "paid", "packed", "out_for_delivery", "delivered")  # statuses that hold their stock
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,15 @@ Paystack: `POST /transaction/initialize` answers an authorization_url pointing a
 Paying marks the transaction "success" for `GET /transaction/verify/<reference>` and sends a signed
 charge.success webhook (x-paystack-signature = hex HMAC-SHA512 of the raw body with the secret key).
 
+Several merchants: `POST /simulator/accounts` with `{"mpesa": [{"consumer_key", "consumer_secret",
+"shortcode", "passkey"}], "paystack": ["sk_test_…"]}` (or the same JSON in SIMULATOR_ACCOUNTS) registers
+shops' own accounts, refused the way Daraja and Paystack refuse wrong credentials: a registered consumer key
+with another secret gets no token (400.008.01), its token pushes and queries only for its own shortcode
+(400.002.02 Invalid BusinessShortCode) with its own passkey (500.001.1001 Wrong credentials); a
+registered Paystack key is accepted beside PAYSTACK_SECRET_KEY, sees only its own transactions, and
+their webhooks are signed with it. Consumer keys nobody registered are taken with any secret, shortcode
+and passkey (the platform's dev account), as before.
+
 `GET /simulator/log` lists every callback and webhook sent: url, status (the answer's status code,
 null when the request failed or was not sent), body, and kind.
 
@@ -98,6 +107,7 @@ class SimulatorConfig:
     public_url: str | None = None
     whatsapp_access_token: str | None = field(default=None, repr=False)
     app_name: str = "payment-simulator"
+    accounts: str = field(default="", repr=False)  # SIMULATOR_ACCOUNTS: shops' own accounts, JSON
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> SimulatorConfig:
@@ -110,6 +120,7 @@ class SimulatorConfig:
             paystack_autopay=float(env.get("SIMULATOR_PAYSTACK_AUTOPAY") or 2.0),
             public_url=env.get("SIMULATOR_PUBLIC_URL") or None,
             whatsapp_access_token=env.get("WHATSAPP_ACCESS_TOKEN") or None,
+            accounts=env.get("SIMULATOR_ACCOUNTS") or "",
         )
 
 
@@ -156,6 +167,7 @@ class StkPush:
     decided_at: float  # time.monotonic() from which the query knows the outcome
     receipt: str
     transaction_date: int
+    consumer_key: str = ""
 
 
 @dataclass
@@ -174,6 +186,7 @@ class PaystackTransaction:
     authorization_code: str
     signature: str
     paid_at: datetime | None = None
+    secret_key: str = field(default="", repr=False)  # the account it belongs to: signs its webhooks
 
     @property
     def status(self) -> str:
@@ -189,10 +202,25 @@ class State:
     tasks: set[asyncio.Task] = field(default_factory=set)
     ids: itertools.count = field(default_factory=lambda: itertools.count(4_099_260_516 + secrets.randbelow(10**6)))
     http: httpx.AsyncClient | None = None
+    mpesa_accounts: dict[str, dict[str, str]] = field(default_factory=dict)  # consumer key -> registered account
+    paystack_keys: set[str] = field(default_factory=set)
 
     def valid_token(self, token: str) -> bool:
+        return self.token_owner(token) is not None
+
+    def token_owner(self, token: str) -> str | None:
+        """The consumer key a live token was issued to."""
         now = time.monotonic()
-        return any(hmac.compare_digest(token, current) and now < expires for current, expires in self.tokens.values())
+        for key, (current, expires) in self.tokens.items():
+            if hmac.compare_digest(token, current) and now < expires:
+                return key
+        return None
+
+    def register(self, accounts: dict[str, Any]) -> None:
+        for account in accounts.get("mpesa") or []:
+            self.mpesa_accounts[account["consumer_key"]] = {k: str(account[k]) for k in (
+                "consumer_key", "consumer_secret", "shortcode", "passkey")}  # fmt: skip
+        self.paystack_keys.update(accounts.get("paystack") or [])
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -289,6 +317,10 @@ def _password_fits(password: object, shortcode: str, timestamp: str) -> bool:
     return (
         len(decoded) > len(shortcode) + len(timestamp) and decoded.startswith(shortcode) and decoded.endswith(timestamp)
     )
+
+
+def stk_password(shortcode: str, passkey: str, timestamp: str) -> str:
+    return base64.b64encode(f"{shortcode}{passkey}{timestamp}".encode()).decode("ascii")
 
 
 def _short_text(value: object, limit: int) -> bool:
@@ -485,6 +517,8 @@ def charge_success_body(txn: PaystackTransaction) -> dict[str, Any]:
 def create_app(config: SimulatorConfig) -> Sanic:
     app = Sanic(config.app_name, configure_logging=False)
     state = State()
+    if config.accounts:
+        state.register(json.loads(config.accounts))
     app.ctx.state = state
     app.ctx.config = config
     app.blueprint(fake_graph.blueprint(config.whatsapp_access_token))  # WhatsApp's Graph API
@@ -540,6 +574,7 @@ def create_app(config: SimulatorConfig) -> Sanic:
         pushes = [
             {
                 "checkout_request_id": push.checkout_request_id,
+                "shortcode": push.shortcode,
                 "amount": push.amount,
                 "phone": push.phone,
                 "callback_url": push.callback_url,
@@ -555,6 +590,15 @@ def create_app(config: SimulatorConfig) -> Sanic:
         ]
         return json_response({"mpesa": pushes, "paystack": transactions})
 
+    @app.post("/simulator/accounts")
+    async def register_accounts(request: Request) -> HTTPResponse:
+        body = _body(request)
+        try:
+            state.register(body or {})
+        except (KeyError, TypeError, AttributeError) as e:
+            return json_response({"error": f"not an accounts object: {e}"}, status=400)
+        return json_response({"mpesa": sorted(state.mpesa_accounts), "paystack": len(state.paystack_keys)})
+
     # --- Daraja
 
     @app.get("/oauth/v1/generate")
@@ -563,6 +607,9 @@ def create_app(config: SimulatorConfig) -> Sanic:
             return daraja_error(400, "400.008.02", "Invalid grant type passed")
         credentials = _basic(request)
         if credentials is None:
+            return daraja_error(400, "400.008.01", "Invalid Authentication passed")
+        registered = state.mpesa_accounts.get(credentials[0])
+        if registered is not None and not hmac.compare_digest(credentials[1], registered["consumer_secret"]):
             return daraja_error(400, "400.008.01", "Invalid Authentication passed")
         token = _random(string.ascii_letters + string.digits, 28)
         state.tokens[credentials[0]] = (token, time.monotonic() + TOKEN_LIFETIME)  # the previous one dies
@@ -574,7 +621,7 @@ def create_app(config: SimulatorConfig) -> Sanic:
             return daraja_error(404, "404.001.03", "Invalid Access Token")
         return None
 
-    def shortcode_and_timestamp(body: dict[str, Any]) -> tuple[str, str] | HTTPResponse:
+    def shortcode_and_timestamp(body: dict[str, Any], request: Request) -> tuple[str, str] | HTTPResponse:
         shortcode = _digits(body.get("BusinessShortCode"))
         if shortcode is None:
             return invalid_field("BusinessShortCode")
@@ -583,6 +630,13 @@ def create_app(config: SimulatorConfig) -> Sanic:
             return invalid_field("Timestamp")
         if not _password_fits(body.get("Password"), shortcode, timestamp):
             return invalid_field("Password")
+        registered = state.mpesa_accounts.get(state.token_owner(_bearer(request) or "") or "")
+        if registered is not None:  # a merchant's own credentials: its shortcode and passkey only
+            if shortcode != registered["shortcode"]:
+                return daraja_error(400, "400.002.02", "Bad Request - Invalid BusinessShortCode")
+            expected = stk_password(shortcode, registered["passkey"], timestamp)
+            if not hmac.compare_digest(str(body.get("Password")), expected):
+                return daraja_error(500, "500.001.1001", "Wrong credentials")
         return shortcode, timestamp
 
     @app.post("/mpesa/stkpush/v1/processrequest")
@@ -592,7 +646,7 @@ def create_app(config: SimulatorConfig) -> Sanic:
         body = _body(request)
         if body is None:
             return invalid_field("JSON body")
-        checked = shortcode_and_timestamp(body)
+        checked = shortcode_and_timestamp(body, request)
         if isinstance(checked, HTTPResponse):
             return checked
         shortcode, _ = checked
@@ -654,7 +708,7 @@ def create_app(config: SimulatorConfig) -> Sanic:
         body = _body(request)
         if body is None:
             return invalid_field("JSON body")
-        checked = shortcode_and_timestamp(body)
+        checked = shortcode_and_timestamp(body, request)
         if isinstance(checked, HTTPResponse):
             return checked
         checkout_id = body.get("CheckoutRequestID")
@@ -678,7 +732,8 @@ def create_app(config: SimulatorConfig) -> Sanic:
 
     def key_refused(request: Request) -> HTTPResponse | None:
         token = _bearer(request)
-        if token is None or not hmac.compare_digest(token, config.paystack_secret_key):
+        known = (config.paystack_secret_key, *state.paystack_keys)
+        if token is None or not any(hmac.compare_digest(token, key) for key in known):
             return paystack_error(401, "Invalid key")
         return None
 
@@ -720,6 +775,7 @@ def create_app(config: SimulatorConfig) -> Sanic:
             customer_code="CUS_" + _random(string.ascii_lowercase + string.digits, 15),
             authorization_code="AUTH_" + _random(string.ascii_lowercase + string.digits, 10),
             signature="SIG_" + _random(string.ascii_letters + string.digits, 20),
+            secret_key=_bearer(request) or "",
         )
         state.transactions[reference] = txn
         if config.paystack_autopay > 0:
@@ -742,7 +798,7 @@ def create_app(config: SimulatorConfig) -> Sanic:
         if (refused := key_refused(request)) is not None:
             return refused
         txn = state.transactions.get(reference)
-        if txn is None:
+        if txn is None or not hmac.compare_digest(txn.secret_key, _bearer(request) or ""):  # another account's
             return paystack_error(400, "Transaction reference not found")
         return json_response({"status": True, "message": "Verification successful", "data": verify_data(txn)})
 
@@ -753,7 +809,7 @@ def create_app(config: SimulatorConfig) -> Sanic:
         txn.paid_at = datetime.now(UTC)
         body = charge_success_body(txn)
         raw = json.dumps(body).encode()
-        signature = hmac.new(config.paystack_secret_key.encode(), raw, hashlib.sha512).hexdigest()
+        signature = hmac.new((txn.secret_key or config.paystack_secret_key).encode(), raw, hashlib.sha512).hexdigest()
         background(send("paystack_webhook", config.paystack_webhook_url, body, {"x-paystack-signature": signature}))
         return True
 

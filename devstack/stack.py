@@ -10,6 +10,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 from devstack.paths import ACTIONS_PYTHON, DATA_DIR
 from devstack.processes import Process, action_environment, rasa_environment, spawn, wait_until
 from devstack.services import Services, free_port
@@ -39,6 +41,16 @@ class Stack:
         self.processes.clear()
 
 
+def dev_secrets_key() -> str:
+    """The dev stack's SHOP_SECRETS_KEY, made once and kept in .data/ beside the data it opens."""
+    path = DATA_DIR / "dev-shop-secrets-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(Fernet.generate_key().decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def start_stack(services: Services, log_dir: Path = DATA_DIR / "logs", **overrides: str) -> Stack:
     """Start simulator, sidecar, worker and action server, wired to each other on free ports."""
     ports = {name: free_port() for name in ("simulator", "sidecar", "actions", "rasa")}
@@ -61,6 +73,7 @@ def start_stack(services: Services, log_dir: Path = DATA_DIR / "logs", **overrid
         "RECONCILE_INTERVAL_SECONDS": "2",
         "JOBS_QUEUE": f"jobs:{secrets.token_hex(4)}",  # this stack's worker takes only this stack's jobs
         "METRICS_TOKEN": secrets.token_urlsafe(16),  # the sidecar's /ready and /metrics
+        "SHOP_SECRETS_KEY": dev_secrets_key(),  # shops' own payment accounts, kept across runs like the data
         **overrides,
     }
     whatsapp = {

@@ -150,7 +150,7 @@ def settings_changed(rt: runtime.Runtime, **changes: object) -> Iterator[runtime
     """The runtime with some settings changed (and the providers and conversations made from them)."""
     original = (rt.settings, rt.providers, rt.conversations)
     rt.settings = rt.settings.model_copy(update=changes)
-    rt.providers = Providers(rt.settings, rt.http, rt.mpesa_tokens)
+    rt.providers = Providers(rt.settings, rt.http, rt.mpesa_tokens, runtime.ShopAccounts(rt))
     rt.conversations = RasaConversations(rt.http, rt.settings.rasa_url, rt.settings.rasa_token)
     try:
         yield rt

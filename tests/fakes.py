@@ -15,14 +15,27 @@ import copy
 import itertools
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import astuple, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
 from actions.commerce.catalog_csv import CatalogRow
 from actions.commerce.errors import ConversationsUnreachable, PaymentUnavailable
-from actions.commerce.model import Cart, CartLine, Category, NewOrder, Order, OrderLine, OrderStatus, Product, Tenant
+from actions.commerce.model import (
+    Cart,
+    CartLine,
+    CatalogEntry,
+    Category,
+    NewOrder,
+    Order,
+    OrderLine,
+    OrderNotice,
+    OrderStatus,
+    Product,
+    ProductChanges,
+    Tenant,
+)
 from actions.commerce.money import Money
 from actions.commerce.nlu_examples import TrainingSet
 from actions.commerce.payments import (
@@ -41,13 +54,19 @@ from actions.commerce.ports import (
     CannedReply,
     Conversation,
     Handoff,
+    Invite,
+    NewInvite,
+    OrderRecipient,
     PaymentAsk,
     PaymentRecipient,
     Requested,
     StaffAccount,
+    StaffListing,
     StaffMember,
     StaffReply,
+    StoredAccount,
 )
+from actions.commerce.reminders import IdleCart, ReminderSettings
 
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
@@ -114,6 +133,7 @@ class OrderRow:
     created_at: datetime
     version: int = 1
     updated_at: datetime | None = None  # placed, or a payment last asked for (None: when placed)
+    customer_told_status: OrderStatus | None = None
 
     @property
     def active_at(self) -> datetime:
@@ -195,6 +215,22 @@ class StaffRow:
     name: str
     password_hash: str
     active: bool = True
+    role: str = "staff"
+
+
+@dataclass
+class InviteRow:
+    invite: Invite
+    token_hash: str
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+@dataclass
+class AccountRow:
+    account: StoredAccount
+    active: bool = True
+    created_by: int | None = None
 
 
 @dataclass
@@ -212,6 +248,13 @@ class Told:
     payment: Payment
     notice: Notice
     correlation_id: str | None
+
+
+@dataclass(frozen=True)
+class ToldOrder:
+    order_id: int
+    notice: OrderNotice
+    reason: str
 
 
 @dataclass
@@ -233,8 +276,19 @@ class State:
     canned: dict[int, tuple[int, CannedReply]] = field(default_factory=dict)  # id -> (tenant id, reply)
     replies_queued: list[int] = field(default_factory=list)  # the outbox: staff replies for the worker
     staff: dict[str, StaffRow] = field(default_factory=dict)  # by email, unique across shops
+    invites: list[InviteRow] = field(default_factory=list)
+    accounts: dict[int, AccountRow] = field(default_factory=dict)
     audit: list[AuditRow] = field(default_factory=list)
     told: list[Told] = field(default_factory=list)  # the outbox: customers' messages queued for the worker
+    told_orders: list[ToldOrder] = field(default_factory=list)  # the outbox's order steps
+    reminder_settings: dict[int, ReminderSettings] = field(default_factory=dict)  # by shop
+    cart_changes: dict[int, tuple[int, datetime]] = field(default_factory=dict)  # customer id -> (version, when)
+    heard: dict[int, tuple[datetime, str | None]] = field(
+        default_factory=dict
+    )  # customer id -> (last message, language)
+    opted_out: set[int] = field(default_factory=set)  # customer ids
+    reminded: dict[int, tuple[int, bool]] = field(default_factory=dict)  # customer id -> (version, sent)
+    reminders_queued: list[tuple[int, int]] = field(default_factory=list)  # the outbox: (cart, version)
 
     def product(self, sku: str, tenant_id: int | None = None) -> ProductRow:
         [row] = [p for p in self.products.values() if p.sku == sku and tenant_id in (None, p.tenant_id)]
@@ -264,6 +318,10 @@ class FakeTenants(_Repository):
         row = next((t for t in self._s.tenants.values() if t.slug == slug), None)
         return row.tenant() if row else None
 
+    async def by_id(self, tenant_id: int) -> Tenant | None:
+        row = self._s.tenants.get(tenant_id)
+        return row.tenant() if row else None
+
     async def by_whatsapp_number(self, phone_number_id: str) -> Tenant | None:
         row = next((t for t in self._s.tenants.values() if t.whatsapp_number == phone_number_id), None)
         return row.tenant() if row else None
@@ -283,6 +341,16 @@ class FakeTenants(_Repository):
             return False
         row.previous_callback_secret, row.callback_secret = row.callback_secret, secret
         row.callback_rotated_at = self._uow.now
+        return True
+
+    async def set_whatsapp_number(self, tenant_id: int, phone_number_id: str | None) -> bool:
+        if tenant_id not in self._s.tenants:
+            return False
+        if phone_number_id and any(
+            t.whatsapp_number == phone_number_id and t.id != tenant_id for t in self._s.tenants.values()
+        ):
+            raise ValueError("duplicate whatsapp_phone_number_id")  # a unique constraint
+        self._s.tenants[tenant_id].whatsapp_number = phone_number_id
         return True
 
     async def set_api_token_hash(self, tenant_id: int, token_hash: str) -> None:
@@ -365,7 +433,7 @@ class FakeCatalog(_Repository):
 
     async def reserve(self, product_id: int, quantity: int) -> bool:
         row = self._s.products.get(product_id)
-        if row is None or row.stock < quantity:
+        if row is None or not row.active or row.stock < quantity:
             return False
         row.stock -= quantity
         return True
@@ -402,6 +470,22 @@ class FakeCatalog(_Repository):
         product = ProductRow(id=self._id("products"), tenant_id=tenant_id, sku=row.sku, **values)
         self._s.products[product.id] = product
 
+    async def entry(self, tenant_id: int, product_id: int, *, for_update: bool = False) -> CatalogEntry | None:
+        row = self._s.products.get(product_id)
+        if row is None or row.tenant_id != tenant_id:
+            return None
+        category = self._s.categories[row.category_id].name
+        return CatalogEntry(
+            row.id, row.sku, row.name, category, row.price, row.stock, row.description, row.image_url, row.active
+        )
+
+    async def change(self, product_id: int, changes: ProductChanges) -> None:
+        row = self._s.products[product_id]
+        row.name, row.description, row.price = changes.name, changes.description, changes.price
+        row.image_url, row.active = changes.image_url, changes.visible
+        if changes.stock is not None:
+            row.stock = changes.stock
+
 
 class FakeCarts(_Repository):
     async def get(self, tenant: Tenant, customer_id: int) -> Cart:
@@ -411,7 +495,9 @@ class FakeCarts(_Repository):
         return Cart(tuple(sorted(lines, key=lambda line: line.product.name)), tenant.currency)
 
     async def set_quantity(self, tenant_id: int, customer_id: int, product_id: int, quantity: int) -> None:
-        items = self._s.carts.setdefault(customer_id, {})  # one cart per customer
+        items = self._s.carts.setdefault(customer_id, {})  # one cart per customer, its id the customer's
+        version, _ = self._s.cart_changes.get(customer_id, (0, self._uow.now))
+        self._s.cart_changes[customer_id] = (version + 1, self._uow.now)
         if quantity <= 0:
             items.pop(product_id, None)
         else:
@@ -455,6 +541,21 @@ class FakeOrders(_Repository):
         row = self._s.orders.get(order_id)
         return _order(row) if row else None
 
+    async def of_shop(self, tenant_id: int, number: str) -> Order | None:
+        row = next((o for o in self._s.orders.values() if (o.tenant_id, o.number) == (tenant_id, number)), None)
+        return _order(row) if row else None
+
+    async def recipient(self, order_id: int) -> OrderRecipient | None:
+        row = self._s.orders.get(order_id)
+        if row is None:
+            return None
+        customer = self._s.customers[row.customer_id]
+        return OrderRecipient(customer.external_id, row.number, row.status, row.customer_told_status)
+
+    async def mark_told(self, order_id: int, status: OrderStatus) -> None:
+        if order_id in self._s.orders:
+            self._s.orders[order_id].customer_told_status = status
+
     async def move(self, order_id: int, was: OrderStatus, becomes: OrderStatus) -> bool:
         row = self._s.orders.get(order_id)
         if row is None or row.status is not was:
@@ -493,6 +594,7 @@ class FakePayments(_Repository):
         phone: str | None,
         first_check: timedelta,
         callback_nonce: str | None = None,
+        account_id: int | None = None,
     ) -> Payment:
         order = self._s.orders[order_id]  # a foreign key: the order must be there
         if any((p.provider, p.reference) == (provider, reference) for p in self._s.payments.values()):
@@ -575,6 +677,10 @@ class FakePayments(_Repository):
     async def by_id(self, payment_id: int) -> Payment | None:
         row = self._s.payments.get(payment_id)
         return row.payment() if row else None
+
+    async def lock_of_order(self, order_id: int) -> list[Payment]:
+        rows = sorted((p for p in self._s.payments.values() if p.order_id == order_id), key=lambda p: p.id)
+        return [p.payment() for p in rows]
 
 
 class FakeRejectedMessages(_Repository):
@@ -668,19 +774,22 @@ class FakeCannedReplies(_Repository):
 
 
 class FakeStaff(_Repository):
-    async def save(self, tenant_id: int, email: str, name: str, password_hash: str) -> None:
+    async def save(self, tenant_id: int, email: str, name: str, password_hash: str, role: str | None = None) -> None:
         row = self._s.staff.get(email)
         if row is None:
-            self._s.staff[email] = StaffRow(self._id("staff"), tenant_id, email, name, password_hash)
-        else:  # ON CONFLICT (email) DO UPDATE name, password, active: the shop stays the first one
+            self._s.staff[email] = StaffRow(
+                self._id("staff"), tenant_id, email, name, password_hash, True, role or "staff"
+            )
+        elif row.tenant_id == tenant_id:  # ON CONFLICT (email) DO UPDATE … WHERE the same shop
             row.name, row.password_hash, row.active = name, password_hash, True
+            row.role = role or row.role
 
     async def active(self, email: str) -> StaffAccount | None:
         row = self._s.staff.get(email)
         if row is None or not row.active:
             return None
         shop = self._s.tenants[row.tenant_id].name
-        return StaffAccount(row.id, row.tenant_id, shop, row.email, row.name, row.password_hash)
+        return StaffAccount(row.id, row.tenant_id, shop, row.email, row.name, row.password_hash, row.role)
 
     async def replace_password_hash(self, user_id: int, old_hash: str, new_hash: str) -> None:
         for row in self._s.staff.values():
@@ -688,9 +797,146 @@ class FakeStaff(_Repository):
                 row.password_hash = new_hash
 
 
+class FakeShopStaff(_Repository):
+    async def of_shop(self, tenant_id: int) -> list[StaffListing]:
+        rows = sorted((r for r in self._s.staff.values() if r.tenant_id == tenant_id), key=lambda r: r.email)
+        return [StaffListing(r.id, r.email, r.name, r.role, r.active) for r in rows]
+
+    async def set_role(self, tenant_id: int, user_id: int, role: str) -> bool:
+        return self._set(tenant_id, user_id, role=role)
+
+    async def set_active(self, tenant_id: int, user_id: int, active: bool) -> bool:
+        return self._set(tenant_id, user_id, active=active)
+
+    def _set(self, tenant_id: int, user_id: int, **values: object) -> bool:
+        for row in self._s.staff.values():
+            if (row.id, row.tenant_id) == (user_id, tenant_id):
+                for name, value in values.items():
+                    setattr(row, name, value)
+                return True
+        return False
+
+
+class FakeInvites(_Repository):
+    async def add(self, invite: NewInvite, token_hash: str, expires_in: timedelta) -> None:
+        shop = self._s.tenants[invite.tenant_id].name
+        stored = Invite(*astuple(invite), id=self._id("invites"), tenant_name=shop)
+        self._s.invites.append(InviteRow(stored, token_hash, self._uow.now + expires_in))
+
+    def _usable(self, token_hash: str) -> InviteRow | None:
+        return next(
+            (
+                r
+                for r in self._s.invites
+                if r.token_hash == token_hash and r.used_at is None and r.expires_at > self._uow.now
+            ),
+            None,
+        )
+
+    async def find(self, token_hash: str) -> Invite | None:
+        row = self._usable(token_hash)
+        return row.invite if row else None
+
+    async def take(self, token_hash: str) -> Invite | None:
+        row = self._usable(token_hash)
+        if row is None:
+            return None
+        row.used_at = self._uow.now
+        return row.invite
+
+
+class FakePaymentAccounts(_Repository):
+    async def current(self, tenant_id: int, provider: str) -> StoredAccount | None:
+        return next(
+            (r.account for r in self._s.accounts.values()
+             if r.active and (r.account.tenant_id, r.account.provider) == (tenant_id, provider)),
+            None,
+        )  # fmt: skip
+
+    async def by_id(self, account_id: int) -> StoredAccount | None:
+        row = self._s.accounts.get(account_id)
+        return row.account if row else None
+
+    async def replace(
+        self, tenant_id: int, provider: str, settings: dict[str, str], sealed: str, created_by: int | None
+    ) -> int:
+        await self.deactivate(tenant_id, provider)
+        account = StoredAccount(self._id("accounts"), tenant_id, provider, dict(settings), sealed)
+        self._s.accounts[account.id] = AccountRow(account, True, created_by)
+        return account.id
+
+    async def deactivate(self, tenant_id: int, provider: str) -> bool:
+        found = False
+        for row in self._s.accounts.values():
+            if row.active and (row.account.tenant_id, row.account.provider) == (tenant_id, provider):
+                row.active, found = False, True
+        return found
+
+    async def every_sealed(self) -> list[tuple[int, str]]:
+        return [(account_id, row.account.sealed) for account_id, row in sorted(self._s.accounts.items())]
+
+    async def reseal(self, account_id: int, was: str, sealed: str) -> bool:
+        row = self._s.accounts.get(account_id)
+        if row is None or row.account.sealed != was:
+            return False
+        row.account = replace(row.account, sealed=sealed)
+        return True
+
+
 class FakeAudit(_Repository):
     async def write(self, staff: StaffMember, action: str, subject: str, reason: str = "", **details: object) -> None:
         self._s.audit.append(AuditRow(staff.tenant_id, staff.user_id, action, subject, reason, dict(details)))
+
+
+class FakeReminders(_Repository):
+    async def settings(self, tenant_id: int) -> ReminderSettings:
+        return self._s.reminder_settings.get(tenant_id, ReminderSettings())
+
+    async def save_settings(self, tenant_id: int, wanted: ReminderSettings) -> None:
+        self._s.reminder_settings[tenant_id] = wanted
+
+    def _idle(self, customer_id: int) -> IdleCart | None:
+        customer = self._s.customers[customer_id]
+        wanted = self._s.reminder_settings.get(customer.tenant_id, ReminderSettings())
+        if not wanted.on or not self._s.carts.get(customer_id):
+            return None
+        version, changed = self._s.cart_changes[customer_id]
+        heard, language = self._s.heard.get(customer_id, (None, None))
+        reminded, sent = self._s.reminded.get(customer_id, (None, False))
+        opted_out = customer_id in self._s.opted_out
+        conversation = customer.external_id
+        return IdleCart(
+            customer_id, version, conversation, language, wanted.delay, changed, heard, reminded, sent, opted_out
+        )
+
+    async def idle_carts(self, heard_since: datetime, limit: int) -> list[IdleCart]:
+        carts = [self._idle(customer_id) for customer_id in self._s.carts]
+        return [
+            c for c in carts
+            if c and not c.opted_out and c.last_message_at and c.last_message_at >= heard_since
+            and c.reminded_version != c.version
+        ][:limit]  # fmt: skip
+
+    async def cart(self, cart_id: int) -> IdleCart | None:
+        return self._idle(cart_id) if cart_id in self._s.carts else None
+
+    async def claim(self, cart_id: int, version: int) -> bool:
+        current, _ = self._s.cart_changes.get(cart_id, (None, None))
+        if current != version or self._s.reminded.get(cart_id, (None, False))[0] == version:
+            return False
+        self._s.reminded[cart_id] = (version, False)
+        return True
+
+    async def mark_sent(self, cart_id: int, version: int) -> None:
+        if self._s.reminded.get(cart_id, (None, False))[0] == version:
+            self._s.reminded[cart_id] = (version, True)
+
+    async def heard_from(self, customer_id: int, at: datetime, language: str | None) -> None:
+        last, known = self._s.heard.get(customer_id, (at, None))
+        self._s.heard[customer_id] = (max(last, at), language or known)
+
+    async def opt_out(self, customer_id: int, at: datetime) -> None:
+        self._s.opted_out.add(customer_id)
 
 
 class FakeOutbox(_Repository):
@@ -701,6 +947,14 @@ class FakeOutbox(_Repository):
             (t.payment.provider, t.payment.reference) == (payment.provider, payment.reference) for t in self._s.told
         ):
             self._s.told.append(Told(payment, notice, correlation_id))
+
+    async def tell_order(self, order: Order, notice: OrderNotice, reason: str = "") -> None:
+        if not any((t.order_id, t.notice) == (order.id, notice) for t in self._s.told_orders):
+            self._s.told_orders.append(ToldOrder(order.id, notice, reason))
+
+    async def remind_cart(self, cart_id: int, version: int) -> None:
+        if (cart_id, version) not in self._s.reminders_queued:
+            self._s.reminders_queued.append((cart_id, version))
 
     async def send_reply(self, reply: StaffReply) -> None:
         self._s.replies_queued.append(reply.id)
@@ -730,7 +984,11 @@ class FakeUnitOfWork:
         self.handoffs = FakeHandoffs(self)
         self.canned_replies = FakeCannedReplies(self)
         self.staff = FakeStaff(self)
+        self.shop_staff = FakeShopStaff(self)
+        self.invites = FakeInvites(self)
+        self.payment_accounts = FakePaymentAccounts(self)
         self.audit = FakeAudit(self)
+        self.reminders = FakeReminders(self)
         self.outbox = FakeOutbox(self)
 
     def __getattr__(self, name: str) -> Any:
@@ -881,6 +1139,8 @@ class FakeConversations:
     def __init__(self) -> None:
         self.resumed: list[str] = []
         self.updates: list[tuple[PaymentRecipient, Notice]] = []
+        self.order_updates: list[tuple[OrderRecipient, OrderNotice, str]] = []
+        self.reminders: list[tuple[str, str | None]] = []  # (conversation, language)
         self.said: list[tuple[str, str, dict[str, Any]]] = []  # conversation id, text, metadata
         self.unreachable = False
 
@@ -895,6 +1155,14 @@ class FakeConversations:
     async def payment_update(self, recipient: PaymentRecipient, notice: Notice) -> None:
         self._reach()
         self.updates.append((recipient, notice))
+
+    async def order_update(self, recipient: OrderRecipient, notice: OrderNotice, reason: str) -> None:
+        self._reach()
+        self.order_updates.append((recipient, notice, reason))
+
+    async def cart_reminder(self, conversation_id: str, language: str | None) -> None:
+        self._reach()
+        self.reminders.append((conversation_id, language))
 
     async def say(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> None:
         self._reach()

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
+from actions.chat.checkout import place_read_as_product
 from actions.chat.phrases import phrase
 from actions.chat.tracker import customer, entity, product_lines, shown
 from actions.commerce import catalog
@@ -45,6 +47,9 @@ class ActionSearchProducts(Action):
         return "action_search_products"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+        place = await place_read_as_product(tracker)
+        if place:  # the answer to "where should we deliver?": the checkout form takes it next
+            return [SlotSet("delivery_location", place)]
         said = tracker.latest_message.get("text") or ""
         query = entity(tracker, "product") or entity(tracker, "category") or ""
         products = await catalog.search(runtime.current().uow(), customer(tracker).tenant, query, said=said)
@@ -64,13 +69,19 @@ class ActionProductDetails(Action):
         return "action_product_details"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+        place = await place_read_as_product(tracker)
+        if place:
+            return [SlotSet("delivery_location", place)]
         said = tracker.latest_message.get("text") or ""
-        query = entity(tracker, "product") or tracker.get_slot("product") or ""
+        tenant = customer(tracker).tenant
+        query = entity(tracker, "product") or ""
+        if not query and not (said and await catalog.mentioned(runtime.current().uow(), tenant, said)):
+            query = tracker.get_slot("product") or ""  # "how much is it?": the product talked about before
         if not query and not said:
             dispatcher.utter_message(response="utter_ask_product")
             return []
         try:
-            product = await catalog.describe(runtime.current().uow(), customer(tracker).tenant, query or said, said)
+            product = await catalog.describe(runtime.current().uow(), tenant, query or said, said)
         except ProductNotFound:
             if not query:
                 dispatcher.utter_message(response="utter_ask_product")

@@ -5,20 +5,35 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.chat import questions
 from actions.chat.payment import ask_for_payment
 from actions.chat.phrases import phrase
-from actions.chat.tracker import cart_lines, customer, intent
-from actions.commerce import cart, orders
+from actions.chat.tracker import cart_lines, customer, entity, intent, slot_before_latest_message
+from actions.commerce import cart, catalog, orders
 from actions.commerce.errors import EmptyCart, OutOfStock
 from actions.commerce.phones import InvalidPhone, normalise_msisdn
 
 MAX_FAILED_ATTEMPTS = 3
 PAYMENT_INTENTS = {"pay_mpesa", "pay_card"}
+PRODUCT_INTENTS = {"add_to_cart", "search_product", "product_details"}
+
+
+async def place_read_as_product(tracker: Tracker) -> str | None:
+    """The customer's answer to "where should we deliver?" when the NLU took the place for a product
+    ("Kariakoo", "Mwenge stage"): a product word that names nothing the shop sells, with no quantity.
+    None for anything else: a product of the shop is a detour, and the form asks again after it."""
+    if slot_before_latest_message(tracker, "requested_slot") != "delivery_location":
+        return None
+    if intent(tracker) not in PRODUCT_INTENTS or not entity(tracker, "product") or entity(tracker, "quantity"):
+        return None
+    text = " ".join((tracker.latest_message.get("text") or "").split())
+    if await catalog.mentioned(runtime.current().uow(), customer(tracker).tenant, text):
+        return None
+    return text
 
 
 class ActionStartCheckout(Action):
@@ -200,6 +215,9 @@ class ActionForgetCheckout(Action):
         return "action_forget_checkout"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        place = await place_read_as_product(tracker)
+        if place:  # not a new item after all: the answer, and the checkout goes on
+            return [SlotSet("delivery_location", place), FollowupAction("checkout_form")]
         return forget_checkout()
 
 

@@ -1,18 +1,29 @@
-"""A customer's own orders: where they are, cancelling an unpaid one, whether the payment arrived."""
+"""A customer's own orders: where they are, cancelling an unpaid one, whether the payment arrived, and the
+shop's news of one (packed, on its way, delivered, cancelled)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.chat.phrases import phrase
-from actions.chat.tracker import customer, order_line, order_number
+from actions.chat.tracker import customer, entity, order_line, order_number
 from actions.commerce import orders
 from actions.commerce.errors import NothingToCancel, OrderNotCancellable, OrderNotFound, PaymentStillPending
+from actions.commerce.model import OrderNotice
+
+# The worker's notice of an order's step (its "order_status" entity) -> the reply that tells it (domain.yml).
+STEP_REPLIES = {
+    OrderNotice.PACKED: "utter_order_packed",
+    OrderNotice.OUT_FOR_DELIVERY: "utter_order_out_for_delivery",
+    OrderNotice.DELIVERED: "utter_order_delivered",
+    OrderNotice.CANCELLED: "utter_order_cancelled_by_shop",
+    OrderNotice.CANCELLED_REFUND: "utter_order_cancelled_refund",
+}
 
 
 class ActionOrderStatus(Action):
@@ -83,3 +94,19 @@ class ActionPaymentStatus(Action):
             status=phrase(tracker, order.status.value),
         )
         return []
+
+
+class ActionOrderUpdate(Action):
+    """Runs when the worker triggers EXTERNAL_order_update: staff moved the customer's order on."""
+
+    def name(self) -> str:
+        return "action_order_update"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        number = entity(tracker, "order_number")
+        reply = STEP_REPLIES.get(entity(tracker, "order_status") or "")
+        if reply is None:  # a notice this version does not know: say where the order is instead
+            await ActionOrderStatus().run(dispatcher, tracker, domain)
+            return []
+        dispatcher.utter_message(response=reply, number=number, reason=(entity(tracker, "reason") or "").rstrip("."))
+        return [SlotSet("order_number", number)]

@@ -19,7 +19,9 @@ PHRASES = {
         "paid": "paid",
         "cancelled": "cancelled",
         "expired": "expired (not paid in time)",
-        "fulfilled": "delivered",
+        "packed": "packed, ready to go",
+        "out_for_delivery": "on its way to you",
+        "delivered": "delivered",
     },
     "sw": {
         "out_of_stock": "imeisha",
@@ -32,7 +34,9 @@ PHRASES = {
         "paid": "imelipwa",
         "cancelled": "imeghairiwa",
         "expired": "imepitwa na muda (haikulipwa)",
-        "fulfilled": "imefikishwa",
+        "packed": "imefungwa, tayari kusafirishwa",
+        "out_for_delivery": "iko njiani kukufikia",
+        "delivered": "imefikishwa",
     },
 }
 

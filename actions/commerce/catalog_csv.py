@@ -7,7 +7,7 @@ import io
 import re
 from dataclasses import dataclass
 
-from actions.commerce.money import Money, MoneyError
+from actions.commerce.money import Money, MoneyError, parse_price
 
 REQUIRED = ("sku", "name", "category", "price", "stock")
 OPTIONAL = ("description", "image_url", "aliases")
@@ -85,6 +85,8 @@ def _parse_row(record: dict, line: int, currency: str) -> tuple[CatalogRow | Non
     if record.get("__extra__"):
         return None, [RowError(line, "-", "more cells than columns (an unquoted comma?)")]
     cell = {key: (value or "").strip() for key, value in record.items()}
+    if nul := [key for key, value in cell.items() if "\x00" in value]:
+        return None, [RowError(line, column, "holds a NUL character (is this a text file?)") for column in nul]
 
     sku = cell["sku"].upper()
     if not SKU.match(sku):
@@ -98,9 +100,7 @@ def _parse_row(record: dict, line: int, currency: str) -> tuple[CatalogRow | Non
         errors.append(RowError(line, "category", "needs at least one letter or digit"))
     price = None
     try:
-        price = Money.parse(cell["price"], currency)
-        if price.minor < 0:
-            errors.append(RowError(line, "price", "cannot be negative"))
+        price = parse_price(cell["price"], currency)
     except MoneyError as e:
         errors.append(RowError(line, "price", str(e)))
     stock = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from actions.commerce.catalog_csv import CatalogRow
+from actions.commerce.model import Tenant
 from actions.commerce.ports import UnitOfWork
 
 
@@ -30,10 +31,16 @@ async def import_catalog(uow: UnitOfWork, slug: str, name: str, currency: str, r
         tenant = await uow.tenants.ensure(slug, name, currency)
         if tenant.currency != currency:
             raise CurrencyMismatch(f"{slug} sells in {tenant.currency}, not {currency}")
-        category_ids = {}
-        for category_slug, category in sorted({(r.category_slug, r.category) for r in rows}):
-            category_ids[category_slug] = await uow.catalog.save_category(tenant.id, category_slug, category)
-        for row in rows:
-            await uow.catalog.save_product(tenant.id, category_ids[row.category_slug], row)
+        result = await save_rows(uow, tenant, rows)
         await uow.commit()
-    return ImportResult(slug, len(rows), len(category_ids))
+    return result
+
+
+async def save_rows(uow: UnitOfWork, tenant: Tenant, rows: list[CatalogRow]) -> ImportResult:
+    """Every row's category and product, inserted or updated by SKU, in the unit of work's transaction."""
+    category_ids = {}
+    for category_slug, category in sorted({(r.category_slug, r.category) for r in rows}):
+        category_ids[category_slug] = await uow.catalog.save_category(tenant.id, category_slug, category)
+    for row in rows:
+        await uow.catalog.save_product(tenant.id, category_ids[row.category_slug], row)
+    return ImportResult(tenant.slug, len(rows), len(category_ids))

@@ -52,6 +52,33 @@ class Product:
 
 
 @dataclass(frozen=True)
+class CatalogEntry:
+    """A product as the shop's staff see it: hidden ones too, with its category's name."""
+
+    id: int
+    sku: str
+    name: str
+    category: str
+    price: Money
+    stock: int
+    description: str
+    image_url: str | None
+    visible: bool
+
+
+@dataclass(frozen=True)
+class ProductChanges:
+    """What staff set on a product; `stock` None leaves the stock as orders left it."""
+
+    name: str
+    description: str
+    price: Money
+    stock: int | None
+    image_url: str | None
+    visible: bool
+
+
+@dataclass(frozen=True)
 class CartLine:
     product: Product
     quantity: int
@@ -91,7 +118,23 @@ class OrderStatus(StrEnum):
     PAID = "paid"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
-    FULFILLED = "fulfilled"
+    PACKED = "packed"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+
+
+class OrderNotice(StrEnum):
+    """What the customer is told about a step (actions/chat/orders.py turns it into a reply)."""
+
+    PACKED = "packed"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    CANCELLED_REFUND = "cancelled_refund"  # cancelled after the money arrived: the shop refunds it
+
+    @property
+    def status(self) -> OrderStatus:
+        return OrderStatus.CANCELLED if self is OrderNotice.CANCELLED_REFUND else OrderStatus(self.value)
 
 
 @dataclass(frozen=True)
@@ -149,6 +192,11 @@ def order_number_in(text: str) -> str | None:
     """An order number written anywhere in a message ("cancel k7qx2m please"), upper-cased."""
     match = _ORDER_NUMBER.search(text or "")
     return match.group(0).upper() if match else None
+
+
+def is_order_number(text: str) -> bool:
+    """Whether the text is an order number as we make them (any case): no other text names an order."""
+    return _ORDER_NUMBER.fullmatch(text or "") is not None
 
 
 def new_order_number() -> str:

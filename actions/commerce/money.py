@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -11,6 +12,10 @@ MINOR_UNITS = {"KES": 2, "TZS": 2, "UGX": 0, "RWF": 0, "NGN": 2, "GHS": 2, "ZAR"
 
 class MoneyError(ValueError):
     pass
+
+
+# A price as merchants write it: "120", "120.50", "1,250" or "1250.5"; twelve digits before the point at most.
+PRICE = re.compile(r"(?:\d{1,3}(?:,\d{3}){0,3}|\d{1,12})(?:\.\d+)?", re.ASCII)
 
 
 def exponent(currency: str) -> int:
@@ -79,6 +84,17 @@ class Money:
 
     def __str__(self) -> str:
         return self.format()
+
+
+def parse_price(text: str, currency: str) -> Money:
+    """A price a merchant typed ('120', '120.50', '1,250', 'KES 1,250'): exact, 0 or more, with no more
+    decimal places than the currency has; MoneyError saying what is wrong otherwise."""
+    cleaned = text.strip().upper().removeprefix(currency).strip()
+    if cleaned.startswith("-"):
+        raise MoneyError("cannot be negative")
+    if not PRICE.fullmatch(cleaned):
+        raise MoneyError(f"{text[:40]!r} is not a price: write it like 120 or 120.50")
+    return Money.parse(cleaned, currency)
 
 
 def total(amounts: list[Money], currency: str) -> Money:

@@ -60,8 +60,9 @@ async def request_payment(
     secret = shop.current if shop else None
     requested = await provider.request(PaymentAsk(tenant, order, who.external_id, phone, secret, nonce))
     payment = await start(
-        uow, order.id, provider.name, requested.reference, order.total, phone, policy.first_check, callback_nonce=nonce
-    )
+        uow, order.id, provider.name, requested.reference, order.total, phone, policy.first_check,
+        callback_nonce=nonce, account_id=requested.account_id,
+    )  # fmt: skip
     return PaymentRequest(payment, requested.authorization_url)
 
 
@@ -75,10 +76,13 @@ async def start(
     first_check: timedelta = timedelta(minutes=1),
     *,
     callback_nonce: str | None = None,
+    account_id: int | None = None,
 ) -> Payment:
     """A pending payment for an order, known to the provider by `reference`; checked on if the provider is silent."""
     async with uow:
-        payment = await uow.payments.add(order_id, provider, reference, amount, phone, first_check, callback_nonce)
+        payment = await uow.payments.add(
+            order_id, provider, reference, amount, phone, first_check, callback_nonce, account_id
+        )
         await uow.commit()
         return payment
 

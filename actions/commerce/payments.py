@@ -97,6 +97,7 @@ class Payment:
     needs_review: bool = False
     # The per-payment secret in its M-Pesa callback URL (None for card payments and older ones).
     callback_nonce: str | None = field(default=None, repr=False)
+    account_id: int | None = None  # the shop's own account it was asked with; None: the platform's
 
 
 # Providers whose request is a prompt on the customer's phone that can still be answered while the

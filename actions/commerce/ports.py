@@ -6,19 +6,22 @@ and the training files (`actions.training_files`). Tests use in-memory versions 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from actions.commerce.catalog_csv import CatalogRow
 from actions.commerce.model import (
     Cart,
+    CatalogEntry,
     Category,
     NewOrder,
     Order,
+    OrderNotice,
     OrderStatus,
     Product,
+    ProductChanges,
     Tenant,
 )
 from actions.commerce.money import Money
@@ -35,9 +38,14 @@ from actions.commerce.payments import (
     Rejected,
 )
 
+if TYPE_CHECKING:
+    from actions.commerce.reminders import IdleCart, ReminderSettings
+
 
 class Tenants(Protocol):
     async def by_slug(self, slug: str) -> Tenant | None: ...
+
+    async def by_id(self, tenant_id: int) -> Tenant | None: ...
 
     async def by_whatsapp_number(self, phone_number_id: str) -> Tenant | None: ...
 
@@ -51,6 +59,10 @@ class Tenants(Protocol):
         ...
 
     async def set_api_token_hash(self, tenant_id: int, token_hash: str) -> None: ...
+
+    async def set_whatsapp_number(self, tenant_id: int, phone_number_id: str | None) -> bool:
+        """The shop's WhatsApp number (Meta's phone number id), or none; False when there is no such shop."""
+        ...
 
     async def ensure(self, slug: str, name: str, currency: str) -> Tenant:
         """The shop called `slug`, created (with its M-Pesa callback secret) if it is new."""
@@ -75,7 +87,7 @@ class Catalog(Protocol):
     async def by_sku(self, tenant_id: int, sku: str) -> Product | None: ...
 
     async def reserve(self, product_id: int, quantity: int) -> bool:
-        """Take `quantity` from stock if that much is there; atomic against other orders."""
+        """Take `quantity` from stock if that much is there and the product is visible; atomic against other orders."""
         ...
 
     async def release(self, product_id: int, quantity: int) -> None: ...
@@ -87,6 +99,13 @@ class Catalog(Protocol):
     async def save_product(self, tenant_id: int, category_id: int, row: CatalogRow) -> None:
         """Insert or update the product with the row's SKU, visible."""
         ...
+
+    async def entry(self, tenant_id: int, product_id: int, *, for_update: bool = False) -> CatalogEntry | None:
+        """The shop's product, hidden or not (its row locked until the transaction ends, `for_update`);
+        None if the shop has no such product."""
+        ...
+
+    async def change(self, product_id: int, changes: ProductChanges) -> None: ...
 
 
 class Carts(Protocol):
@@ -107,6 +126,19 @@ class Orders(Protocol):
     async def by_number(self, customer_id: int, number: str, *, for_update: bool = False) -> Order | None: ...
 
     async def get(self, order_id: int, *, for_update: bool = False) -> Order | None: ...
+
+    async def of_shop(self, tenant_id: int, number: str) -> Order | None:
+        """The shop's order with this number (None for another shop's)."""
+        ...
+
+    async def recipient(self, order_id: int) -> OrderRecipient | None:
+        """Whom to tell about the order's step: the customer's conversation, its number, its status, and the
+        status they were last told of."""
+        ...
+
+    async def mark_told(self, order_id: int, status: OrderStatus) -> None:
+        """Note that the customer was told the order reached `status`."""
+        ...
 
     async def move(self, order_id: int, was: OrderStatus, becomes: OrderStatus) -> bool:
         """The order's status becomes `becomes` if it is `was` (its row locked until the transaction ends);
@@ -134,6 +166,7 @@ class Payments(Protocol):
         phone: str | None,
         first_check: timedelta,
         callback_nonce: str | None = None,
+        account_id: int | None = None,
     ) -> Payment: ...
 
     async def by_reference_with_keys(self, provider: str, reference: str) -> tuple[Payment, frozenset[str]] | None:
@@ -178,6 +211,10 @@ class Payments(Protocol):
         ...
 
     async def by_id(self, payment_id: int) -> Payment | None: ...
+
+    async def lock_of_order(self, order_id: int) -> list[Payment]:
+        """The order's payments, locked (SELECT … FOR UPDATE, oldest first) until the transaction ends."""
+        ...
 
 
 class RejectedMessages(Protocol):
@@ -233,7 +270,7 @@ class CannedReplies(Protocol):
 
 
 class Staff(Protocol):
-    async def save(self, tenant_id: int, email: str, name: str, password_hash: str) -> None:
+    async def save(self, tenant_id: int, email: str, name: str, password_hash: str, role: str | None = None) -> None:
         """Create the staff member, or give them this name and password and make them active again."""
         ...
 
@@ -246,10 +283,88 @@ class Staff(Protocol):
         ...
 
 
+class StaffInvites(Protocol):
+    async def add(self, invite: NewInvite, token_hash: str, expires_in: timedelta) -> None: ...
+
+    async def take(self, token_hash: str) -> Invite | None:
+        """The invite with this token, still unused and unexpired, now marked used (locked until commit)."""
+        ...
+
+    async def find(self, token_hash: str) -> Invite | None:
+        """The invite with this token while it is unused and unexpired; nothing changes."""
+        ...
+
+
+class ShopStaff(Protocol):
+    """A shop's staff as its owner manages them."""
+
+    async def of_shop(self, tenant_id: int) -> list[StaffListing]: ...
+
+    async def set_role(self, tenant_id: int, user_id: int, role: str) -> bool: ...
+
+    async def set_active(self, tenant_id: int, user_id: int, active: bool) -> bool: ...
+
+
+class PaymentAccounts(Protocol):
+    async def current(self, tenant_id: int, provider: str) -> StoredAccount | None: ...
+
+    async def by_id(self, account_id: int) -> StoredAccount | None: ...
+
+    async def replace(
+        self, tenant_id: int, provider: str, settings: dict[str, str], sealed: str, created_by: int | None
+    ) -> int:
+        """A new current account of the shop for `provider`; the one before stays, inactive, for its payments."""
+        ...
+
+    async def deactivate(self, tenant_id: int, provider: str) -> bool: ...
+
+    async def every_sealed(self) -> list[tuple[int, str]]: ...
+
+    async def reseal(self, account_id: int, was: str, sealed: str) -> bool: ...
+
+
+class Sealer(Protocol):
+    """Encrypts a shop's secrets at rest (actions.payments.secret_box)."""
+
+    def seal(self, secrets: dict[str, str]) -> str: ...
+
+    def open(self, sealed: str) -> dict[str, str]: ...
+
+    def reseal(self, sealed: str) -> str: ...
+
+
 class Audit(Protocol):
     async def write(self, staff: StaffMember, action: str, subject: str, reason: str = "", **details: object) -> None:
         """Append what a staff member did and why (the log is append-only)."""
         ...
+
+
+class Reminders(Protocol):
+    async def settings(self, tenant_id: int) -> ReminderSettings: ...
+
+    async def save_settings(self, tenant_id: int, wanted: ReminderSettings) -> None: ...
+
+    async def idle_carts(self, heard_since: datetime, limit: int) -> list[IdleCart]:
+        """Carts with items, of shops with reminders on and customers who did not opt out and wrote
+        since `heard_since`, whose current version was not reminded of yet."""
+        ...
+
+    async def cart(self, cart_id: int) -> IdleCart | None:
+        """The cart as a reminder job sees it (whatever the shop's setting now: None when it is off)."""
+        ...
+
+    async def claim(self, cart_id: int, version: int) -> bool:
+        """Note that `version` of the cart is being reminded of, unless it changed or was claimed
+        already (by another sweep: the row's lock makes the second one wait and then see it)."""
+        ...
+
+    async def mark_sent(self, cart_id: int, version: int) -> None: ...
+
+    async def heard_from(self, customer_id: int, at: datetime, language: str | None) -> None:
+        """The customer's latest message, and their language when it is known."""
+        ...
+
+    async def opt_out(self, customer_id: int, at: datetime) -> None: ...
 
 
 class Outbox(Protocol):
@@ -259,6 +374,15 @@ class Outbox(Protocol):
     async def tell_customer(self, payment: Payment, notice: Notice, correlation_id: str | None = None) -> None:
         """The customer's message about how a payment ended, queued once per payment ending (a second
         one for the same payment while the first waits changes nothing)."""
+        ...
+
+    async def tell_order(self, order: Order, notice: OrderNotice, reason: str = "") -> None:
+        """The customer's message about the order's new step (with staff's reason for a cancellation); one
+        order's messages are delivered in the order they were queued."""
+        ...
+
+    async def remind_cart(self, cart_id: int, version: int) -> None:
+        """The reminder of one version of a cart (queued once: a second one changes nothing)."""
         ...
 
     async def send_reply(self, reply: StaffReply) -> None:
@@ -279,7 +403,11 @@ class UnitOfWork(Protocol):
     handoffs: Handoffs
     canned_replies: CannedReplies
     staff: Staff
+    shop_staff: ShopStaff
+    invites: StaffInvites
+    payment_accounts: PaymentAccounts
     audit: Audit
+    reminders: Reminders
     outbox: Outbox
 
     async def __aenter__(self) -> Self: ...
@@ -300,6 +428,14 @@ class PaymentRecipient:
     order_number: str
     status: PaymentStatus
     told: bool = False  # the customer heard how the payment ended already
+
+
+@dataclass(frozen=True)
+class OrderRecipient:
+    conversation_id: str
+    order_number: str
+    status: OrderStatus
+    told: OrderStatus | None = None  # the last step the customer heard of
 
 
 @dataclass(frozen=True)
@@ -346,6 +482,42 @@ class StaffAccount:
     email: str
     name: str
     password_hash: str
+    role: str = "staff"
+
+
+@dataclass(frozen=True)
+class StaffListing:
+    user_id: int
+    email: str
+    name: str
+    role: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class NewInvite:
+    tenant_id: int
+    email: str
+    name: str
+    role: str
+    created_by: int | None
+
+
+@dataclass(frozen=True)
+class Invite(NewInvite):
+    id: int = 0
+    tenant_name: str = ""
+
+
+@dataclass(frozen=True)
+class StoredAccount:
+    """A shop's own payment account as stored: `settings` in the clear, `sealed` encrypted."""
+
+    id: int
+    tenant_id: int
+    provider: str
+    settings: dict[str, str]
+    sealed: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -355,6 +527,7 @@ class StaffMember:
     user_id: int
     tenant_id: int
     email: str
+    role: str = "staff"  # operator (platform staff), owner or staff
 
 
 @dataclass(frozen=True)
@@ -375,6 +548,7 @@ class Requested:
 
     reference: str
     authorization_url: str | None = None
+    account_id: int | None = None  # the shop's own account it was asked with; None: the platform's
 
 
 class PaymentProvider(Protocol):
@@ -409,6 +583,12 @@ class Conversations(Protocol):
         ...
 
     async def payment_update(self, recipient: PaymentRecipient, notice: Notice) -> None: ...
+
+    async def order_update(self, recipient: OrderRecipient, notice: OrderNotice, reason: str) -> None: ...
+
+    async def cart_reminder(self, conversation_id: str, language: str | None) -> None:
+        """Remind the customer of their cart, in their conversation (in `language` if Rasa knows none)."""
+        ...
 
     async def say(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> None:
         """Send the customer `text` as the bot's message, on the channel they last used, whether or not the bot

@@ -120,6 +120,16 @@ async def callback_shop_known(uow: UnitOfWork, credentials: CallbackCredentials)
         return credentials.shop_admits(await uow.tenants.callback_secrets(credentials.tenant_id))
 
 
+async def account_of(uow: UnitOfWork, provider: str, reference: str | None) -> int | None:
+    """The shop's own account a payment was asked with (None: the platform's, or no such payment): a
+    webhook about it is checked with that account's key before anything in it is believed."""
+    if not reference:
+        return None
+    async with uow:
+        found = await uow.payments.by_reference_with_keys(provider, reference)
+    return found[0].account_id if found else None
+
+
 async def record_rejected(uow: UnitOfWork, message: Rejected, caps: RejectCaps) -> bool:
     """Keep a message the ledger does not take, for staff to review, apart from the ledger. It changes
     no payment, counts as no check and makes none due, whatever payment it names: forged bodies

@@ -11,12 +11,13 @@ from actions.commerce.ports import StaffAccount, UnitOfWork
 from actions.commerce.shops import tenant_of
 
 
-async def set_staff(uow: UnitOfWork, slug: str, email: str, name: str, password: str) -> None:
-    """Create a staff member of a shop, or give an existing one a new password (WeakPassword if too short)."""
+async def set_staff(uow: UnitOfWork, slug: str, email: str, name: str, password: str, role: str | None = None) -> None:
+    """Create a staff member of a shop, or give an existing one a new password (WeakPassword if too short);
+    `role` (operator, owner, staff) when given, else staff for a new member and unchanged for one who exists."""
     password_hash = await hash_password(password)
     async with uow:
         tenant = await tenant_of(uow, slug)
-        await uow.staff.save(tenant.id, email.strip().lower(), name, password_hash)
+        await uow.staff.save(tenant.id, email.strip().lower(), name, password_hash, role)
         await uow.commit()
 
 

@@ -15,7 +15,8 @@ from actions.db import tables as t
 from actions.db.cache import ReadCache
 
 PAGE_SIZE = 25
-ORDER_STATUSES = ("pending_payment", "paid", "cancelled", "expired", "fulfilled")
+ORDER_STATUSES = ("pending_payment", "paid", "packed", "out_for_delivery", "delivered", "cancelled", "expired")
+PAID_STATUSES = ("paid", "packed", "out_for_delivery", "delivered")  # the money arrived: revenue
 PAYMENT_STATUSES = ("pending", "paid", "failed", "cancelled", "expired")
 # Ledger events that flag a payment for a person, whatever else they say (see actions.payments.paystack).
 REVIEW_KINDS = ("refund.", "charge.dispute.")
@@ -70,7 +71,7 @@ async def sales_summary(
 
 async def _summary_since(session: AsyncSession, tenant_id: int, first_day: date, zone: ZoneInfo) -> dict[str, Any]:
     since = datetime.combine(first_day, time.min, tzinfo=zone)
-    paid = t.Order.status.in_(("paid", "fulfilled"))
+    paid = t.Order.status.in_(PAID_STATUSES)
     row = (
         await session.execute(
             select(
@@ -138,8 +139,8 @@ async def order(session: AsyncSession, tenant_id: int, number: str, zone: ZoneIn
         for event in await _payment_events(session, payment.id):
             timeline.add(event.received_at, f"Payment {payment.id}: {_what(event)}", event.event_key)
     subjects = [f"order:{found.number}", *(f"payment:{p.id}" for p in payments)]
-    for entry in await _audit(session, tenant_id, subjects):
-        timeline.add(entry.created_at, f"Staff: {entry.action}", entry.reason)
+    for entry, who in await _audit(session, tenant_id, subjects):
+        timeline.add(entry.created_at, f"Staff: {entry.action} ({who})", entry.reason)
     if found.status != "pending_payment":
         timeline.add(found.updated_at, f"Order {found.status}")
     return {
@@ -197,8 +198,8 @@ async def payment(session: AsyncSession, tenant_id: int, payment_id: int, zone: 
     timeline.add(found.created_at, "Payment started", f"{found.provider}, {found.provider_reference}")
     for event in await _payment_events(session, found.id):
         timeline.add(event.received_at, _what(event), event.event_key)
-    for entry in await _audit(session, tenant_id, [f"payment:{found.id}"]):
-        timeline.add(entry.created_at, f"Staff: {entry.action}", entry.reason)
+    for entry, who in await _audit(session, tenant_id, [f"payment:{found.id}"]):
+        timeline.add(entry.created_at, f"Staff: {entry.action} ({who})", entry.reason)
     return {"payment": found, "order_number": number, "timeline": timeline.sorted(zone)}
 
 
@@ -212,9 +213,14 @@ async def _payment_events(session: AsyncSession, payment_id: int) -> list[t.Paym
     return list((await session.scalars(query)).all())
 
 
-async def _audit(session: AsyncSession, tenant_id: int, subjects: list[str]) -> list[t.AuditEntry]:
-    query = select(t.AuditEntry).where(t.AuditEntry.tenant_id == tenant_id, t.AuditEntry.subject.in_(subjects))
-    return list((await session.scalars(query.order_by(t.AuditEntry.id))).all())
+async def _audit(session: AsyncSession, tenant_id: int, subjects: list[str]) -> list[tuple[t.AuditEntry, str]]:
+    """The entries about these subjects, each with who wrote it (their e-mail)."""
+    query = (
+        select(t.AuditEntry, func.coalesce(t.StaffUser.email, "?"))
+        .join(t.StaffUser, t.StaffUser.id == t.AuditEntry.staff_user_id, isouter=True)
+        .where(t.AuditEntry.tenant_id == tenant_id, t.AuditEntry.subject.in_(subjects))
+    )
+    return [(entry, who) for entry, who in await session.execute(query.order_by(t.AuditEntry.id))]
 
 
 async def tenant_by_api_token_hash(session: AsyncSession, token_hash: str) -> t.Tenant | None:

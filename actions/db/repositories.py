@@ -25,7 +25,7 @@ from actions.commerce.payments import (
     RejectCaps,
     Rejected,
 )
-from actions.commerce.ports import Handoff, PaymentRecipient, StaffAccount, StaffMember
+from actions.commerce.ports import Handoff, OrderRecipient, PaymentRecipient, StaffAccount, StaffMember
 from actions.db import tables as t
 from actions.db.cache import ReadCache
 
@@ -36,6 +36,10 @@ class Tenants:
 
     async def by_slug(self, slug: str) -> model.Tenant | None:
         row = await self.session.scalar(select(t.Tenant).where(t.Tenant.slug == slug))
+        return model.Tenant(row.id, row.slug, row.name, row.currency) if row else None
+
+    async def by_id(self, tenant_id: int) -> model.Tenant | None:
+        row = await self.session.get(t.Tenant, tenant_id)
         return model.Tenant(row.id, row.slug, row.name, row.currency) if row else None
 
     async def callback_secrets(self, tenant_id: int) -> CallbackSecrets | None:
@@ -90,6 +94,15 @@ class Tenants:
     async def by_whatsapp_number(self, phone_number_id: str) -> model.Tenant | None:
         row = await self.session.scalar(select(t.Tenant).where(t.Tenant.whatsapp_phone_number_id == phone_number_id))
         return model.Tenant(row.id, row.slug, row.name, row.currency) if row else None
+
+    async def set_whatsapp_number(self, tenant_id: int, phone_number_id: str | None) -> bool:
+        changed = await self.session.scalar(
+            update(t.Tenant)
+            .where(t.Tenant.id == tenant_id)
+            .values(whatsapp_phone_number_id=phone_number_id)
+            .returning(t.Tenant.id)
+        )
+        return changed is not None
 
 
 class Customers:
@@ -180,11 +193,12 @@ class Catalog:
         return _product(row) if row else None
 
     async def reserve(self, product_id: int, quantity: int) -> bool:
+        # A hidden product is not sold, even from a cart filled before staff hid it.
         # A conditional UPDATE: under READ COMMITTED a competing order waits for our row lock,
         # then re-checks `stock >= quantity` against the committed value.
         taken = await self.session.scalar(
             update(t.Product)
-            .where(t.Product.id == product_id, t.Product.stock >= quantity)
+            .where(t.Product.id == product_id, t.Product.active, t.Product.stock >= quantity)
             .values(stock=t.Product.stock - quantity, updated_at=func.now())
             .returning(t.Product.id)
         )
@@ -222,6 +236,36 @@ class Catalog:
             .values(tenant_id=tenant_id, sku=row.sku, **values)
             .on_conflict_do_update(index_elements=["tenant_id", "sku"], set_={**values, "updated_at": func.now()})
         )
+
+    async def entry(self, tenant_id: int, product_id: int, *, for_update: bool = False) -> model.CatalogEntry | None:
+        query = (
+            select(t.Product, t.Category.name)
+            .join(t.Category, t.Category.id == t.Product.category_id)
+            .where(t.Product.id == product_id, t.Product.tenant_id == tenant_id)
+        )
+        row = (await self.session.execute(query.with_for_update(of=t.Product) if for_update else query)).first()
+        return catalog_entry(*row) if row else None
+
+    async def change(self, product_id: int, changes: model.ProductChanges) -> None:
+        values = {
+            "name": changes.name,
+            "description": changes.description,
+            "price_minor": changes.price.minor,
+            "currency": changes.price.currency,
+            "image_url": changes.image_url,
+            "active": changes.visible,
+            **({"stock": changes.stock} if changes.stock is not None else {}),
+        }
+        await self.session.execute(
+            update(t.Product).where(t.Product.id == product_id).values(**values, updated_at=func.now())
+        )
+
+
+def catalog_entry(row: t.Product, category: str) -> model.CatalogEntry:
+    return model.CatalogEntry(
+        row.id, row.sku, row.name, category, Money(row.price_minor, row.currency), row.stock, row.description,
+        row.image_url, row.active,
+    )  # fmt: skip
 
 
 class CachedCatalog(Catalog):
@@ -311,7 +355,9 @@ class Carts:
         return await self.session.scalar(
             insert(t.Cart)
             .values(tenant_id=tenant_id, customer_id=customer_id)
-            .on_conflict_do_update(index_elements=["customer_id"], set_={"updated_at": func.now()})
+            .on_conflict_do_update(
+                index_elements=["customer_id"], set_={"updated_at": func.now(), "version": t.Cart.version + 1}
+            )
             .returning(t.Cart.id)
         )
 
@@ -322,7 +368,7 @@ _payments, _events, _orders = t.Payment.__table__, t.PaymentEvent.__table__, t.O
 _PAYMENT_COLUMNS = tuple(
     _payments.c[name]
     for name in ("id", "tenant_id", "order_id", "provider", "provider_reference", "status", "amount_minor",
-                 "currency", "needs_review", "callback_nonce")
+                 "currency", "needs_review", "callback_nonce", "account_id")
 )  # fmt: skip
 
 
@@ -410,6 +456,33 @@ class Orders:
         row = await self.session.scalar(query)
         return _order(row) if row else None
 
+    async def of_shop(self, tenant_id: int, number: str) -> model.Order | None:
+        query = (
+            select(t.Order)
+            .options(selectinload(t.Order.items))
+            .where(t.Order.tenant_id == tenant_id, t.Order.number == number)
+        )
+        row = await self.session.scalar(query)
+        return _order(row) if row else None
+
+    async def recipient(self, order_id: int) -> OrderRecipient | None:
+        row = (
+            await self.session.execute(
+                select(t.Customer.external_id, t.Order.number, t.Order.status, t.Order.customer_told_status)
+                .join(t.Customer, t.Customer.id == t.Order.customer_id)
+                .where(t.Order.id == order_id)
+            )
+        ).first()
+        if row is None:
+            return None
+        told = model.OrderStatus(row[3]) if row[3] else None
+        return OrderRecipient(row[0], row[1], model.OrderStatus(row[2]), told)
+
+    async def mark_told(self, order_id: int, status: model.OrderStatus) -> None:
+        await self.session.execute(
+            update(_orders).where(_orders.c.id == order_id).values(customer_told_status=status.value)
+        )
+
     async def abandoned(self, older_than_minutes: float, limit: int) -> list[int]:
         pending_payment = select(t.Payment.id).where(
             t.Payment.order_id == t.Order.id, t.Payment.status == PaymentStatus.PENDING.value
@@ -450,6 +523,7 @@ def _payment(row: t.Payment) -> Payment:
         amount=Money(row.amount_minor, row.currency),
         needs_review=row.needs_review,
         callback_nonce=row.callback_nonce,
+        account_id=row.account_id,
     )
 
 
@@ -466,6 +540,7 @@ class Payments:
         phone: str | None,
         first_check: timedelta,
         callback_nonce: str | None = None,
+        account_id: int | None = None,
     ) -> Payment:
         tenant_id = await self.session.scalar(select(t.Order.tenant_id).where(t.Order.id == order_id))
         row = t.Payment(
@@ -478,6 +553,7 @@ class Payments:
             currency=amount.currency,
             phone=phone,
             callback_nonce=callback_nonce,
+            account_id=account_id,
             needs_review=False,
             check_attempts=0,
             next_check_at=func.now() + first_check,
@@ -592,6 +668,10 @@ class Payments:
         row = await self.session.get(t.Payment, payment_id)
         return _payment(row) if row else None
 
+    async def lock_of_order(self, order_id: int) -> list[Payment]:
+        query = select(*_PAYMENT_COLUMNS).where(_payments.c.order_id == order_id).order_by(_payments.c.id)
+        return [_payment(row) for row in await self.session.execute(query.with_for_update())]
+
 
 class RejectedMessages:
     def __init__(self, session: AsyncSession) -> None:
@@ -655,13 +735,12 @@ class Staff:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def save(self, tenant_id: int, email: str, name: str, password_hash: str) -> None:
+    async def save(self, tenant_id: int, email: str, name: str, password_hash: str, role: str | None = None) -> None:
+        values = {"password_hash": password_hash, "name": name, "active": True} | ({"role": role} if role else {})
         await self.session.execute(
             insert(t.StaffUser)
-            .values(tenant_id=tenant_id, email=email, name=name, password_hash=password_hash)
-            .on_conflict_do_update(
-                index_elements=["email"], set_={"password_hash": password_hash, "name": name, "active": True}
-            )
+            .values(tenant_id=tenant_id, email=email, **values)
+            .on_conflict_do_update(index_elements=["email"], set_=values, where=t.StaffUser.tenant_id == tenant_id)
         )
 
     async def active(self, email: str) -> StaffAccount | None:
@@ -675,7 +754,7 @@ class Staff:
         if row is None:
             return None
         user, tenant_name = row
-        return StaffAccount(user.id, user.tenant_id, tenant_name, user.email, user.name, user.password_hash)
+        return StaffAccount(user.id, user.tenant_id, tenant_name, user.email, user.name, user.password_hash, user.role)
 
     async def replace_password_hash(self, user_id: int, old_hash: str, new_hash: str) -> None:
         await self.session.execute(

@@ -33,6 +33,8 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+STAFF_ROLES = ("operator", "owner", "staff")
+
 metadata = MetaData(schema=SCHEMA, naming_convention=NAMING_CONVENTION)
 
 
@@ -50,7 +52,10 @@ def _currency() -> Mapped[str]:
 
 class Tenant(Base):
     __tablename__ = "tenants"
-    __table_args__ = (CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),)
+    __table_args__ = (
+        CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
+        CheckConstraint("cart_reminder_minutes BETWEEN 10 AND 1380", name="cart_reminder_minutes_in_window"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
@@ -63,6 +68,9 @@ class Tenant(Base):
     mpesa_callback_secret_previous: Mapped[str | None] = mapped_column(String(64))
     mpesa_callback_rotated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # sha256 of the order API token
+    # One reminder of a cart left with items, this long after the customer went quiet (commerce/reminders.py).
+    cart_reminders: Mapped[bool] = mapped_column(server_default=text("false"))
+    cart_reminder_minutes: Mapped[int] = mapped_column(Integer, server_default="120")
     created_at: Mapped[datetime] = _created_at()
 
 
@@ -76,6 +84,9 @@ class Customer(Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     name: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str | None] = mapped_column(String(8))
+    # The customer's latest message (WhatsApp's 24-hour window runs from it), and their "no more reminders".
+    last_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reminders_off_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = _created_at()
 
 
@@ -125,7 +136,12 @@ class Cart(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), unique=True)
-    updated_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    # Up by one with every change of its lines; a reminder is queued once per version (reminded_version)
+    # and noted when Rasa took it (reminder_sent_at), so a job run twice reminds once.
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    reminded_version: Mapped[int | None] = mapped_column(Integer)
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class CartItem(Base):
@@ -144,7 +160,8 @@ class Order(Base):
         CheckConstraint("total_minor >= 0", name="total_not_negative"),
         CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
         CheckConstraint(
-            "status IN ('pending_payment', 'paid', 'cancelled', 'expired', 'fulfilled')", name="status_known"
+            "status IN ('pending_payment', 'paid', 'packed', 'out_for_delivery', 'delivered', 'cancelled', 'expired')",
+            name="status_known",
         ),
         Index("ix_orders_tenant_id_created_at", "tenant_id", "created_at"),
         Index("ix_orders_customer_id_created_at", "customer_id", "created_at"),
@@ -159,6 +176,8 @@ class Order(Base):
     total_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = _currency()
     delivery_location: Mapped[str | None] = mapped_column(String(500))
+    # The last step the customer was told of in the chat (packed, delivered…): a job delivered twice tells once.
+    customer_told_status: Mapped[str | None] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(Integer, server_default="1")
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()
@@ -209,6 +228,8 @@ class Payment(Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     # This payment's own secret in its M-Pesa callback URL (None: card payments, and older ones).
     callback_nonce: Mapped[str | None] = mapped_column(String(64))
+    # The shop's own account it was asked with (None: the platform's); checks and webhooks use the same.
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("payment_accounts.id", ondelete="RESTRICT"))
     needs_review: Mapped[bool] = mapped_column(server_default=text("false"))
     # When the customer's message about how it ended reached Rasa: a job delivered twice tells them once.
     customer_told_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -242,6 +263,7 @@ class StaffUser(Base):
     """A merchant's staff member, who signs in to the admin pages and sees only that merchant."""
 
     __tablename__ = "staff_users"
+    __table_args__ = (CheckConstraint(f"role IN {STAFF_ROLES}", name="role_known"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
@@ -249,6 +271,47 @@ class StaffUser(Base):
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(server_default=text("true"))
+    # operator: platform staff (creates shops); owner: manages the shop's staff and payment accounts.
+    role: Mapped[str] = mapped_column(String(16), server_default=text("'staff'"))
+    created_at: Mapped[datetime] = _created_at()
+
+
+class StaffInvite(Base):
+    """A one-time link for a new staff member to set their password; only the token's SHA-256 is kept."""
+
+    __tablename__ = "staff_invites"
+    __table_args__ = (CheckConstraint(f"role IN {STAFF_ROLES}", name="role_known"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = _created_at()
+
+
+class PaymentAccount(Base):
+    """A shop's own M-Pesa till or paybill, or Paystack key. `secrets` is one Fernet token (SHOP_SECRETS_KEY)
+    of a JSON object; `settings` holds what is not secret (shortcode, till or paybill) and the secrets'
+    last characters for the pages. Never updated but to deactivate: payments keep the row they used."""
+
+    __tablename__ = "payment_accounts"
+    __table_args__ = (
+        CheckConstraint("provider IN ('mpesa', 'paystack')", name="provider_known"),
+        Index("ix_payment_accounts_current", "tenant_id", "provider", unique=True, postgresql_where=text("active")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="RESTRICT"))
+    provider: Mapped[str] = mapped_column(String(16))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'"))
+    secrets: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(server_default=text("true"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = _created_at()
 
 

@@ -9,7 +9,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from actions.commerce.ports import Outbox
-from actions.db import inbox, repositories
+from actions.db import inbox, reminders, repositories, shop_repositories
 from actions.db.cache import ReadCache
 
 OutboxOn = Callable[[AsyncSession], Outbox]  # the outbox writing in a session's transaction (actions/jobs.py)
@@ -38,7 +38,11 @@ class SqlUnitOfWork:
         self.handoffs = inbox.Handoffs(self._session)
         self.canned_replies = inbox.CannedReplies(self._session)
         self.staff = repositories.Staff(self._session)
+        self.shop_staff = shop_repositories.ShopStaff(self._session)
+        self.invites = shop_repositories.StaffInvites(self._session)
+        self.payment_accounts = shop_repositories.PaymentAccounts(self._session)
         self.audit = repositories.Audit(self._session)
+        self.reminders = reminders.Reminders(self._session)
         self.outbox = self._outbox(self._session)
         return self
 

@@ -40,6 +40,7 @@ _SECRETS = [
     (re.compile(r"\bsk_(?:test|live)_\w+"), REDACTED),  # Paystack secret keys
     (re.compile(r"\bEAA[A-Za-z0-9]{20,}"), REDACTED),  # Meta access tokens
     (re.compile(r"(/mpesa/callback/)[^/\s?:\"']+"), rf"\1{REDACTED}"),  # the callback URL is a shop's secret
+    (re.compile(r"(/admin/invite/)[^/\s?:\"']+"), rf"\1{REDACTED}"),  # an unused invite link sets a password
 ]
 
 

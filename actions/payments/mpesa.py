@@ -35,12 +35,14 @@ from actions.commerce.payments import (
 )
 from actions.commerce.phones import normalise_msisdn
 from actions.commerce.ports import PaymentAsk, Requested
+from actions.payments.accounts import NO_ACCOUNTS, AccountSource
 from actions.payments.callbacks import callback_path
 from actions.payments.mpesa_callback import KES, MalformedCallback, StkCallback, parse_stk_callback
 from actions.payments.mpesa_results import RESULT_CODES, UNKNOWN_RESULT, ResultMeaning, meaning_of
 from actions.payments.payloads import storable, whole_number
 
 if TYPE_CHECKING:
+    from actions.commerce.shop_accounts import Account
     from actions.settings import Settings
 
 __all__ = [
@@ -388,34 +390,49 @@ def callback_url(public_base_url: str, tenant_id: int, secret: str, nonce: str) 
 
 
 class MpesaProvider:
-    """STK push for an order, STK query for a silent payment, with the platform's Daraja account."""
+    """STK push for an order, STK query for a silent payment: with the shop's own till or paybill when it
+    has one (`AccountSource`), else the platform's Daraja account; a payment's query uses the account
+    its push did."""
 
     name = "mpesa"
     paid_notice = Notice.MPESA_PAID
+    unconfigured = "M-Pesa is not configured (MPESA_CONSUMER_KEY, MPESA_CONSUMER_SECRET, MPESA_PASSKEY)"
 
-    def __init__(self, settings: Settings, http: httpx.AsyncClient, tokens: TokenCache) -> None:
+    def __init__(
+        self, settings: Settings, http: httpx.AsyncClient, tokens: TokenCache, accounts: AccountSource | None = None
+    ) -> None:
         self._settings = settings
         self._http = http
         self._tokens = tokens
+        self._accounts = accounts or NO_ACCOUNTS
 
     @property
     def configured(self) -> bool:
         return self._settings.mpesa_configured
 
-    unconfigured = "M-Pesa is not configured (MPESA_CONSUMER_KEY, MPESA_CONSUMER_SECRET, MPESA_PASSKEY)"
-
-    def client(self, callback: str = "") -> DarajaClient:
+    def config(self, account: Account | None = None, callback: str = "") -> DarajaConfig:
+        """The Daraja account of a shop (its own), or the platform's when `account` is None."""
         s = self._settings
-        config = DarajaConfig(
-            base_url=s.mpesa_base_url,
-            consumer_key=s.mpesa_consumer_key,
-            consumer_secret=s.mpesa_consumer_secret,
-            shortcode=s.mpesa_shortcode,
-            passkey=s.mpesa_passkey,
-            transaction_type=s.mpesa_transaction_type,
-            callback_url=callback,
-        )
-        return DarajaClient(config, self._http, self._tokens)
+        if account is None:
+            if not self.configured:
+                raise PaymentUnavailable(self.unconfigured)
+            key, secret, shortcode, passkey = (
+                s.mpesa_consumer_key,
+                s.mpesa_consumer_secret,
+                s.mpesa_shortcode,
+                s.mpesa_passkey,
+            )
+            kind = s.mpesa_transaction_type
+        else:
+            key, secret, passkey = (account.secrets[n] for n in ("consumer_key", "consumer_secret", "passkey"))
+            shortcode, kind = account.settings["shortcode"], account.transaction_type
+        return DarajaConfig(
+            base_url=s.mpesa_base_url, consumer_key=key, consumer_secret=secret, shortcode=shortcode,
+            passkey=passkey, transaction_type=kind, callback_url=callback,
+        )  # fmt: skip
+
+    def client(self, callback: str = "", account: Account | None = None) -> DarajaClient:
+        return DarajaClient(self.config(account, callback), self._http, self._tokens)
 
     async def request(self, ask: PaymentAsk) -> Requested:
         if ask.phone is None:
@@ -424,19 +441,30 @@ class MpesaProvider:
             raise PaymentUnavailable(f"{ask.tenant.slug} has no M-Pesa callback secret, or the payment no nonce")
         order = ask.order
         callback = callback_url(self._settings.public_base_url, ask.tenant.id, ask.callback_secret, ask.callback_nonce)
+        account = await self._accounts.current(ask.tenant.id, self.name)
         try:
-            accepted = await self.client(callback).stk_push(
+            accepted = await self.client(callback, account).stk_push(
                 order.total,
                 ask.phone,
                 account_reference=account_reference(order.number),
                 description=transaction_desc(order.number),
             )
+        except PaymentUnavailable:
+            raise
         except Exception as e:  # network errors, Daraja refusals, a number Daraja would refuse
             raise PaymentUnavailable(str(e)) from e
-        return Requested(accepted.checkout_request_id)
+        return Requested(accepted.checkout_request_id, account_id=account.id if account else None)
 
     async def check(self, payment: Payment, kind: str) -> ProviderEvent | None:
-        result = await self.client().stk_query(payment.reference)
+        account = await self._accounts.by_id(payment.account_id) if payment.account_id else None
+        result = await self.client(account=account).stk_query(payment.reference)
         if result.pending or result.result_code is None:
             return None
         return query_event(payment, result.result_code, kind)
+
+    async def test_connection(self, account: Account) -> str:
+        """Ask Daraja for a token with the account's consumer key and secret: what it said, without secrets.
+        (Daraja checks the shortcode and passkey only on a push.)"""
+        config = self.config(account)
+        await TokenCache(refresh_margin=0)._fetch(config, self._http)
+        return f"Daraja accepted the consumer key and secret (shortcode {config.shortcode})."

@@ -25,9 +25,11 @@ from actions.commerce.errors import PaymentUnavailable
 from actions.commerce.money import Money, MoneyError
 from actions.commerce.payments import EventKey, Notice, Payment, PaymentStatus, ProviderEvent, Rejected
 from actions.commerce.ports import PaymentAsk, Requested
+from actions.payments.accounts import NO_ACCOUNTS, AccountSource
 from actions.payments.payloads import MAX_TEXT, MalformedPayload, Refusal, json_object, member, storable
 
 if TYPE_CHECKING:
+    from actions.commerce.shop_accounts import Account
     from actions.settings import Settings
 
 DEFAULT_BASE_URL = "https://api.paystack.co"
@@ -290,32 +292,70 @@ def verify_event(payment: Payment, verification: PaystackVerification, kind: str
 
 
 class PaystackProvider:
-    """A card payment link for an order, verify for a silent payment, with the platform's Paystack account."""
+    """A card payment link for an order, verify for a silent payment: with the shop's own Paystack key when
+    it has one (`AccountSource`), else the platform's; a payment's verify and webhooks use the key it was
+    asked with."""
 
     name = "paystack"
     paid_notice = Notice.CARD_PAID
     unconfigured = "card payments are not configured (PAYSTACK_SECRET_KEY)"
 
-    def __init__(self, settings: Settings, http: httpx.AsyncClient, tokens: object = None) -> None:
+    def __init__(
+        self, settings: Settings, http: httpx.AsyncClient, tokens: object = None, accounts: AccountSource | None = None
+    ) -> None:
         self._settings = settings
         self._http = http
+        self._accounts = accounts or NO_ACCOUNTS
 
     @property
     def configured(self) -> bool:
         return self._settings.paystack_configured
 
-    def client(self) -> PaystackClient:
-        return PaystackClient(self._settings.paystack_secret_key, self._http, self._settings.paystack_base_url)
+    def secret_key(self, account: Account | None = None) -> str:
+        if account is not None:
+            return account.secrets["secret_key"]
+        if not self.configured:
+            raise PaymentUnavailable(self.unconfigured)
+        return self._settings.paystack_secret_key
+
+    def client(self, account: Account | None = None) -> PaystackClient:
+        return PaystackClient(self.secret_key(account), self._http, self._settings.paystack_base_url)
+
+    async def webhook_key(self, account_id: int | None) -> str:
+        """The key a webhook about a payment asked with this account is signed with (None: the platform's)."""
+        return self.secret_key(await self._accounts.by_id(account_id) if account_id else None)
 
     async def request(self, ask: PaymentAsk) -> Requested:
         reference = new_reference(ask.order.number)
         s = self._settings
+        account = await self._accounts.current(ask.tenant.id, self.name)
+        client = self.client(account)
         email = customer_email(ask.tenant.id, ask.customer_id, s.paystack_email_key, s.paystack_email_domain)
         try:
-            initialized = await self.client().initialize(ask.order.total, email, reference, ask.order.id)
+            initialized = await client.initialize(ask.order.total, email, reference, ask.order.id)
         except Exception as e:
             raise PaymentUnavailable(str(e)) from e
-        return Requested(reference, initialized.authorization_url)
+        return Requested(reference, initialized.authorization_url, account.id if account else None)
 
     async def check(self, payment: Payment, kind: str) -> ProviderEvent | None:
-        return verify_event(payment, await self.client().verify(payment.reference), kind)
+        account = await self._accounts.by_id(payment.account_id) if payment.account_id else None
+        return verify_event(payment, await self.client(account).verify(payment.reference), kind)
+
+    async def test_connection(self, account: Account) -> str:
+        """Ask Paystack about a reference that does not exist: "not found" means the key was accepted."""
+        try:
+            await self.client(account).verify(new_reference("test"))
+        except PaystackError as e:
+            if e.status_code in (400, 404):
+                return "Paystack accepted the secret key."
+            raise
+        return "Paystack accepted the secret key."
+
+
+def claimed_reference(raw_body: bytes) -> str | None:
+    """The transaction an unverified webhook says it is about, to choose the key its signature is checked
+    with; None when unreadable or about no transaction (then the platform's key)."""
+    try:
+        return parse_webhook(raw_body).reference
+    except MalformedWebhook:
+        return None

@@ -14,7 +14,9 @@ from sanic.response import HTTPResponse, json
 from actions import runtime
 from actions.observability.http import instrument
 from actions.settings import Settings
+from actions.web.admin.catalog_views import bp as admin_catalog
 from actions.web.admin.inbox import bp as admin_inbox
+from actions.web.admin.shops import bp as admin_shops
 from actions.web.admin.views import bp as admin
 from actions.web.orders_api import bp as order_api
 from actions.web.webhooks import bp as webhooks
@@ -39,6 +41,8 @@ def create_app(settings: Settings, name: str = "sidecar") -> Sanic:
     app.router.register_pattern("id", row_id, ROW_ID.pattern)
     app.blueprint(webhooks)
     app.blueprint(admin)
+    app.blueprint(admin_catalog)
+    app.blueprint(admin_shops)
     app.blueprint(admin_inbox)
     app.blueprint(order_api)
     instrument(app, public=True)  # correlation ids, request logs, /ready and /metrics behind METRICS_TOKEN

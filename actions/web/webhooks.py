@@ -14,6 +14,7 @@ from sanic.response import HTTPResponse, json
 
 from actions import runtime
 from actions.commerce import settlement
+from actions.commerce.errors import PaymentUnavailable
 from actions.commerce.payments import Applied, ProviderEvent, Recorded, RejectCaps, Rejected
 from actions.observability import correlation
 from actions.payments import callbacks, mpesa, paystack
@@ -90,8 +91,14 @@ async def _mpesa_callback(request: Request, token: str, nonce: str | None) -> HT
 async def paystack_webhook(request: Request) -> HTTPResponse:
     """Every signed event is kept and answered 200 (anything else is retried for 72 hours): about a payment
     of ours in its ledger, else apart. An unsigned one gets 401 and is kept apart, capped."""
-    secret = runtime.current().settings.paystack_secret_key
-    address = client_address(request, runtime.current().settings.trusted_proxy_header)
+    rt = runtime.current()
+    address = client_address(request, rt.settings.trusted_proxy_header)
+    try:
+        secret = await _paystack_key(request.body)
+    except PaymentUnavailable as e:  # a shop's key that SHOP_SECRETS_KEY cannot open: Paystack retries
+        log.error("paystack webhook not checked: %s", e)
+        count(request, "paystack", "key_unavailable")
+        return json({"error": "try again later"}, status=503)
     if not secret or not verify_signature(request.body, request.headers.get("x-paystack-signature"), secret):
         log.warning("paystack webhook with a bad or missing signature refused")
         count(request, "paystack", "rejected_signature")
@@ -115,6 +122,22 @@ async def paystack_webhook(request: Request) -> HTTPResponse:
         reason = "unknown_payment"
         await keep_rejected(paystack.rejected_webhook(request.body, reason, address, True, webhook.reference))
     return json({"status": applied.result.value})
+
+
+async def _paystack_key(raw_body: bytes) -> str | None:
+    """The key this webhook must be signed with: that of the account its payment was asked with (a shop's
+    own, else the platform's). The reference is read before the signature is checked, but it only chooses
+    the key: a forger who knows one shop's key can sign only events about that shop's own payments, since
+    the event recorded is about the very reference that chose the key; unknown references and events
+    about no payment need the platform's key."""
+    rt = runtime.current()
+    account_id = await settlement.account_of(rt.uow(), "paystack", paystack.claimed_reference(raw_body))
+    try:
+        return await rt.providers.paystack.webhook_key(account_id)
+    except PaymentUnavailable:
+        if account_id is None:  # the platform has no Paystack key: nothing is signed for it
+            return None
+        raise
 
 
 async def _record(request: Request, event: ProviderEvent) -> Applied:

@@ -1,7 +1,7 @@
 """staff inbox: replies to customers waiting for a person, the assignee of a hand-off, canned replies
 
 Revision ID: inbox_staff_inbox
-Revises: 0008
+Revises: shops_accounts
 Create Date: 2026-12-07 20:20:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "inbox_staff_inbox"
-down_revision: str | None = "0008"
+down_revision: str | None = "shops_accounts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

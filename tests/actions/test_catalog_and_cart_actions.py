@@ -1,5 +1,6 @@
 """Actions are data in, data out: a tracker from a fixture, the real database, the responses asserted."""
 
+import pytest
 from rasa_sdk.events import SlotSet
 from sqlalchemy import update
 
@@ -182,3 +183,19 @@ async def test_the_quantity_question_names_the_product(shop, tracker, dispatcher
     await ActionAskQuantity().run(dispatcher, tracker("add_two_sugar", slots={"product": "SUGAR-1KG"}), {})
     [message] = dispatcher.messages
     assert (message["response"], message["product"]) == ("utter_ask_quantity", "Sugar 1kg")
+
+
+@pytest.mark.parametrize(
+    ("remembered", "said", "name"),
+    [
+        ("sugar 1kg", "how much is the maize flour", "Unga wa Mahindi (Maize Flour) 2kg"),
+        ("SUGAR-1KG", "tell me about the maziwa lala", "Mala (Fermented Milk) 500ml"),
+        ("sugar 1kg", "how much is it?", "Sugar 1kg"),  # this message names nothing: the product talked about
+    ],
+)
+async def test_a_product_talked_about_before_never_outranks_the_one_this_message_names(
+    shop, tracker, dispatcher, remembered, said, name
+):
+    asked = tracker("show_products", text=said, slots={"product": remembered})  # the NLU marked no product
+    await ActionProductDetails().run(dispatcher, asked, {})
+    assert (dispatcher.messages[0]["response"], dispatcher.messages[0]["name"]) == ("utter_product_details", name)

@@ -5,7 +5,15 @@ from rasa_sdk.events import ActionExecuted, ConversationPaused, SessionStarted, 
 from sqlalchemy import select, update
 
 from actions.chat.cart import ActionAddToCart, ActionShowCart
-from actions.chat.checkout import ActionAskMpesaPhone, ActionPlaceOrder, ActionStartCheckout, ValidateCheckoutForm
+from actions.chat.catalog import ActionProductDetails, ActionSearchProducts
+from actions.chat.checkout import (
+    ActionAskMpesaPhone,
+    ActionForgetCheckout,
+    ActionPlaceOrder,
+    ActionStartCheckout,
+    ValidateCheckoutForm,
+    place_read_as_product,
+)
 from actions.chat.handoff import ActionHandoff
 from actions.chat.language import ActionValidateSlotMappings
 from actions.chat.session import ActionSessionStart
@@ -176,3 +184,48 @@ async def test_a_customer_whose_number_is_hidden_or_foreign_has_to_type_one(trac
         await ActionAskMpesaPhone().run(asked, hidden, {})
         assert asked.messages[0]["response"] == "utter_ask_mpesa_phone"
         assert asked.messages[0]["buttons"] == []
+
+
+def asked_where_to_deliver(tracker, text: str, intent: str, entities: list[dict]):
+    """The checkout had asked "where should we deliver?", and the customer answered `text`."""
+    events = [
+        {"event": "active_loop", "name": "checkout_form"},
+        {"event": "slot", "name": "requested_slot", "value": "delivery_location"},
+        {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}, "entities": entities}},
+    ]
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": entities}
+    return tracker("checkout_phone", text=text, events=events, latest_message=latest)
+
+
+def product_entity(text: str, value: str) -> list[dict]:
+    return [{"entity": "product", "value": value, "start": text.index(value), "end": text.index(value) + len(value)}]
+
+
+@pytest.mark.parametrize("text", ["Kariakoo", "Mwenge stage", "kwa Gikomba"])
+@pytest.mark.parametrize("intent", ["add_to_cart", "search_product", "product_details"])
+async def test_a_place_the_nlu_took_for_a_product_answers_where_to_deliver(shop, tracker, dispatcher, text, intent):
+    answered = asked_where_to_deliver(tracker, text, intent, product_entity(text, text.split()[-1]))
+    action = {"add_to_cart": ActionForgetCheckout, "search_product": ActionSearchProducts}.get(
+        intent, ActionProductDetails
+    )()
+    events = await action.run(dispatcher, answered, {})
+    assert SlotSet("delivery_location", text) in events
+    assert dispatcher.messages == []  # no "we don't have Kariakoo": the form asks its next question
+
+
+@pytest.mark.parametrize(
+    ("text", "entities"),
+    [
+        ("add sugar", [{"entity": "product", "value": "sugar", "start": 4, "end": 9}]),  # a product of the shop
+        (
+            "2 Kariakoo",
+            [
+                {"entity": "product", "value": "Kariakoo", "start": 2, "end": 10},
+                {"entity": "quantity", "value": "2", "start": 0, "end": 1},
+            ],
+        ),
+        ("nataka", []),  # no product word at all
+    ],
+)
+async def test_a_product_of_the_shop_or_a_count_is_not_taken_for_the_place(shop, tracker, dispatcher, text, entities):
+    assert await place_read_as_product(asked_where_to_deliver(tracker, text, "add_to_cart", entities)) is None

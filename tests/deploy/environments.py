@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 
+from cryptography.fernet import Fernet
+
 
 def production_env(**changes: str | None) -> dict[str, str]:
     """Change a variable with name=value, remove it with name=None."""
@@ -22,6 +24,7 @@ def production_env(**changes: str | None) -> dict[str, str]:
         "MPESA_PASSKEY": secrets.token_hex(32),
         "MPESA_SHORTCODE": "5123456",
         "PAYSTACK_SECRET_KEY": "sk_live_" + secrets.token_hex(20),
+        "SHOP_SECRETS_KEY": Fernet.generate_key().decode(),
     }
     for name, value in changes.items():
         if value is None:

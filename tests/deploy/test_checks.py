@@ -8,6 +8,7 @@ import secrets
 import subprocess
 
 import pytest
+from cryptography.fernet import Fernet
 
 from deploy.checks import ALWAYS, DARAJA_SANDBOX_PASSKEY, MPESA, PAYSTACK, environment_problems
 from devstack.paths import ACTIONS_PYTHON, ROOT
@@ -16,7 +17,8 @@ from tests.deploy.environments import production_env
 
 SECRETS = [secret.name for secret in (*ALWAYS, *MPESA, *PAYSTACK)] + ["WHATSAPP_ACCESS_TOKEN"]
 # Each provider's secrets are required only together (tested below): the rest always.
-REQUIRED = [*(s.name for s in ALWAYS), "WHATSAPP_ACCESS_TOKEN", "DATABASE_URL", "REDIS_URL", "PUBLIC_BASE_URL"]
+REQUIRED = [*(s.name for s in ALWAYS), "WHATSAPP_ACCESS_TOKEN", "DATABASE_URL", "REDIS_URL", "PUBLIC_BASE_URL",
+            "SHOP_SECRETS_KEY"]  # fmt: skip
 DEV_VALUES = {
     "empty": "",
     "blank": "   ",
@@ -42,6 +44,21 @@ def test_a_production_environment_has_no_problems():
 @pytest.mark.parametrize("variable", REQUIRED)
 def test_a_missing_variable_is_named(variable):
     assert named(environment_problems(production_env(**{variable: None})), variable)
+
+
+@pytest.mark.parametrize("value", ["not-a-fernet-key", "dev-" + secrets.token_hex(16), "a" * 44])
+def test_a_shop_secrets_key_that_is_not_a_fernet_key_is_named(value):
+    assert named(environment_problems(production_env(SHOP_SECRETS_KEY=value)), "SHOP_SECRETS_KEY")
+
+
+def test_a_shop_secrets_key_list_during_rotation_is_accepted():
+    env = production_env()
+    assert (
+        environment_problems(
+            production_env(SHOP_SECRETS_KEY=f"{Fernet.generate_key().decode()},{env['SHOP_SECRETS_KEY']}")
+        )
+        == []
+    )
 
 
 @pytest.mark.parametrize("variable", SECRETS)

@@ -4,8 +4,11 @@ payment simulator, started once per test run."""
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -13,9 +16,11 @@ import pytest
 
 from actions.rasa_api import conversation_path
 from devstack.model import ensure_model
+from devstack.paths import DATA_DIR
 from devstack.processes import Process, start_rasa_server
 from devstack.services import Services
 from devstack.stack import Stack, start_stack
+from tests.e2e.layout import DESKTOP, PHONE, Viewport
 
 
 @dataclass
@@ -99,3 +104,53 @@ def bot(stack: Stack, redis_key_prefix: str, tmp_path_factory) -> Iterator[Bot]:
 @pytest.fixture
 def sender() -> str:
     return f"2547{uuid.uuid4().int % 10**8:08d}"
+
+
+# --- pages in a real browser (Debian's chromium, driven by Playwright) ------------------------------
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = DATA_DIR / "screenshots"
+
+
+@pytest.fixture(params=[DESKTOP, PHONE], ids=lambda v: v.name)
+def viewport(request) -> Viewport:
+    """Every test that uses it (or `browser_page`) runs twice: on a desktop and on a phone."""
+    return request.param
+
+
+@pytest.fixture(scope="session")
+async def chromium() -> AsyncIterator[object]:
+    """One headless Chromium for the whole run; each test gets its own context (cookies, viewport)."""
+    if not shutil.which(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (make browser)")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def browser_page(request, chromium, viewport: Viewport) -> AsyncIterator[object]:
+    """A fresh page in `viewport`. When the test fails, a screenshot of the whole page as it was is kept
+    in .data/screenshots/<test>.png and its path printed."""
+    context = await chromium.new_context(
+        viewport={"width": viewport.width, "height": viewport.height},
+        is_mobile=viewport.is_mobile,
+        has_touch=viewport.has_touch,
+        device_scale_factor=2 if viewport.is_mobile else 1,
+    )
+    page = await context.new_page()
+    yield page
+    outcome = getattr(request.node, "rep_call", None)  # set by pytest_runtest_makereport above
+    if outcome is not None and outcome.failed:
+        print(f"screenshot: {await screenshot(page, request.node.name)}")
+    await context.close()
+
+
+async def screenshot(page, name: str) -> str:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SCREENSHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name).strip('-')}.png"
+    await page.screenshot(path=str(shot), full_page=True)
+    return str(shot)

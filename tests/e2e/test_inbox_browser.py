@@ -18,7 +18,7 @@ from actions.commerce import handoffs, inbox, staff
 from actions.commerce.model import CustomerRef
 from actions.commerce.ports import StaffMember
 from actions.db import tables as t
-from tests.e2e.test_admin_browser import CHROMIUM, SCREENSHOTS
+from tests.e2e.conftest import CHROMIUM, SCREENSHOTS
 
 PASSWORD = "chai-ya-saa-nne-9"
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}

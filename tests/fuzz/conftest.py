@@ -167,7 +167,7 @@ async def world(rt, services, database_url, redis_key_prefix, tmp_path_factory):
 GUARDED = [
     "commerce.orders", "commerce.order_items", "commerce.payments", "commerce.payment_events",
     "commerce.carts", "commerce.cart_items", "commerce.handoffs", "commerce.conversation_events",
-    "commerce.audit_log", "public.procrastinate_jobs",
+    "commerce.audit_log", "public.procrastinate_jobs", "commerce.products", "commerce.categories",
 ]  # fmt: skip
 
 

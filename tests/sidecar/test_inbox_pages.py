@@ -86,7 +86,7 @@ async def test_a_reply_is_stored_queued_shown_as_sending_and_its_author_becomes_
     assert (reply.text, reply.staff_name, reply.conversation_id) == ("Habari! Nikusaidie vipi?", "Amina", CONVERSATION)
     assert handoff.assigned_to == reply.staff_user_id
     assert await queued_replies(shop) == [reply.id]
-    assert '<td class="assignee">Amina</td>' in (await staff.get("/admin/handoffs")).text
+    assert 'class="assignee">Amina</td>' in (await staff.get("/admin/handoffs")).text
 
 
 async def test_a_reply_without_the_csrf_token_is_refused_and_stores_nothing(shop, staff, waiting):

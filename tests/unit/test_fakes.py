@@ -26,7 +26,11 @@ REPOSITORIES = {
     "handoffs": ports.Handoffs,
     "canned_replies": ports.CannedReplies,
     "staff": ports.Staff,
+    "shop_staff": ports.ShopStaff,
+    "invites": ports.StaffInvites,
+    "payment_accounts": ports.PaymentAccounts,
     "audit": ports.Audit,
+    "reminders": ports.Reminders,
     "outbox": ports.Outbox,
 }
 

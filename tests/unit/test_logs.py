@@ -72,6 +72,7 @@ def test_an_exception_is_in_the_line_without_its_secrets(lines):
         ("POST http://rasa:5005/conversations/x/trigger_intent?output_channel=latest&token=rasa-t0ken", "rasa-t0ken"),
         ("callback to /payments/mpesa/callback/12.Zm9vYmFyYmF6cXV4 refused", "Zm9vYmFyYmF6cXV4"),
         ("graph token EAAdev0123456789abcdef0123456789", "EAAdev0123456789abcdef0123456789"),
+        ("GET /admin/invite/aGVsbG8td29ybGQtaW52aXRlLXRva2VuLTEyMzQ1Njc: 200", "aGVsbG8td29ybGQtaW52aXRl"),
     ],
 )
 def test_secrets_are_redacted(lines, message, leaked):

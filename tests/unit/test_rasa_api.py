@@ -40,6 +40,20 @@ async def test_a_payment_update_and_a_hand_back_go_to_the_quoted_conversation():
     ]
 
 
+async def test_a_cart_reminder_triggers_its_intent_on_the_channel_the_customer_last_used():
+    seen = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.raw_path.decode().split("?")[0], request.url.params.get("output_channel")))
+        seen.append(request.read())
+        return httpx.Response(200, json={})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+        await RasaConversations(http, "http://rasa:5005", None).cart_reminder("106540352242922:254712345678", "sw")
+    assert seen[0] == ("/conversations/106540352242922%3A254712345678/trigger_intent", "latest")
+    assert json.loads(seen[1]) == {"name": "EXTERNAL_cart_reminder", "entities": {"language": "sw"}}
+
+
 async def test_a_staff_reply_is_appended_as_the_bots_message_and_sent_on_the_customers_channel():
     seen = []
 

@@ -56,6 +56,7 @@ class StaffSession:
     name: str
     csrf: str
     credential: str = ""  # of the password hash signed in with; sessions older than this field have none
+    role: str = "staff"  # at sign-in, for the menu; the shop pages read the member's role afresh
 
 
 def _redis(rt: Runtime) -> Redis:
@@ -80,7 +81,7 @@ async def open_session(rt: Runtime, account: StaffAccount) -> str:
     token = secrets.token_urlsafe(32)
     session = StaffSession(
         account.user_id, account.tenant_id, account.tenant_name, account.email, account.name,
-        secrets.token_urlsafe(24), credential(account.password_hash),
+        secrets.token_urlsafe(24), credential(account.password_hash), account.role,
     )  # fmt: skip
     await _redis(rt).set(_key(rt, token), json.dumps(asdict(session)), ex=_session_seconds(rt))
     return token

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 import hmac
+import re
 import secrets
 from collections.abc import Awaitable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -15,10 +16,11 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, html, redirect
 
 from actions import runtime
-from actions.commerce import backoffice, handoffs, review
+from actions.commerce import backoffice, fulfilment, handoffs, reminders, review
 from actions.commerce import staff as accounts
 from actions.commerce.errors import ConversationsUnreachable, NotFound, Refused
 from actions.commerce.language import LANGUAGES
+from actions.commerce.model import OrderStatus
 from actions.commerce.money import Money
 from actions.commerce.ports import StaffMember
 from actions.db import admin_queries as store
@@ -150,9 +152,12 @@ async def logout(request: Request, staff: StaffSession) -> HTTPResponse:
 # --- pages --------------------------------------------------------------------------------------
 
 
+MAX_PAGE = 100_000  # a page beyond it would put an OFFSET past PostgreSQL's bigint (a 500)
+
+
 def _int_arg(request: Request, name: str, default: int = 1) -> int:
     try:
-        return max(1, int(request.args.get(name, default)))
+        return min(MAX_PAGE, max(1, int(request.args.get(name, default))))
     except ValueError:
         return default
 
@@ -187,7 +192,9 @@ async def order_list(request: Request, staff: StaffSession) -> HTTPResponse:
             session, staff.tenant_id, status, day_from, day_to, _int_arg(request, "page"), rt.settings.timezone
         )
     filters = {"status": status or "", "from": day_from.isoformat() if day_from else "", "to": day_to or ""}
-    return page(request, "orders.html", page_=found, filters=filters, statuses=store.ORDER_STATUSES)
+    steps = [(step.value, _step_words(step)) for step in fulfilment.STEPS]
+    context = {"filters": filters, "statuses": store.ORDER_STATUSES, "steps": steps, "back": request.query_string}
+    return page(request, "orders.html", page_=found, **context)
 
 
 @bp.get("/orders/<number:str>")
@@ -198,7 +205,70 @@ async def order_page(request: Request, staff: StaffSession, number: str) -> HTTP
         found = await store.order(session, staff.tenant_id, number, rt.settings.timezone)
     if found is None:
         return page(request, "not_found.html", status=404, what=f"Order {number}")
-    return page(request, "order.html", **found)
+    status = OrderStatus(found["order"].status)
+    steps = [(s.value, _step_words(s)) for s in fulfilment.STEPS if fulfilment.refusal(status, s) is None]
+    return page(request, "order.html", steps=steps, **found)
+
+
+# --- fulfilment ---------------------------------------------------------------------------------
+
+
+LIST_QUERY = re.compile(r"[\w=&%.+-]{0,300}")  # the orders list's filters, to go back to
+
+
+def _step_words(step: OrderStatus) -> str:
+    return "cancel" if step is OrderStatus.CANCELLED else f"mark {step.value.replace('_', ' ')}"
+
+
+def _step(request: Request) -> OrderStatus | None:
+    try:
+        step = OrderStatus(request.form.get("to") or "")
+    except ValueError:
+        return None
+    return step if step in fulfilment.STEPS else None
+
+
+def _bad_request(request: Request, message: str, back: str) -> HTTPResponse:
+    return page(request, "bad_request.html", status=400, message=message, back=back)
+
+
+@bp.post("/orders/<number:str>/status")
+@staff_only
+async def order_step(request: Request, staff: StaffSession, number: str) -> HTTPResponse:
+    """One order to its next step (or cancelled), from its page."""
+    rt, back = runtime.current(), f"/admin/orders/{quote(number)}"
+    step = _step(request)
+    if step is None:
+        return _bad_request(request, "Choose packed, out for delivery, delivered or cancel.", back)
+    try:
+        reason = fulfilment.checked_reason(step, request.form.get("reason") or "")
+    except Refused as e:
+        return _bad_request(request, str(e), back)
+    try:
+        moved = await fulfilment.move(rt.uow(), member(staff), number, step, reason)
+    except NotFound as e:
+        return page(request, "not_found.html", status=404, what=str(e).capitalize())
+    except Refused as e:
+        return back_to(back, f"⚠ {e}")
+    done = "cancelled" if step is OrderStatus.CANCELLED else f"marked {step.value.replace('_', ' ')}"
+    return back_to(back, f"✓ Order {moved.number} {done}. The customer is told in the chat.")
+
+
+@bp.post("/orders/bulk")
+@staff_only
+async def orders_step(request: Request, staff: StaffSession) -> HTTPResponse:
+    """The ticked orders of the list to one step; the ones that cannot move are named with why."""
+    rt = runtime.current()
+    query = request.form.get("back") or ""
+    back = "/admin/orders" + (f"?{query}" if LIST_QUERY.fullmatch(query) and query else "")
+    step, numbers = _step(request), request.form.getlist("order") or []
+    if step is None:
+        return _bad_request(request, "Choose packed, out for delivery, delivered or cancel.", back)
+    try:
+        result = await fulfilment.move_many(rt.uow(), member(staff), numbers, step, request.form.get("reason") or "")
+    except Refused as e:
+        return _bad_request(request, str(e), back)
+    return back_to(back, f"{'⚠' if result.refused else '✓'} {result.summary(step)}")
 
 
 @bp.get("/payments")
@@ -269,6 +339,35 @@ async def _act(request: Request, back: str, operation: Awaitable[str]) -> HTTPRe
     except Refused as e:
         return back_to(back, f"⚠ {e}")
     return back_to(back, f"✓ {done}")
+
+
+# --- abandoned-cart reminders -----------------------------------------------------------------------
+
+
+@bp.get("/reminders")
+@staff_only
+async def reminder_settings(request: Request, staff: StaffSession) -> HTTPResponse:
+    current = await reminders.settings_of(runtime.current().uow(), staff.tenant_id)
+    return _reminder_form(request, current.on, reminders.minutes(current.delay))
+
+
+@bp.post("/reminders")
+@staff_only
+async def change_reminders(request: Request, staff: StaffSession) -> HTTPResponse:
+    on, delay = request.form.get("on") == "1", (request.form.get("delay_minutes") or "").strip()
+    try:
+        wanted = reminders.ReminderSettings(on, timedelta(minutes=int(delay)))
+    except (ValueError, OverflowError, Refused) as e:
+        reason = e if isinstance(e, Refused) else "the delay must be a whole number of minutes"
+        return _reminder_form(request, on, delay, error=f"Not saved: {reason}.", status=400)
+    await reminders.change_settings(runtime.current().uow(), member(staff), wanted)
+    state = f"on, {delay} minutes after the customer went quiet" if on else "off"
+    return back_to("/admin/reminders", f"✓ Cart reminders are {state}.")
+
+
+def _reminder_form(request: Request, on: bool, delay: int | str, error: str = "", status: int = 200) -> HTTPResponse:
+    bounds = (reminders.minutes(reminders.SHORTEST), reminders.minutes(reminders.LONGEST))
+    return page(request, "reminders.html", status=status, on=on, delay=delay, bounds=bounds, error=error)
 
 
 # --- conversation review ----------------------------------------------------------------------------
