@@ -29,10 +29,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from actions.commerce.errors import ConversationsUnreachable
 from actions.commerce.model import Order, OrderNotice
 from actions.commerce.payments import Notice, Payment
+from actions.commerce.ports import StaffReply
 from actions.observability import correlation
 from actions.settings import Settings
 
 NOTIFY_PAYMENT = "notify_payment"
+DELIVER_REPLY = "deliver_staff_reply"
 NOTIFY_ORDER = "notify_order"
 CHECK_PAYMENTS = "check_payments"
 REMIND_CART = "remind_cart"
@@ -79,7 +81,11 @@ class DeliveryBackoff(BaseRetryStrategy):
         if not isinstance(exception, ConversationsUnreachable):
             return None
         if job.attempts + 1 >= self.max_attempts:
-            about = {name: job.task_kwargs[name] for name in ("payment_id", "order_id") if name in job.task_kwargs}
+            about = {
+                name: job.task_kwargs[name]
+                for name in ("payment_id", "order_id", "reply_id")
+                if name in job.task_kwargs
+            }
             what = ", ".join(f"{name.removesuffix('_id')} {value}" for name, value in about.items())
             log.error(
                 "%s: customer not told after %s tries, job %s left failed: %s",
@@ -133,3 +139,13 @@ class ProcrastinateOutbox:
         kwargs = {"cart_id": cart_id, "version": version, "correlation_id": correlation.current()}
         if not await self._defer(REMIND_CART, kwargs, queueing_lock=reminder_lock(cart_id, version)):
             log.info("cart %s: its reminder is queued already", cart_id)
+
+    async def send_reply(self, reply: StaffReply) -> None:
+        """One conversation's replies share a job lock: procrastinate runs them one at a time, oldest first,
+        and a reply waiting to be tried again holds back the ones after it."""
+        kwargs = {"reply_id": reply.id, "correlation_id": correlation.current()}
+        await self._defer(DELIVER_REPLY, kwargs, lock=reply_lock(reply.conversation_id))
+
+
+def reply_lock(conversation_id: str) -> str:
+    return f"reply:{conversation_id}"

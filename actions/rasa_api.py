@@ -67,3 +67,11 @@ class RasaConversations:
         entities = {"language": language} if language else {}
         url = self._conversation(conversation_id) + "/trigger_intent"
         await self._post(url, {"name": CART_REMINDER, "entities": entities}, output_channel="latest")
+
+    async def say(self, conversation_id: str, text: str, metadata: dict) -> None:
+        """The bot's message appended to the conversation and sent on the channel the customer last used
+        (Rasa's `execute_side_effects`): it goes out while the bot is paused there too, and stays in the
+        conversation's events, where the inbox and `make chat`'s shell read it."""
+        url = self._conversation(conversation_id) + "/tracker/events"
+        event = {"event": "bot", "text": text, "metadata": metadata}
+        await self._post(url, [event], execute_side_effects="true", output_channel="latest")

@@ -19,7 +19,7 @@ from procrastinate import App, JobContext, RetryStrategy, exceptions
 from procrastinate.jobs import Status
 
 from actions import jobs, runtime
-from actions.commerce import notifications, orders, reconciliation, reminders
+from actions.commerce import inbox, notifications, orders, reconciliation, reminders
 from actions.commerce.errors import ConversationsUnreachable
 from actions.commerce.model import OrderNotice
 from actions.commerce.payments import DueCheck, Notice
@@ -136,6 +136,16 @@ async def remind_cart(context: JobContext, cart_id: int, version: int) -> bool:
     return sent
 
 
+@correlated
+async def deliver_staff_reply(context: JobContext, reply_id: int) -> bool:
+    """A staff reply from the inbox into the customer's chat; Rasa unreachable: tried again (jobs.DeliveryBackoff)."""
+    rt = runtime.current()
+    delivered = await inbox.deliver(rt.uow(), rt.conversations, reply_id)
+    if delivered:
+        log.info("staff reply %s delivered", reply_id)
+    return delivered
+
+
 def check_cron(interval_seconds: float) -> str:
     """procrastinate's cron with its sixth field, seconds: every `interval_seconds` (at least 1, at most 60)."""
     every = min(60, max(1, int(interval_seconds)))
@@ -148,6 +158,7 @@ def register(app: App, settings: Settings) -> App:
     queue = settings.jobs_queue
     app.task(name=jobs.NOTIFY_PAYMENT, queue=queue, retry=jobs.DeliveryBackoff(), pass_context=True)(notify_payment)
     app.task(name=jobs.NOTIFY_ORDER, queue=queue, retry=jobs.DeliveryBackoff(), pass_context=True)(notify_order)
+    app.task(name=jobs.DELIVER_REPLY, queue=queue, retry=jobs.DeliveryBackoff(), pass_context=True)(deliver_staff_reply)
     checks = app.task(
         name=jobs.CHECK_PAYMENTS, queue=queue, lock=f"{jobs.CHECK_PAYMENTS}:{queue}",
         queueing_lock=f"{jobs.CHECK_PAYMENTS}:{queue}", pass_context=True,

@@ -16,6 +16,7 @@ import threading
 import time
 import urllib.request
 
+from actions.commerce.inbox import STAFF_REPLY
 from actions.rasa_api import conversation_path
 from devstack.dotenv import load_dotenv
 from devstack.model import ensure_model
@@ -100,8 +101,9 @@ def main() -> int:
             f"    Admin pages: {stack.process('sidecar').url}/admin/ (sign in as {DEMO_STAFF}, password {password})\n"
             f"    Readiness: curl -H 'Authorization: Bearer {stack.env['METRICS_TOKEN']}' "
             f"{stack.process('sidecar').url}/ready (and /metrics)\n"
-            f'    Rasa\'s API is on http://127.0.0.1:{rasa_port}; after "talk to a person", hand the chat back from\n'
-            f"    the admin pages or with .venv/bin/python -m actions.cli handback {args.conversation_id} "
+            f'    Rasa\'s API is on http://127.0.0.1:{rasa_port}; after "talk to a person", answer from the admin\n'
+            f"    pages (Waiting for a person: your replies show here in brackets) and hand the chat back there, or\n"
+            f"    with .venv/bin/python -m actions.cli handback {args.conversation_id} "
             f"--rasa-url http://127.0.0.1:{rasa_port}",
             flush=True,
         )
@@ -132,7 +134,8 @@ def main() -> int:
 
 
 def print_updates(rasa_url: str, conversation_id: str) -> None:
-    """Show what the bot says on its own (payment updates): `rasa shell` only prints replies to your messages."""
+    """Show what the bot says on its own (payment updates) and what staff write from the inbox: `rasa shell`
+    only prints replies to your messages."""
 
     def events() -> list[dict]:
         try:
@@ -149,15 +152,27 @@ def print_updates(rasa_url: str, conversation_id: str) -> None:
             if seen is None or not current:
                 seen = len(current) if current else seen
                 continue
-            external = False
-            for event in current[seen:]:
-                if event["event"] == "user":
-                    external = (event.get("parse_data", {}).get("intent", {}).get("name") or "").startswith("EXTERNAL_")
-                elif event["event"] == "bot" and external and event.get("text"):
-                    print(f"\n[{event['text']}]", flush=True)
+            for line in on_its_own(current[seen:]):
+                print(f"\n[{line}]", flush=True)
             seen = len(current)
 
     threading.Thread(target=watch, daemon=True).start()
+
+
+def on_its_own(events: list[dict]) -> list[str]:
+    """What the bot said that nothing typed in the shell asked for: its answers to an EXTERNAL_ intent (payment
+    updates) and the replies staff wrote in the inbox (the admin pages), with their names."""
+    said, external = [], False
+    for event in events:
+        if event["event"] == "user":
+            external = (event.get("parse_data", {}).get("intent", {}).get("name") or "").startswith("EXTERNAL_")
+        elif event["event"] == "bot" and event.get("text"):
+            staff = (event.get("metadata") or {}).get(STAFF_REPLY)
+            if isinstance(staff, dict):
+                said.append(f"{staff.get('by') or 'Staff'} (staff): {event['text']}")
+            elif external:
+                said.append(event["text"])
+    return said
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ from actions.commerce.payments import (
     Rejected,
 )
 from actions.commerce.ports import (
+    CannedReply,
     Conversation,
     Handoff,
     Invite,
@@ -62,6 +63,7 @@ from actions.commerce.ports import (
     StaffAccount,
     StaffListing,
     StaffMember,
+    StaffReply,
     StoredAccount,
 )
 from actions.commerce.reminders import IdleCart, ReminderSettings
@@ -194,6 +196,15 @@ class HandoffRow:
     reason: str
     resolved_at: datetime | None = None
     resolved_by: int | None = None
+    assigned_to: int | None = None
+    requested_at: datetime | None = None
+
+
+@dataclass
+class ReplyRow:
+    reply: StaffReply
+    staff_user_id: int
+    delivered_at: datetime | None = None
 
 
 @dataclass
@@ -261,6 +272,9 @@ class State:
     rejected: list[RejectedRow] = field(default_factory=list)
     rejected_counts: dict[tuple[datetime, str], int] = field(default_factory=dict)  # (hour, address) -> received
     handoffs: dict[int, HandoffRow] = field(default_factory=dict)
+    replies: dict[int, ReplyRow] = field(default_factory=dict)
+    canned: dict[int, tuple[int, CannedReply]] = field(default_factory=dict)  # id -> (tenant id, reply)
+    replies_queued: list[int] = field(default_factory=list)  # the outbox: staff replies for the worker
     staff: dict[str, StaffRow] = field(default_factory=dict)  # by email, unique across shops
     invites: list[InviteRow] = field(default_factory=list)
     accounts: dict[int, AccountRow] = field(default_factory=dict)
@@ -688,7 +702,7 @@ class FakeHandoffs(_Repository):
         for row in self._s.handoffs.values():
             if (row.tenant_id, row.conversation_id) == (tenant_id, conversation_id) and row.resolved_at is None:
                 return  # one waiting hand-off per conversation: the first request is kept
-        row = HandoffRow(self._id("handoffs"), tenant_id, conversation_id, customer_text)
+        row = HandoffRow(self._id("handoffs"), tenant_id, conversation_id, customer_text, requested_at=self._uow.now)
         self._s.handoffs[row.id] = row
 
     async def waiting(self, handoff_id: int) -> Handoff | None:
@@ -701,6 +715,62 @@ class FakeHandoffs(_Repository):
         row = self._s.handoffs.get(handoff_id)
         if row is not None and row.resolved_at is None:
             row.resolved_at, row.resolved_by = self._uow.now, staff_user_id
+
+    async def get(self, handoff_id: int) -> Handoff | None:
+        row = self._s.handoffs.get(handoff_id)
+        if row is None:
+            return None
+        assignee = next((s.name for s in self._s.staff.values() if s.id == row.assigned_to), None)
+        return Handoff(
+            row.id, row.tenant_id, row.conversation_id, row.resolved_at is None, row.reason, row.requested_at, assignee
+        )
+
+    async def is_waiting(self, tenant_id: int, conversation_id: str) -> bool:
+        return any(
+            (h.tenant_id, h.conversation_id, h.resolved_at) == (tenant_id, conversation_id, None)
+            for h in self._s.handoffs.values()
+        )
+
+    async def add_reply(self, handoff: Handoff, staff: StaffMember, staff_name: str, text: str) -> StaffReply:
+        reply = StaffReply(
+            self._id("replies"), handoff.tenant_id, handoff.id, handoff.conversation_id, staff_name, text, self._uow.now
+        )
+        self._s.replies[reply.id] = ReplyRow(reply, staff.user_id)
+        self._s.handoffs[handoff.id].assigned_to = staff.user_id
+        return reply
+
+    async def reply(self, reply_id: int) -> StaffReply | None:
+        row = self._s.replies.get(reply_id)
+        return replace(row.reply, delivered=row.delivered_at is not None) if row else None
+
+    async def undelivered(self, conversation_id: str) -> list[StaffReply]:
+        rows = [r for r in self._s.replies.values() if r.reply.conversation_id == conversation_id]
+        return [r.reply for r in sorted(rows, key=lambda r: r.reply.id) if r.delivered_at is None]
+
+    async def mark_delivered(self, reply_id: int) -> None:
+        row = self._s.replies[reply_id]
+        row.delivered_at = row.delivered_at or self._uow.now
+
+
+class FakeCannedReplies(_Repository):
+    async def of_shop(self, tenant_id: int) -> list[CannedReply]:
+        return sorted((c for shop, c in self._s.canned.values() if shop == tenant_id), key=lambda c: c.title)
+
+    async def save(self, tenant_id: int, reply_id: int | None, title: str, text_en: str, text_sw: str) -> bool:
+        if any(shop == tenant_id and c.title == title and c.id != reply_id for shop, c in self._s.canned.values()):
+            return False  # the unique (tenant_id, title)
+        if reply_id is None:
+            reply_id = self._id("canned")
+        elif self._s.canned.get(reply_id, (None,))[0] != tenant_id:
+            return False
+        self._s.canned[reply_id] = (tenant_id, CannedReply(reply_id, title, text_en, text_sw))
+        return True
+
+    async def delete(self, tenant_id: int, reply_id: int) -> bool:
+        if self._s.canned.get(reply_id, (None,))[0] != tenant_id:
+            return False
+        del self._s.canned[reply_id]
+        return True
 
 
 class FakeStaff(_Repository):
@@ -886,6 +956,9 @@ class FakeOutbox(_Repository):
         if (cart_id, version) not in self._s.reminders_queued:
             self._s.reminders_queued.append((cart_id, version))
 
+    async def send_reply(self, reply: StaffReply) -> None:
+        self._s.replies_queued.append(reply.id)
+
 
 # --- the unit of work ---------------------------------------------------------------------------
 
@@ -909,6 +982,7 @@ class FakeUnitOfWork:
         self.payments = FakePayments(self)
         self.rejected = FakeRejectedMessages(self)
         self.handoffs = FakeHandoffs(self)
+        self.canned_replies = FakeCannedReplies(self)
         self.staff = FakeStaff(self)
         self.shop_staff = FakeShopStaff(self)
         self.invites = FakeInvites(self)
@@ -1067,6 +1141,7 @@ class FakeConversations:
         self.updates: list[tuple[PaymentRecipient, Notice]] = []
         self.order_updates: list[tuple[OrderRecipient, OrderNotice, str]] = []
         self.reminders: list[tuple[str, str | None]] = []  # (conversation, language)
+        self.said: list[tuple[str, str, dict[str, Any]]] = []  # conversation id, text, metadata
         self.unreachable = False
 
     def _reach(self) -> None:
@@ -1089,6 +1164,10 @@ class FakeConversations:
         self._reach()
         self.reminders.append((conversation_id, language))
 
+    async def say(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> None:
+        self._reach()
+        self.said.append((conversation_id, text, metadata))
+
 
 class FakeConversationSource:
     """Stored conversations (live and archived) as given; `since` leaves out those with nothing since then."""
@@ -1101,6 +1180,9 @@ class FakeConversationSource:
             return moment is None or any(float(e.get("timestamp") or 0) >= moment.timestamp() for e in c.events)
 
         return [c for c in self.conversations if recent(c)]
+
+    async def one(self, conversation_id: str, last: int) -> list[dict[str, Any]]:
+        return [e for c in self.conversations if c.id == conversation_id for e in c.events]
 
 
 class FakeTrainingData:

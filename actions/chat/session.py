@@ -10,6 +10,7 @@ from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType, Sessi
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
+from actions.commerce import inbox
 from actions.commerce.errors import UnknownTenant
 from actions.commerce.shops import tenant_for_conversation
 
@@ -58,10 +59,13 @@ class ActionSessionStart(Action):
             for name, value in tracker.current_slot_values().items()
             if value is not None and name not in NOT_CARRIED and name not in ("tenant", "shop_name")
         ]
+        # A new session unpauses the conversation; one still waiting for a person stays with staff.
+        waiting = await inbox.waiting_for_person(rt.uow(), tenant.id, tracker.sender_id)
         return [
             SessionStarted(),
             *carried,
             SlotSet("tenant", tenant.slug),
             SlotSet("shop_name", tenant.name),
             ActionExecuted("action_listen"),
+            *([ConversationPaused()] if waiting else []),
         ]

@@ -235,6 +235,39 @@ class Handoffs(Protocol):
 
     async def resolve(self, handoff_id: int, staff_user_id: int) -> None: ...
 
+    async def get(self, handoff_id: int) -> Handoff | None:
+        """The hand-off, waiting or resolved, with its assignee's name."""
+        ...
+
+    async def is_waiting(self, tenant_id: int, conversation_id: str) -> bool:
+        """Whether the conversation waits for a person (the bot must stay quiet in it)."""
+        ...
+
+    async def add_reply(self, handoff: Handoff, staff: StaffMember, staff_name: str, text: str) -> StaffReply:
+        """Store what staff wrote, and make them the hand-off's assignee."""
+        ...
+
+    async def reply(self, reply_id: int) -> StaffReply | None: ...
+
+    async def undelivered(self, conversation_id: str) -> list[StaffReply]:
+        """The conversation's staff replies not yet taken by the bot, oldest first."""
+        ...
+
+    async def mark_delivered(self, reply_id: int) -> None: ...
+
+
+class CannedReplies(Protocol):
+    async def of_shop(self, tenant_id: int) -> list[CannedReply]:
+        """The shop's canned replies by title."""
+        ...
+
+    async def save(self, tenant_id: int, reply_id: int | None, title: str, text_en: str, text_sw: str) -> bool:
+        """Add one (reply_id None) or change the shop's reply_id; False when another of its replies has
+        this title (nothing changed)."""
+        ...
+
+    async def delete(self, tenant_id: int, reply_id: int) -> bool: ...
+
 
 class Staff(Protocol):
     async def save(self, tenant_id: int, email: str, name: str, password_hash: str, role: str | None = None) -> None:
@@ -352,6 +385,10 @@ class Outbox(Protocol):
         """The reminder of one version of a cart (queued once: a second one changes nothing)."""
         ...
 
+    async def send_reply(self, reply: StaffReply) -> None:
+        """A staff reply for the worker to deliver; one conversation's replies go out one at a time, in order."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without `commit()` rolls everything back."""
@@ -364,6 +401,7 @@ class UnitOfWork(Protocol):
     payments: Payments
     rejected: RejectedMessages
     handoffs: Handoffs
+    canned_replies: CannedReplies
     staff: Staff
     shop_staff: ShopStaff
     invites: StaffInvites
@@ -405,6 +443,33 @@ class Handoff:
     id: int
     tenant_id: int
     conversation_id: str
+    waiting: bool = True
+    reason: str = ""  # the customer's words when they asked for a person
+    requested_at: datetime | None = None
+    assignee: str | None = None  # the name of the staff member who answered last
+
+
+@dataclass(frozen=True)
+class StaffReply:
+    id: int
+    tenant_id: int
+    handoff_id: int
+    conversation_id: str
+    staff_name: str
+    text: str
+    created_at: datetime | None = None
+    delivered: bool = False
+
+
+@dataclass(frozen=True)
+class CannedReply:
+    id: int
+    title: str
+    text_en: str
+    text_sw: str
+
+    def text(self, language: str) -> str:
+        return self.text_sw if language == "sw" else self.text_en
 
 
 @dataclass(frozen=True)
@@ -525,6 +590,11 @@ class Conversations(Protocol):
         """Remind the customer of their cart, in their conversation (in `language` if Rasa knows none)."""
         ...
 
+    async def say(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> None:
+        """Send the customer `text` as the bot's message, on the channel they last used, whether or not the bot
+        is paused there; ConversationsUnreachable if the bot cannot be reached."""
+        ...
+
 
 @dataclass(frozen=True)
 class Conversation:
@@ -540,6 +610,11 @@ class Conversation:
 
 
 class ConversationSource(Protocol):
+    async def one(self, conversation_id: str, last: int) -> list[dict[str, Any]]:
+        """The conversation's stored events, oldest first: its live session whole and the last `last`
+        archived events before it."""
+        ...
+
     async def since(self, moment: datetime | None) -> list[Conversation]:
         """Every conversation with events since `moment` (all of them for None), the live sessions and
         the archived ones apart: each with its events from then on (earlier ones may come too) and the

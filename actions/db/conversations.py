@@ -26,6 +26,16 @@ class StoredConversations:
     async def since(self, moment: datetime | None) -> list[Conversation]:
         return [*await self._archived(moment), *await self._live(moment)]
 
+    async def one(self, conversation_id: str, last: int) -> list[dict]:
+        """The live session whole, after the last `last` archived events (a session moves to the archive
+        before the next one starts: read the archive first, so no event falls between the two reads)."""
+        e = t.ConversationEvent
+        query = select(e.event).where(e.conversation_id == conversation_id).order_by(e.position.desc()).limit(last)
+        async with self.sessions() as session:
+            archived = list((await session.scalars(query)).all())[::-1]
+        live = await self.redis.lrange(f"{self.prefix}{conversation_id}{_SUFFIX}", 0, -1)
+        return [*archived, *(json.loads(row) for row in live)]
+
     async def _live(self, moment: datetime | None) -> list[Conversation]:
         """Each live session whole (a session is short), if it has an event since `moment`."""
         found = []

@@ -352,6 +352,42 @@ class Handoff(Base):
     requested_at: Mapped[datetime] = _created_at()
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    # The staff member who answered the customer last (the inbox shows whose conversation it is).
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+
+
+class StaffReply(Base):
+    """What staff wrote to a customer from the inbox; the worker delivers it through Rasa (delivered_at)."""
+
+    __tablename__ = "staff_replies"
+    __table_args__ = (
+        Index("ix_staff_replies_conversation_id", "conversation_id"),
+        CheckConstraint("length(text) BETWEEN 1 AND 4096", name="text_length"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"))
+    conversation_id: Mapped[str] = mapped_column(String(128))
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    staff_name: Mapped[str] = mapped_column(String(200))  # as the customer's conversation shows it
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created_at()
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CannedReply(Base):
+    """A shop's ready answer for the inbox, in English and Swahili."""
+
+    __tablename__ = "canned_replies"
+    __table_args__ = (UniqueConstraint("tenant_id", "title"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(80))
+    text_en: Mapped[str] = mapped_column(Text)
+    text_sw: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = _created_at()
 
 
 class RejectedMessage(Base):

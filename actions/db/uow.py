@@ -9,7 +9,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from actions.commerce.ports import Outbox
-from actions.db import reminders, repositories, shop_repositories
+from actions.db import inbox, reminders, repositories, shop_repositories
 from actions.db.cache import ReadCache
 
 OutboxOn = Callable[[AsyncSession], Outbox]  # the outbox writing in a session's transaction (actions/jobs.py)
@@ -35,7 +35,8 @@ class SqlUnitOfWork:
         self.orders = repositories.Orders(self._session)
         self.payments = repositories.Payments(self._session)
         self.rejected = repositories.RejectedMessages(self._session)
-        self.handoffs = repositories.Handoffs(self._session)
+        self.handoffs = inbox.Handoffs(self._session)
+        self.canned_replies = inbox.CannedReplies(self._session)
         self.staff = repositories.Staff(self._session)
         self.shop_staff = shop_repositories.ShopStaff(self._session)
         self.invites = shop_repositories.StaffInvites(self._session)

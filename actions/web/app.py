@@ -15,6 +15,7 @@ from actions import runtime
 from actions.observability.http import instrument
 from actions.settings import Settings
 from actions.web.admin.catalog_views import bp as admin_catalog
+from actions.web.admin.inbox import bp as admin_inbox
 from actions.web.admin.shops import bp as admin_shops
 from actions.web.admin.views import bp as admin
 from actions.web.orders_api import bp as order_api
@@ -42,6 +43,7 @@ def create_app(settings: Settings, name: str = "sidecar") -> Sanic:
     app.blueprint(admin)
     app.blueprint(admin_catalog)
     app.blueprint(admin_shops)
+    app.blueprint(admin_inbox)
     app.blueprint(order_api)
     instrument(app, public=True)  # correlation ids, request logs, /ready and /metrics behind METRICS_TOKEN
 

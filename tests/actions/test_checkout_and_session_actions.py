@@ -139,6 +139,17 @@ async def test_handing_off_pauses_the_conversation_and_puts_it_on_the_staff_list
     assert waiting == [(asking.sender_id, "I want to talk to a person")]
 
 
+async def test_a_new_session_of_a_conversation_waiting_for_a_person_stays_paused(shop, tracker, dispatcher):
+    starting = tracker("session_start")
+    assert ConversationPaused() not in await ActionSessionStart().run(dispatcher, starting, {})
+    asking = tracker(
+        "show_products", sender_id=starting.sender_id, latest_message={"text": "a person please", "intent": {}}
+    )
+    await ActionHandoff().run(dispatcher, asking, {})
+    events = await ActionSessionStart().run(dispatcher, starting, {})  # an hour of silence: a new session
+    assert events[0] == SessionStarted() and events[-1] == ConversationPaused()  # the bot stays quiet
+
+
 async def test_the_language_follows_what_the_customer_writes(shop, tracker, dispatcher):
     swahili = tracker("show_products", latest_message={"text": "nionyeshe bidhaa zenu", "intent": {"name": "x"}})
     assert await ActionValidateSlotMappings().extract_language(dispatcher, swahili, {}) == {"language": "sw"}

@@ -69,11 +69,13 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture(scope="session")
-def stack(services: Services, database_url: str, tmp_path_factory) -> Iterator[Stack]:
-    """Reconciliation asks about a silent payment after 6 s, then 2, 4, 8 s later."""
+def stack(services: Services, database_url: str, redis_key_prefix: str, tmp_path_factory) -> Iterator[Stack]:
+    """Reconciliation asks about a silent payment after 6 s, then 2, 4, 8 s later. The sidecar reads the
+    conversations (the inbox, the review) where this run's Rasa keeps them."""
     started = start_stack(
         Services(database_url, services.redis_url),
         tmp_path_factory.mktemp("logs"),
+        REDIS_KEY_PREFIX=redis_key_prefix,
         RECONCILE_FIRST_CHECK_SECONDS="6",
         RECONCILE_BACKOFF_SECONDS="2",
         RECONCILE_INTERVAL_SECONDS="1",

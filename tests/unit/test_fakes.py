@@ -8,6 +8,7 @@ from actions.commerce import ports
 from actions.commerce.payments import PaymentStatus, ProviderEvent
 from tests.fakes import (
     FakeConversations,
+    FakeConversationSource,
     FakeProvider,
     FakeProviders,
     FakeUnitOfWork,
@@ -23,6 +24,7 @@ REPOSITORIES = {
     "payments": ports.Payments,
     "rejected": ports.RejectedMessages,
     "handoffs": ports.Handoffs,
+    "canned_replies": ports.CannedReplies,
     "staff": ports.Staff,
     "shop_staff": ports.ShopStaff,
     "invites": ports.StaffInvites,
@@ -59,6 +61,7 @@ def test_each_fake_repository_has_every_method_of_its_port_with_the_same_paramet
         (FakeProvider, ports.PaymentProvider),
         (FakeProviders, ports.PaymentProviders),
         (FakeConversations, ports.Conversations),
+        (FakeConversationSource, ports.ConversationSource),
     ],
 )
 def test_the_fakes_beyond_storage_have_every_method_of_their_port(fake, port):

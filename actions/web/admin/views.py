@@ -310,14 +310,6 @@ async def verify(request: Request, staff: StaffSession, payment_id: int) -> HTTP
     return await _act(request, f"/admin/payments/{payment_id}", verified)
 
 
-@bp.get("/handoffs")
-@staff_only
-async def handoff_list(request: Request, staff: StaffSession) -> HTTPResponse:
-    async with runtime.current().sessions() as session:
-        waiting = await store.waiting_for_a_person(session, staff.tenant_id)
-    return page(request, "handoffs.html", waiting=waiting)
-
-
 @bp.post("/handoffs/<handoff_id:id>/handback")
 @staff_only
 async def hand_back(request: Request, staff: StaffSession, handoff_id: int) -> HTTPResponse:
