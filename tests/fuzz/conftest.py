@@ -2,8 +2,10 @@
 M-Pesa and a pending Paystack payment, a staff member and an order API token; the requests sent,
 counted per route; and a snapshot of what a request that fails authentication must not change.
 
-FUZZ_EXAMPLES (default 15) is the number of generated examples each test gives each route it fuzzes;
-`make test-fuzz` sets it to 10,000. FUZZ_RANDOM=1 draws new examples (else they are the same each run).
+FUZZ_EXAMPLES (default 20) is the number of requests test_every_route.py sends each route (drawn in
+bulk); `make test-fuzz` sets it to 10,000. FUZZ_SCHEMATHESIS (default 8) is the number of examples each
+hypothesis/schemathesis test gives each route it fuzzes (they cost 10 to 100 times more per request);
+`make test-fuzz` sets 50. FUZZ_RANDOM=1 draws new examples (else they are the same each run).
 """
 
 from __future__ import annotations
@@ -40,14 +42,15 @@ from tests.conftest import truncate_all
 from tests.fuzz.bodies import LIMIT
 from tests.stored_conversations import training_copy
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
+ENGINE_EXAMPLES = int(os.environ.get("FUZZ_SCHEMATHESIS", "8"))
 PAYSTACK_SECRET = "sk_test_" + secrets.token_hex(16)
 PASSWORD = "kahawa-chungu-42"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 WHO = CustomerRef("demo-shop", "254708374149")
 
 
-def fuzz_settings(examples: int = EXAMPLES) -> settings:
+def fuzz_settings(examples: int = ENGINE_EXAMPLES) -> settings:
     return settings(
         max_examples=examples,
         deadline=None,
@@ -67,6 +70,7 @@ class Tally:
     classes: dict = field(default_factory=lambda: collections.defaultdict(collections.Counter))
     unauthenticated: collections.Counter = field(default_factory=collections.Counter)
     unchanged: dict = field(default_factory=dict)
+    seconds: collections.Counter = field(default_factory=collections.Counter)
     started: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -87,20 +91,23 @@ class Tally:
     def table(self) -> list[str]:
         seconds = time.monotonic() - self.started
         head = (
-            f"{'route':<46} {'requests':>9} {'2xx':>7} {'3xx':>7} {'4xx':>7} {'5xx':>4} {'unauth.':>8}  changed nothing"
+            f"{'route':<46} {'requests':>9} {'2xx':>7} {'3xx':>7} {'4xx':>7} {'5xx':>4} {'unauth.':>8} {'seconds':>7}"
         )
+        head += "  changed nothing"
         lines = [head, "-" * len(head)]
         for route in sorted(self.sent, key=lambda r: (r.split(" ", 1)[1], r)):
             c = self.classes[route]
             check = {True: "yes", False: "NO"}.get(self.unchanged.get(route), "-")
             lines.append(
                 f"{route:<46} {self.sent[route]:>9,} {c['2xx']:>7,} {c['3xx']:>7,} {c['4xx']:>7,} {c['5xx']:>4,}"
-                f" {self.unauthenticated[route]:>8,}  {check}"
+                f" {self.unauthenticated[route]:>8,} {self.seconds[route]:>7.0f}  {check}"
             )
         total = sum(self.sent.values())
+        rate = total / seconds if seconds else 0
         lines.append(
             f"{'in all':<46} {total:>9,} {'':>7} {'':>7} {'':>7} {sum(self.errors.values()):>4,}"
-            f" {sum(self.unauthenticated.values()):>8,}  ({seconds:.0f} s, {total / seconds if seconds else 0:.0f} requests/s)"
+            f" {sum(self.unauthenticated.values()):>8,} {sum(self.seconds.values()):>7.0f}"
+            f"  ({seconds:.0f} s in all, {rate:.0f} requests/s)"
         )
         return lines
 

@@ -131,6 +131,11 @@ def encode(value: str) -> str:
 header_values = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=60)
 
 
+def header_text(value: Any) -> str:
+    """A value as an HTTP client can send it in a header: its UTF-8 bytes as latin-1, no control characters."""
+    return re.sub("[\x00-\x1f\x7f]", "", as_text(value).encode("utf-8", "surrogatepass").decode("latin-1"))
+
+
 @dataclass
 class Request:
     method: str
@@ -188,7 +193,7 @@ def requests_for(operation: Operation, known: dict[str, list[str]], documented: 
         for p in map(resolve, operation.spec.get("parameters", []))
     }
     header_strategies = {
-        p["name"]: st.one_of(conforming(p["schema"]).map(as_text), header_values)
+        p["name"]: st.one_of(conforming(p["schema"]).map(header_text), header_values)
         for p in operation.parameters("header")
     }
     body = operation.body_schema
@@ -219,7 +224,7 @@ def requests_for(operation: Operation, known: dict[str, list[str]], documented: 
             query.append((draw_(HOSTILE_TEXT), draw_(HOSTILE_TEXT)))
         if query:
             path += "?" + "&".join(encode(k) + "=" + encode(v) for k, v in query)
-        headers = {name: draw_(values) for name, values in header_strategies.items() if draw_(st.booleans())}
+        headers = {name: draw_(texts) for name, texts in header_strategies.items() if draw_(st.booleans())}
         cookies = [
             f"{p['name']}={encode(draw_(values['cookie', p['name']]))}"
             for p in operation.parameters("cookie")

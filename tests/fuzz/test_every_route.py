@@ -19,6 +19,7 @@ import json
 import os
 import secrets
 import threading
+import time
 import zlib
 from urllib.parse import urlparse
 
@@ -152,18 +153,20 @@ def fuzz_route(world: World, signed_in: SignedIn, operation: Operation, count: i
             request = credentials(request, choice)
             try:
                 status = connections.send(request)
-            except Exception as error:  # noqa: BLE001 - reported with the request below
+            except Exception as error:
                 failures.append(f"{route}: {error!r} for {describe(request)}")
                 return
             TALLY.count(route, status, authenticated)
             if status >= 500:
                 failures.append(f"{route} answered {status} to {describe(request)}")
 
+    started = time.monotonic()
     threads = [threading.Thread(target=sender) for _ in range(SENDERS)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    TALLY.seconds[route] += time.monotonic() - started
     assert not failures, failures[:3]
 
 

@@ -44,7 +44,7 @@ def label(operation) -> str:
 
 
 def fuzz_operation(world: World, operation, mode: GenerationMode, prepare=None, session=None) -> None:
-    """FUZZ_EXAMPLES generated requests to one operation; each answered below 500."""
+    """FUZZ_SCHEMATHESIS generated requests to one operation; each answered below 500."""
     route = label(operation)
     http = session or world.http
 
