@@ -161,7 +161,7 @@ def fuzz_route(world: World, signed_in: SignedIn, operation: Operation, count: i
                 failures.append(f"{route} answered {status} to {describe(request)}")
 
     started = time.monotonic()
-    threads = [threading.Thread(target=sender) for _ in range(SENDERS)]
+    threads = [threading.Thread(target=sender, daemon=True) for _ in range(SENDERS)]
     for thread in threads:
         thread.start()
     for thread in threads:
