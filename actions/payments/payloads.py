@@ -143,9 +143,10 @@ WHOLE = re.compile(rf"-?[0-9]{{1,{MAX_DIGITS}}}")
 
 def whole_number(value: object) -> int | None:
     """3599, "3599" or " 0 " as an int: providers send the same field as a number or a string. None otherwise
-    (other scripts' digits and more than MAX_DIGITS digits included)."""
+    (other scripts' digits and more than MAX_DIGITS digits included). Only ASCII spaces around the
+    digits: str.strip() also removes characters int() refuses ("\x1c", "\u1680"), a 500 found by fuzzing."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value if abs(value) < 10**MAX_DIGITS else None
-    if isinstance(value, str) and WHOLE.fullmatch(value.strip()):
-        return int(value)
+    if isinstance(value, str) and WHOLE.fullmatch(digits := value.strip(" \t\r\n")):
+        return int(digits)
     return None

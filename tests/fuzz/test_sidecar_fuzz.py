@@ -23,6 +23,7 @@ from schemathesis import GenerationMode
 
 from tests.fuzz.bodies import content_types, hostile_bodies
 from tests.fuzz.conftest import EXAMPLES, SignedIn, World, fuzz_settings, snapshot
+from tests.fuzz.spec import header_values
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = schemathesis.openapi.from_path(ROOT / "actions/web/openapi.yaml")
@@ -44,7 +45,7 @@ def label(operation) -> str:
 
 
 def fuzz_operation(world: World, operation, mode: GenerationMode, prepare=None, session=None) -> None:
-    """FUZZ_EXAMPLES generated requests to one operation; each answered below 500."""
+    """FUZZ_SCHEMATHESIS generated requests to one operation; each answered below 500."""
     route = label(operation)
     http = session or world.http
 
@@ -95,10 +96,6 @@ async def test_generated_requests_of_a_signed_in_staff_member_get_no_5xx(world, 
     signed_in = SignedIn(world)
     fuzz_operation(world, operation, GenerationMode.POSITIVE, reaching_handlers(signed_in), signed_in.http)
     fuzz_operation(world, operation, GenerationMode.NEGATIVE, reaching_handlers(signed_in), signed_in.http)
-
-
-# What an HTTP client can put in a header: latin-1 without control characters.
-header_values = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f")).map(str.strip)
 
 
 async def test_generated_order_numbers_with_the_shops_token_get_no_5xx(world):

@@ -4,6 +4,7 @@ import pytest
 
 from actions.commerce.money import Money
 from actions.payments.mpesa import MalformedCallback, parse_stk_callback
+from actions.payments.payloads import whole_number
 from tests.payments.providers import mpesa, raw
 
 
@@ -76,6 +77,22 @@ def test_result_code_comes_as_a_number_or_a_string(sent, read):
 def test_a_result_code_that_is_not_a_whole_number_is_refused(sent):
     with pytest.raises(MalformedCallback, match="ResultCode"):
         parse_stk_callback(success(result_code=sent))
+
+
+SPACES = [chr(c) for c in range(0x110000) if chr(c).isspace()]  # what str.strip() removes
+
+
+@pytest.mark.parametrize("space", SPACES, ids=lambda c: f"U+{ord(c):04X}")
+def test_a_number_padded_with_any_unicode_space_is_read_or_refused_never_an_error(space):
+    """Found by the fuzz suite: str.strip() removed "\x1c" or "\u1680" and int() then refused the text (a 500)."""
+    sent = f"{space}7{space}"
+    if space in " \t\r\n":
+        assert whole_number(sent) == 7
+        assert parse_stk_callback(success(result_code=sent)).result_code == 7
+    else:
+        assert whole_number(sent) is None
+        with pytest.raises(MalformedCallback, match="ResultCode"):
+            parse_stk_callback(success(result_code=sent))
 
 
 def with_amount(value: object) -> dict:

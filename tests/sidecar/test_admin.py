@@ -292,6 +292,13 @@ async def test_orders_filter_by_status_and_page(shop, staff):
     assert "No orders." in (await staff.get("/admin/orders?status=paid")).text
 
 
+@pytest.mark.parametrize("page", ["368934881474191034", str(2**63), "-" + "9" * 30, "9" * 5000])
+async def test_a_page_number_past_every_page_is_an_empty_page_not_an_error(shop, staff, page):
+    for path in ("/admin/orders", "/admin/payments"):
+        response = await staff.get(f"{path}?page={page}")
+        assert response.status_code == 200, (path, response.status_code)
+
+
 async def test_the_sales_summary_shows_a_write_on_the_next_read(shop, staff):
     before = (await staff.get("/admin/")).text
     assert "Orders: <strong>0</strong>" in before

@@ -7,10 +7,12 @@ import pytest
 
 from actions.commerce import review
 from actions.commerce.errors import NotFound, Refused
-from actions.commerce.nlu_examples import TrainingSet
+from actions.commerce.nlu_examples import TrainingSet, normalised
 from actions.commerce.ports import Conversation
 from actions.commerce.review import Reason
+from actions.training_files import TrainingFiles
 from tests.fakes import FakeConversationSource, FakeTrainingData
+from tests.stored_conversations import training_copy
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 BELOW = 0.6
@@ -234,3 +236,16 @@ async def test_adding_refuses_an_unknown_id_or_intent_the_held_out_set_and_an_un
     assert training.files == before
     added = await review.add_example(conversations, training, BELOW, review.item_id("2kg"), "search_product", "en")
     assert added.file == "data/nlu/en.yml" and training.files[added.file].endswith("      - 2kg\n")
+
+
+async def test_the_training_files_are_read_again_only_once_one_of_them_changed(tmp_path):
+    """The review page reads them twice a request; YAML takes 0.4 s, so what was read is kept until a file changes."""
+    files = TrainingFiles(training_copy(tmp_path))
+    first = await files.current()
+    assert await files.current() is first
+    domain = tmp_path / "domain.yml"
+    domain.write_text(domain.read_text().replace("intents:\n", "intents:\n  - fuzz_new_intent\n", 1))
+    assert "fuzz_new_intent" in (await files.current()).intents
+    nlu = tmp_path / "data/nlu/en.yml"
+    nlu.write_text(nlu.read_text() + "\n- intent: fuzz_new_intent\n  examples: |\n    - a brand new example\n")
+    assert normalised("a brand new example") in (await files.current()).trained
