@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from actions.commerce import cart, orders, payment_requests, staff
 from actions.commerce.model import CustomerRef
@@ -150,11 +150,14 @@ MAIN_ACTIONS = {
     "handoffs": ["text=Hand back to the bot"],
     "review": ["text=Add as example"],
     "reminders": ["button:has-text('Save')"],
+    "handoff": ["text=Send to the customer", "text=Hand back to the bot"],
+    "product": ["button:has-text('Save')"],
 }
 
 
-def admin_pages(order, payment) -> list[tuple[str, str]]:
-    """Every page of actions/web/admin/views.py (the sign-in page is checked before signing in)."""
+def admin_pages(order, payment, handoff_id: int, product_id: int) -> list[tuple[str, str]]:
+    """Every page a shop's staff open (the sign-in page is checked before signing in; the owners' and
+    operators' pages in tests/e2e/test_shop_pages_browser.py)."""
     return [
         ("home", "/admin/"),
         ("orders", "/admin/orders"),
@@ -165,6 +168,12 @@ def admin_pages(order, payment) -> list[tuple[str, str]]:
         ("handoffs", "/admin/handoffs"),
         ("review", "/admin/review"),
         ("reminders", "/admin/reminders"),
+        ("handoff", f"/admin/handoffs/{handoff_id}"),
+        ("canned-replies", "/admin/canned-replies"),
+        ("catalog", "/admin/catalog"),
+        ("product", f"/admin/catalog/products/{product_id}"),
+        ("catalog-upload", "/admin/catalog/upload"),
+        ("low-stock", "/admin/catalog/low-stock?at_most=50"),
         ("not-found", "/admin/orders/NOSUCH"),
     ]
 
@@ -187,7 +196,15 @@ async def test_every_admin_page_fits_the_screen_and_its_controls_can_be_tapped(
     await page.goto(f"{sidecar}/admin/login")
     await check("sign-in")
     await sign_in(page, viewport, sidecar)
-    for name, path in admin_pages(order, payment):
+    async with shop.sessions() as session:
+        demo = select(t.Tenant.id).where(t.Tenant.slug == "demo-shop").scalar_subquery()
+        handoff_id = await session.scalar(
+            select(func.max(t.Handoff.id)).where(t.Handoff.conversation_id == CONVERSATION)
+        )
+        product_id = await session.scalar(
+            select(t.Product.id).where(t.Product.tenant_id == demo, t.Product.sku == "SUGAR-2KG")
+        )
+    for name, path in admin_pages(order, payment, handoff_id, product_id):
         await page.goto(f"{sidecar}{path}")
         await check(name)
         for selector in MAIN_ACTIONS.get(name, []):  # the checks would pass on an empty page: these are there
