@@ -4,29 +4,17 @@ customer's conversation, where "where is my order?" then says delivered."""
 
 from __future__ import annotations
 
-import shutil
 import uuid
 
-import pytest
 from sqlalchemy import select
 
 from actions.commerce import cart, orders, payment_requests, settlement, staff
 from actions.commerce.model import CustomerRef, Order
 from actions.commerce.payments import Notice, PaymentStatus, ProviderEvent
 from actions.db import tables as t
-from tests.e2e.test_admin_browser import CHROMIUM, SCREENSHOTS
 from tests.sidecar.test_admin import Staff
 
 PASSWORD = "chapati-na-chai-9"
-VIEWPORTS = {
-    "desktop": {"viewport": {"width": 1280, "height": 800}},
-    "phone": {
-        "viewport": {"width": 390, "height": 844},
-        "is_mobile": True,
-        "has_touch": True,
-        "device_scale_factor": 3,
-    },
-}
 
 
 async def paid_order(rt, sender: str, sku: str = "SUGAR-1KG") -> Order:
@@ -45,27 +33,6 @@ async def paid_order(rt, sender: str, sku: str = "SUGAR-1KG") -> Order:
 async def status_of(rt, number: str) -> str:
     async with rt.sessions() as session:
         return await session.scalar(select(t.Order.status).where(t.Order.number == number))
-
-
-@pytest.fixture(params=sorted(VIEWPORTS))
-async def browser_page(request):
-    if not shutil.which(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (make browser)")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        context = await browser.new_context(**VIEWPORTS[request.param])
-        page = await context.new_page()
-        page.viewport_name = request.param
-        yield page
-        outcome = getattr(request.node, "rep_call", None)
-        if outcome is not None and outcome.failed:
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            shot = SCREENSHOTS / f"{request.node.name}.png"
-            await page.screenshot(path=str(shot), full_page=True)
-            print(f"screenshot: {shot}")
-        await browser.close()
 
 
 async def sign_in(page, sidecar: str, email: str) -> None:

@@ -2,14 +2,13 @@
 creates it, enters its own M-Pesa till (the simulator knows it, and refuses a wrong secret), tests the
 connection, and the shop takes a payment that the simulator pushes with its shortcode, its own callback
 reaches the stack's sidecar, and the stack's worker settles with the shop's credentials. A failing run
-keeps a screenshot in .data/test-artifacts/. No Rasa server: the payment is asked for in this process."""
+keeps a screenshot in .data/screenshots/. No Rasa server: the payment is asked for in this process."""
 
 from __future__ import annotations
 
 import uuid
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from actions.commerce import cart, orders, payment_requests, staff
@@ -18,18 +17,14 @@ from actions.commerce.catalog_import import import_catalog
 from actions.commerce.model import CustomerRef
 from actions.db import tables as t
 from tests.conftest import settings_changed
-from tests.e2e import test_admin_browser
+from tests.e2e.layout import layout_problems
 from tests.waiting import eventually
 
 PASSWORD = "chai-ya-saa-nne-4"
-browser_page = test_admin_browser.browser_page  # the fixture: Debian's Chromium, a screenshot on failure
-VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 
 
-@pytest.mark.parametrize("viewport", list(VIEWPORTS))
 async def test_a_shop_created_from_the_pages_is_paid_through_its_own_till(shop, stack, browser_page, viewport):
     page, sidecar, simulator = browser_page, stack.process("sidecar").url, stack.env["MPESA_BASE_URL"]
-    await page.set_viewport_size(VIEWPORTS[viewport])
     tag = uuid.uuid4().hex[:6]
     till = {"consumer_key": f"till-{tag}-consumer", "consumer_secret": f"till-{tag}-secret-xyz",
             "shortcode": "600777", "passkey": f"till-{tag}-passkey-0123"}  # fmt: skip
@@ -42,6 +37,7 @@ async def test_a_shop_created_from_the_pages_is_paid_through_its_own_till(shop, 
     await page.fill("input[name=password]", PASSWORD)
     await page.click("button[type=submit]")
     await page.click("header >> text=Shops")
+    assert await layout_problems(page, viewport) == [], "the shops page"
     await page.fill("input[name=name]", "Duka la Pili")
     await page.fill("input[name=slug]", f"duka-{tag}")
     await page.fill("input[name=whatsapp]", f"10654{uuid.uuid4().int % 10**8:08d}")
@@ -50,6 +46,7 @@ async def test_a_shop_created_from_the_pages_is_paid_through_its_own_till(shop, 
     await page.wait_for_selector("text=Shop Duka la Pili created.")
     assert f"{sidecar}/admin/invite/" in await page.input_value("#invite-link")
     await page.click("text=Go to the shop")
+    assert await layout_problems(page, viewport) == [], "the shop's page"
 
     mpesa = page.locator("#account-mpesa")
     await mpesa.locator("input[name=shortcode]").fill(till["shortcode"])
