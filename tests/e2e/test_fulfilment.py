@@ -12,6 +12,7 @@ from actions.commerce import cart, orders, payment_requests, settlement, staff
 from actions.commerce.model import CustomerRef, Order
 from actions.commerce.payments import Notice, PaymentStatus, ProviderEvent
 from actions.db import tables as t
+from tests.conftest import settings_changed
 from tests.sidecar.test_admin import Staff
 
 PASSWORD = "chapati-na-chai-9"
@@ -99,7 +100,8 @@ async def test_an_order_marked_delivered_is_told_in_the_chat_and_where_is_my_ord
     shop, stack, bot, sender
 ):
     await bot.say(sender, "hi")
-    order = await paid_order(shop, sender)
+    with settings_changed(shop, jobs_queue=stack.env["JOBS_QUEUE"]) as rt:  # the stack's worker tells the customer
+        order = await paid_order(rt, sender)
     await bot.wait_for_reply(sender, f"Payment received for order {order.number}")
     email = f"baraka-{uuid.uuid4().hex[:6]}@demo-shop.example"
     await staff.set_staff(shop.uow(), "demo-shop", email, "Baraka", PASSWORD)
